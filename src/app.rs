@@ -1,0 +1,245 @@
+//! One run, start to finish: resolve settings, discover, plan, run, report. The runner and
+//! the reporters meet only here, through events and the finished report.
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use crate::cli::{Cli, Format};
+use crate::error::{ExitCode, UserError};
+use crate::report::{Console, Exporter, Json, Markdown, Progress, RunReport};
+use crate::runner::discover::discover;
+use crate::runner::event::Event;
+use crate::runner::filter::Mode;
+use crate::runner::plan::{Plan, plan, test_id};
+use crate::runner::python::{self, FileTask};
+use crate::runner::schedule::{Shared, run_files};
+use crate::runner::stdio;
+use crate::settings::Settings;
+
+/// After the first Ctrl-C, how long running tests get to finish before the report is written.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+pub fn version_text() -> String {
+    format!(
+        "dbtest {} (Python {})",
+        env!("CARGO_PKG_VERSION"),
+        python::embedded_version()
+    )
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.options.version {
+        println!("{}", version_text());
+        return Ok(ExitCode::Ok);
+    }
+    let settings = Settings::resolve(cli)?;
+    let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    let plan = plan(files, &settings.filter);
+    if settings.list {
+        return Ok(list(&plan));
+    }
+    if settings.filter.mode == Mode::Bench {
+        eprintln!(
+            "dbtest bench: benchmarks are not supported yet; {} benchmark file(s) found and not run",
+            plan.bench_files.len()
+        );
+        return Ok(ExitCode::Ok);
+    }
+    if plan.test_files.is_empty() {
+        let searched: Vec<String> = settings
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "dbtest: no tests collected in {} (test files are test_*.py and *_test.py{})",
+            searched.join(", "),
+            if settings.filter_active() {
+                ", after filters"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::NoTests);
+    }
+    run_tests(&settings, plan)
+}
+
+fn list(plan: &Plan) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut n = 0;
+    for f in &plan.test_files {
+        if f.tests.is_empty() {
+            let _ = writeln!(out, "{}", f.file.rel);
+        }
+        for t in &f.tests {
+            n += 1;
+            let _ = writeln!(
+                out,
+                "{}{}",
+                test_id(&f.file.rel, t),
+                if t.skip { " (skip)" } else { "" }
+            );
+        }
+    }
+    let _ = out.flush();
+    eprintln!("{n} tests in {} files", plan.test_files.len());
+    if plan.test_files.is_empty() {
+        ExitCode::NoTests
+    } else {
+        ExitCode::Ok
+    }
+}
+
+fn run_tests(settings: &Settings, plan: Plan) -> anyhow::Result<ExitCode> {
+    let mut report_out = stdio::isolate().context("redirecting standard streams")?;
+    let python_version = python::start(&settings.root, settings.venv.as_ref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(settings.jobs.max(1))
+        // Deep recursion in a test must hit Python's RecursionError, not a thread's stack end.
+        .thread_stack_size(64 * 1024 * 1024)
+        .enable_all()
+        .build()
+        .context("starting the scheduler")?;
+    let started = Instant::now();
+    let expected = plan.expected_tests() as u64;
+    let tasks: Vec<FileTask> = plan
+        .test_files
+        .into_iter()
+        .enumerate()
+        .map(|(index, f)| FileTask {
+            index,
+            path: f.file.path,
+            rel: f.file.rel,
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        filter: settings.filter.clone(),
+        stop: Default::default(),
+        fail_fast: settings.fail_fast,
+    });
+    let show_progress = settings.format == Format::Console || settings.output.is_some();
+    let (results, interrupted) = runtime.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let runner = tokio::spawn(run_files(tasks, settings.jobs, shared.clone(), tx));
+        let mut progress = Progress::new(expected, show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        let mut results = Vec::new();
+        let mut interrupted = false;
+        let mut take = |e: Event, results: &mut Vec<_>| {
+            progress.on_event(&e);
+            if let Event::TestFinished(r) | Event::FileError(r) = e {
+                results.push(r);
+            }
+        };
+        loop {
+            tokio::select! {
+                e = rx.recv() => match e {
+                    Some(e) => take(e, &mut results),
+                    None => break,
+                },
+                _ = interrupt() => {
+                    interrupted = true;
+                    shared.stop.store(true, Ordering::SeqCst);
+                    eprintln!("\ndbtest: interrupted; finishing running tests (up to {} s), Ctrl-C again to quit now", INTERRUPT_GRACE.as_secs());
+                    break;
+                }
+            }
+        }
+        if interrupted {
+            let deadline = tokio::time::sleep(INTERRUPT_GRACE);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    e = rx.recv() => match e { Some(e) => take(e, &mut results), None => break },
+                    _ = &mut deadline => break,
+                    _ = interrupt() => std::process::exit(ExitCode::Interrupted as i32),
+                }
+            }
+        } else {
+            let _ = runner.await;
+        }
+        progress.finish();
+        (results, interrupted)
+    });
+    // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
+    runtime.shutdown_background();
+    let mut report = RunReport::new(
+        python_version,
+        results,
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
+    report.interrupted = interrupted;
+    report.stopped_early = !interrupted && shared.stop.load(Ordering::SeqCst);
+    write_reports(settings, &report, &mut report_out)?;
+    let s = report.summary();
+    Ok(if interrupted {
+        ExitCode::Interrupted
+    } else if s.failed + s.errors > 0 {
+        ExitCode::TestsFailed
+    } else if s.total == 0 {
+        ExitCode::NoTests
+    } else {
+        ExitCode::Ok
+    })
+}
+
+async fn interrupt() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn write_reports(
+    settings: &Settings,
+    report: &RunReport,
+    stdout: &mut std::fs::File,
+) -> anyhow::Result<()> {
+    let exporter: Box<dyn Exporter> = match settings.format {
+        Format::Console => Box::new(Console {
+            color: settings.color && settings.output.is_none(),
+        }),
+        Format::Json => Box::new(Json),
+        Format::Markdown => Box::new(Markdown),
+    };
+    let rendered = exporter.render(report);
+    let console = || {
+        Console {
+            color: settings.color,
+        }
+        .render(report)
+    };
+    match &settings.output {
+        Some(path) => {
+            write_file(path, &rendered)?;
+            stdout
+                .write_all(console().as_bytes())
+                .context("writing to stdout")?;
+        }
+        None => stdout
+            .write_all(rendered.as_bytes())
+            .context("writing to stdout")?,
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), UserError> {
+    std::fs::write(path, text).map_err(|source| UserError::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}

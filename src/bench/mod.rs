@@ -1,0 +1,3 @@
+//! Benchmarks: statistics over timing samples (the engine and reports build on these).
+#[allow(dead_code)]
+pub mod stats;

@@ -1,0 +1,108 @@
+//! The command line, as clap sees it. Only parsing lives here; `settings` resolves it.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dbtest",
+    about = "Find, run and report Python tests and benchmarks, fast and in parallel",
+    long_about = "Find, run and report Python tests and benchmarks, fast and in parallel.\n\n\
+        With no mode, dbtest runs all tests, then benchmarks. Paths default to tests/ if it \
+        exists, else the current folder.\n\n\
+        Exit codes: 0 all selected tests passed or were skipped; 1 some failed or errored; \
+        2 interrupted; 3 internal error; 4 usage error; 5 no tests collected.",
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = false,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub mode: Option<ModeCommand>,
+
+    /// Files or folders to search for test_*.py, *_test.py and bench_*.py
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub options: Options,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModeCommand {
+    /// Run the tests not tagged `integration` and not under a folder named `integration`
+    Unit {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Run only the integration tests (tagged `integration`, or under a folder `integration`)
+    Integration {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Run only the benchmarks (bench_*.py)
+    Bench {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Progress, failures with details, a summary table (for people)
+    Console,
+    /// One JSON document (for machines; schema in the README)
+    Json,
+    /// GitHub-flavoured markdown (for pull-request comments and job summaries)
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Run only tests whose file path or id (path::Suite::name) matches: a glob, or a plain substring
+    #[arg(short = 'k', long, value_name = "GLOB", global = true)]
+    pub pattern: Option<String>,
+
+    /// Run only tests with any of these tags (comma-separated)
+    #[arg(long, value_name = "TAGS", value_delimiter = ',', global = true)]
+    pub tags: Vec<String>,
+
+    /// Skip tests with any of these tags (comma-separated)
+    #[arg(long, value_name = "TAGS", value_delimiter = ',', global = true)]
+    pub exclude_tags: Vec<String>,
+
+    /// How many files run at once [default: 4 x CPU cores]
+    #[arg(short = 'j', long, value_name = "N", global = true)]
+    pub jobs: Option<usize>,
+
+    /// Stop starting new tests after the first failure or error
+    #[arg(short = 'x', long, global = true)]
+    pub fail_fast: bool,
+
+    /// Print the tests that would run, without running (or importing) them
+    #[arg(long, global = true)]
+    pub list: bool,
+
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Console, global = true)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output (the console summary still prints)
+    #[arg(short = 'o', long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+
+    /// Colour in console output (NO_COLOR and FORCE_COLOR are honoured under auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Print dbtest's version and the embedded Python's
+    #[arg(short = 'V', long, global = true)]
+    pub version: bool,
+}

@@ -1,0 +1,43 @@
+//! dbtest: parse the command line, run, map the outcome to an exit code.
+mod app;
+mod bench;
+mod cli;
+mod error;
+mod report;
+mod runner;
+mod settings;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::error::{ExitCode, UserError};
+
+fn main() {
+    let code = match cli::Cli::try_parse() {
+        Err(e) => {
+            let _ = e.print();
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::Ok,
+                _ => ExitCode::Usage,
+            }
+        }
+        Ok(cli) => match app::run(cli) {
+            Ok(code) => code,
+            Err(e) => match e.downcast_ref::<UserError>() {
+                Some(user) => {
+                    eprintln!("dbtest: error: {user}");
+                    user.exit_code()
+                }
+                None => {
+                    eprintln!(
+                        "dbtest: internal error: {e:#}\n  this is a bug in dbtest; please report it with the command you ran"
+                    );
+                    ExitCode::Internal
+                }
+            },
+        },
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code as i32);
+}

@@ -1,0 +1,168 @@
+//! `--format console`: failures with their details, a summary table and the totals.
+use std::collections::BTreeMap;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+
+use super::text::{counts, duration, printable};
+use super::{Exporter, RunReport};
+use crate::runner::event::{Status, TestResult};
+
+pub struct Console {
+    pub color: bool,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+impl Console {
+    fn paint(&self, style: &str, s: &str) -> String {
+        if self.color {
+            format!("{style}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn failure(&self, r: &TestResult, out: &mut String) {
+        let label = match (r.status, r.kind) {
+            (Status::Failed, _) => "FAILED".to_string(),
+            (_, Some(k)) => format!(
+                "ERROR ({})",
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+            _ => "ERROR".to_string(),
+        };
+        out.push_str(&format!(
+            "\n{} {} {}\n",
+            self.paint(&format!("{BOLD}{RED}"), &format!("── {label}")),
+            self.paint(BOLD, &printable(&r.id)),
+            self.paint(DIM, &format!("({})", duration(r.duration_ms)))
+        ));
+        if let Some(m) = &r.message {
+            out.push_str(&format!("{}\n", self.paint(RED, &printable(m))));
+        }
+        for v in &r.values {
+            out.push_str(&format!(
+                "  {} = {}\n",
+                self.paint(BOLD, &v.name),
+                printable(&v.repr)
+            ));
+        }
+        if let Some(tb) = &r.traceback {
+            out.push('\n');
+            out.push_str(&printable(tb.trim_end()));
+            out.push('\n');
+        }
+        for (label, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
+                out.push_str(&format!(
+                    "{}\n{}\n",
+                    self.paint(DIM, &format!("── captured {label}")),
+                    t.trim_end()
+                ));
+            }
+        }
+    }
+}
+
+impl Exporter for Console {
+    fn render(&self, report: &RunReport) -> String {
+        let mut out = String::new();
+        for r in report.problems() {
+            self.failure(r, &mut out);
+        }
+        // One row per file: where the problems are, at a glance.
+        let mut per_file: BTreeMap<(usize, &str), [usize; 4]> = BTreeMap::new();
+        let mut time: BTreeMap<&str, f64> = BTreeMap::new();
+        for r in &report.results {
+            let row = per_file.entry((r.order.0, r.file.as_str())).or_default();
+            row[match r.status {
+                Status::Passed => 0,
+                Status::Failed => 1,
+                Status::Error => 2,
+                Status::Skipped => 3,
+            }] += 1;
+            *time.entry(r.file.as_str()).or_default() += r.duration_ms;
+        }
+        if !per_file.is_empty() {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+                "File", "Passed", "Failed", "Errors", "Skipped", "Time",
+            ]);
+            for ((_, file), c) in &per_file {
+                table.add_row(vec![
+                    file.to_string(),
+                    c[0].to_string(),
+                    c[1].to_string(),
+                    c[2].to_string(),
+                    c[3].to_string(),
+                    duration(time[file]),
+                ]);
+            }
+            for col in 1..6 {
+                if let Some(c) = table.column_mut(col) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            out.push_str(&format!("\n{table}\n"));
+        }
+        let s = report.summary();
+        let (word, style) = if report.interrupted {
+            ("INTERRUPTED", YELLOW)
+        } else if s.failed + s.errors > 0 {
+            ("FAILED", RED)
+        } else if s.total == 0 {
+            ("NO TESTS", YELLOW)
+        } else {
+            ("PASSED", GREEN)
+        };
+        out.push_str(&format!(
+            "{} {} in {}\n",
+            self.paint(&format!("{BOLD}{style}"), word),
+            counts(&s),
+            duration(s.duration_ms)
+        ));
+        if report.stopped_early {
+            out.push_str("stopped after the first failure (-x); the remaining tests did not run\n");
+        }
+        if report.interrupted {
+            out.push_str("interrupted: tests that had not finished are not in this report\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn shows_failures_values_table_and_totals() {
+        let out = Console { color: false }.render(&fixtures::report());
+        assert!(out.contains("── FAILED tests/test_ünï.py::Suite::naïve_café"));
+        assert!(out.contains("  a = '<b>|x'"));
+        assert!(out.contains("── captured stdout\nprinted | <out>"));
+        assert!(out.contains("── ERROR (import) tests/test_broken.py"));
+        assert!(
+            out.contains("FAILED 1 failed, 1 error, 1 passed, 1 skipped in 12.50 ms")
+                || out.contains("FAILED 1 failed, 1 error, 1 passed, 1 skipped in 13 ms"),
+            "{out}"
+        );
+        assert!(!out.contains('\x1b'));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let out = Console { color: true }.render(&fixtures::report());
+        assert!(out.contains(RED));
+    }
+}

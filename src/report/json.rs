@@ -1,0 +1,89 @@
+//! `--format json`: one JSON document, schema in the README (schema_version 1).
+use serde::Serialize;
+
+use super::{Exporter, RunReport, Summary};
+use crate::runner::event::TestResult;
+
+pub struct Json;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    dbtest_version: &'a str,
+    python_version: &'a str,
+    interrupted: bool,
+    stopped_early: bool,
+    summary: Summary,
+    tests: &'a [TestResult],
+}
+
+impl Exporter for Json {
+    fn render(&self, report: &RunReport) -> String {
+        let doc = Document {
+            schema_version: 1,
+            dbtest_version: &report.dbtest_version,
+            python_version: &report.python_version,
+            interrupted: report.interrupted,
+            stopped_early: report.stopped_early,
+            summary: report.summary(),
+            tests: &report.results,
+        };
+        // Serialising plain data with string keys cannot fail.
+        let mut s = serde_json::to_string_pretty(&doc)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn document_has_the_documented_shape_and_order() {
+        let out = Json.render(&fixtures::report());
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["python_version"], "3.11.7");
+        assert_eq!(v["summary"]["total"], 4);
+        assert_eq!(v["summary"]["failed"], 1);
+        assert_eq!(v["summary"]["errors"], 1);
+        let ids: Vec<&str> = v["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                "tests/test_a.py::ok",
+                "tests/test_ünï.py::Suite::naïve_café",
+                "tests/test_a.py::later",
+                "tests/test_broken.py"
+            ]
+        );
+        let t = &v["tests"][1];
+        for key in [
+            "id",
+            "file",
+            "suite",
+            "name",
+            "status",
+            "kind",
+            "duration_ms",
+            "tags",
+            "line",
+            "message",
+            "traceback",
+            "stdout",
+            "stderr",
+        ] {
+            assert!(t.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(t["message"], "ü <&> \"quoted\" | pipe \u{7} bell 🎉 ```");
+        assert_eq!(v["tests"][3]["kind"], "import");
+    }
+}

@@ -1,0 +1,47 @@
+//! The live progress bar, on a terminal only; it consumes events as they arrive.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::runner::event::{Event, Status};
+
+pub struct Progress {
+    bar: ProgressBar,
+    problems: u64,
+}
+
+impl Progress {
+    /// `expected` is the static estimate; the bar grows if imports find more.
+    pub fn new(expected: u64, enabled: bool) -> Self {
+        let target = if enabled {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(expected), target);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+        {
+            bar.set_style(style);
+        }
+        Progress { bar, problems: 0 }
+    }
+
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::TestStarted { .. } => {}
+            Event::TestFinished(r) | Event::FileError(r) => {
+                if self.bar.position() >= self.bar.length().unwrap_or(0) {
+                    self.bar.inc_length(1);
+                }
+                self.bar.inc(1);
+                if matches!(r.status, Status::Failed | Status::Error) {
+                    self.problems += 1;
+                    self.bar.set_message(format!("{} failing", self.problems));
+                }
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

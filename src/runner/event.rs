@@ -1,0 +1,73 @@
+//! What the executing side tells the reporting side. Every type here is serialisable so the
+//! executing side can move into worker processes without the reporters noticing.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Error,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    Exception,
+    Import,
+    Setup,
+    Teardown,
+    Timeout,
+    Interrupted,
+}
+
+/// The repr of one name used on a failing line, so a failure shows the values involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Value {
+    pub name: String,
+    pub repr: String,
+}
+
+/// The outcome of one test, or of a file that could not be imported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestResult {
+    pub id: String,
+    /// Relative to the project root, `/`-separated.
+    pub file: String,
+    pub suite: Option<String>,
+    pub name: Option<String>,
+    pub status: Status,
+    pub kind: Option<ErrorKind>,
+    pub duration_ms: f64,
+    pub tags: Vec<String>,
+    pub line: Option<u32>,
+    pub message: Option<String>,
+    pub traceback: Option<String>,
+    /// The failing line's source, for failed assertions.
+    pub source: Option<String>,
+    pub values: Vec<Value>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    /// Position of the file in discovery order, then of the test in its file: report order
+    /// is by file, then declaration, whatever order tests finished in.
+    #[serde(skip)]
+    pub order: (usize, usize),
+}
+
+impl TestResult {
+    pub fn is_problem(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::Error)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    TestStarted {
+        id: String,
+    },
+    TestFinished(TestResult),
+    /// A file that could not be imported: one entry of kind `import`.
+    FileError(TestResult),
+}

@@ -1,0 +1,66 @@
+//! Deciding, before any import, which files to import and which tests a run expects.
+use crate::runner::discover::{Discovered, FileKind};
+use crate::runner::filter::{Decision, Filter, Mode};
+use crate::runner::scan::{StaticTest, Tags, scan};
+
+#[derive(Debug)]
+pub struct PlannedFile {
+    pub file: Discovered,
+    /// Tests the static scan found that the filters keep (or cannot rule out).
+    pub tests: Vec<StaticTest>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub test_files: Vec<PlannedFile>,
+    pub bench_files: Vec<Discovered>,
+}
+
+impl Plan {
+    pub fn expected_tests(&self) -> usize {
+        self.test_files.iter().map(|f| f.tests.len().max(1)).sum()
+    }
+}
+
+pub fn test_id(rel: &str, t: &StaticTest) -> String {
+    match &t.suite {
+        Some(s) => format!("{rel}::{s}::{}", t.name),
+        None => format!("{rel}::{}", t.name),
+    }
+}
+
+pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
+    let mut out = Plan::default();
+    for file in files {
+        match file.kind {
+            FileKind::Bench => {
+                if matches!(filter.mode, Mode::All | Mode::Bench) {
+                    out.bench_files.push(file);
+                }
+            }
+            FileKind::Test if filter.mode == Mode::Bench => {}
+            FileKind::Test => {
+                // Unreadable or non-UTF-8 files still get imported: Python reports what is wrong.
+                let source = std::fs::read(&file.path)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                let found = scan(&source);
+                let opaque = found.is_empty();
+                let tests: Vec<StaticTest> = found
+                    .into_iter()
+                    .filter(|t| {
+                        let tags = match &t.tags {
+                            Tags::Known(v) => Some(v.as_slice()),
+                            Tags::Unknown => None,
+                        };
+                        filter.decide(&file.rel, &test_id(&file.rel, t), tags) != Decision::No
+                    })
+                    .collect();
+                if !tests.is_empty() || (opaque && filter.selects_opaque_file(&file.rel)) {
+                    out.test_files.push(PlannedFile { file, tests });
+                }
+            }
+        }
+    }
+    out
+}

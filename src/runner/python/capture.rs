@@ -1,0 +1,269 @@
+//! Per-test output capture. `sys.stdout`/`sys.stderr` are replaced by routers that write to the
+//! buffers of the test running on the calling thread: each file runs on its own thread, one test
+//! at a time, so concurrent tests' output never mixes. Output is bounded (head and tail kept).
+use std::cell::RefCell;
+use std::io::Write;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+/// Bytes kept from the start and from the end of each stream of each test.
+const HEAD: usize = 32 * 1024;
+const TAIL: usize = 32 * 1024;
+
+#[derive(Debug, Default)]
+pub struct Bounded {
+    head: String,
+    tail: String,
+    dropped: usize,
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+impl Bounded {
+    pub fn push(&mut self, mut s: &str) {
+        if self.head.len() < HEAD {
+            let take = floor_boundary(s, (HEAD - self.head.len()).min(s.len()));
+            self.head.push_str(&s[..take]);
+            s = &s[take..];
+        }
+        if s.is_empty() {
+            return;
+        }
+        if s.len() >= TAIL {
+            // The whole tail is replaced: never copy more than TAIL of a flood.
+            self.dropped += self.tail.len();
+            self.tail.clear();
+            let start = ceil_boundary(s, s.len() - TAIL);
+            self.dropped += start;
+            self.tail.push_str(&s[start..]);
+            return;
+        }
+        self.tail.push_str(s);
+        if self.tail.len() > 2 * TAIL {
+            let cut = ceil_boundary(&self.tail, self.tail.len() - TAIL);
+            self.dropped += cut;
+            self.tail.drain(..cut);
+        }
+    }
+
+    pub fn finish(self) -> String {
+        let mut out = self.head;
+        if self.dropped > 0 {
+            out.push_str(&format!(
+                "\n[... {} bytes of output omitted by dbtest ...]\n",
+                self.dropped
+            ));
+        }
+        out.push_str(&self.tail);
+        out
+    }
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<[Bounded; 2]>> = const { RefCell::new(None) };
+}
+
+/// Start capturing this thread's Python output.
+pub fn begin() {
+    ACTIVE.with(|a| *a.borrow_mut() = Some([Bounded::default(), Bounded::default()]));
+}
+
+/// Stop capturing; returns (stdout, stderr).
+pub fn end() -> (String, String) {
+    match ACTIVE.with(|a| a.borrow_mut().take()) {
+        Some([out, err]) => (out.finish(), err.finish()),
+        None => (String::new(), String::new()),
+    }
+}
+
+fn route(stream: usize, s: &str) {
+    let captured = ACTIVE.with(|a| match a.borrow_mut().as_mut() {
+        Some(bufs) => {
+            bufs[stream].push(s);
+            true
+        }
+        None => false,
+    });
+    if !captured {
+        // Output from outside any test (a thread a test left behind): to stderr, so it is
+        // seen but never corrupts a report on stdout.
+        let _ = std::io::stderr().write_all(s.as_bytes());
+    }
+}
+
+/// Installed as `sys.stdout` (stream 0) and `sys.stderr` (stream 1).
+#[pyclass(module = "dbtest._capture", frozen)]
+pub struct Router {
+    stream: usize,
+}
+
+impl Router {
+    pub fn new(stream: usize) -> Self {
+        Router { stream }
+    }
+}
+
+#[pymethods]
+impl Router {
+    fn write(&self, s: &Bound<'_, PyString>) -> PyResult<usize> {
+        match s.to_str() {
+            Ok(text) => route(self.stream, text),
+            Err(_) => route(self.stream, &s.to_string_lossy()),
+        }
+        s.len()
+    }
+
+    fn writelines(&self, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            let line = line?;
+            route(self.stream, &line.str()?.to_string_lossy());
+        }
+        Ok(())
+    }
+
+    fn flush(&self) {}
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
+
+    fn readable(&self) -> bool {
+        false
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        false
+    }
+
+    #[getter]
+    fn encoding(&self) -> &'static str {
+        "utf-8"
+    }
+
+    #[getter]
+    fn errors(&self) -> &'static str {
+        "replace"
+    }
+
+    #[getter]
+    fn name(&self) -> &'static str {
+        if self.stream == 0 {
+            "<stdout>"
+        } else {
+            "<stderr>"
+        }
+    }
+
+    #[getter]
+    fn buffer(&self) -> BinaryRouter {
+        BinaryRouter {
+            stream: self.stream,
+        }
+    }
+
+    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
+        // Like io.StringIO: callers that need a real descriptor fall back on their own.
+        let unsupported = py.import("io")?.getattr("UnsupportedOperation")?;
+        Err(PyErr::from_value(unsupported.call1((
+            "dbtest captures this stream per test; it has no file descriptor",
+        ))?))
+    }
+}
+
+/// `sys.stdout.buffer`, for code that writes bytes.
+#[pyclass(module = "dbtest._capture", frozen)]
+pub struct BinaryRouter {
+    stream: usize,
+}
+
+#[pymethods]
+impl BinaryRouter {
+    fn write(&self, b: &Bound<'_, PyBytes>) -> usize {
+        let bytes = b.as_bytes();
+        route(self.stream, &String::from_utf8_lossy(bytes));
+        bytes.len()
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_output_is_kept_whole() {
+        let mut b = Bounded::default();
+        b.push("hello ");
+        b.push("world");
+        assert_eq!(b.finish(), "hello world");
+    }
+
+    #[test]
+    fn floods_keep_head_and_tail_and_say_what_was_dropped() {
+        let mut b = Bounded::default();
+        b.push("START");
+        b.push(&"x".repeat(20_000_000));
+        b.push("END");
+        let out = b.finish();
+        assert!(out.starts_with("START"));
+        assert!(out.ends_with("END"));
+        assert!(out.len() < HEAD + TAIL + 200);
+        let dropped = 5 + 20_000_000 + 3 - HEAD - TAIL;
+        assert!(
+            out.contains(&format!(
+                "[... {dropped} bytes of output omitted by dbtest ...]"
+            )),
+            "{}",
+            &out[HEAD - 10..HEAD + 100]
+        );
+    }
+
+    #[test]
+    fn many_small_writes_stay_bounded() {
+        let mut b = Bounded::default();
+        for i in 0..100_000 {
+            b.push(&format!("line {i} é\n"));
+        }
+        let out = b.finish();
+        assert!(out.len() < HEAD + 2 * TAIL + 200);
+        assert!(out.ends_with("line 99999 é\n"));
+    }
+
+    #[test]
+    fn capture_is_per_thread() {
+        begin();
+        route(0, "main");
+        let other = std::thread::spawn(|| {
+            begin();
+            route(0, "other");
+            end()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other.0, "other");
+        assert_eq!(end().0, "main");
+    }
+}

@@ -1,0 +1,742 @@
+//! Running one file: import it, collect its suites and tests, run them in declaration order
+//! with their hooks, and emit one event per result.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyType};
+
+use super::capture::{self, Router};
+use super::failure::{Described, describe};
+use super::{BRIDGE, Bridge, Venv};
+use crate::runner::event::{ErrorKind, Event, Status, TestResult};
+use crate::runner::filter::Filter;
+
+/// Set up `sys` for running user code. Called once, before any file runs.
+pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
+    Python::initialize();
+    Python::attach(|py| -> anyhow::Result<String> {
+        let sys = py.import("sys")?;
+        let path = sys
+            .getattr("path")?
+            .cast_into::<PyList>()
+            .map_err(|e| anyhow::anyhow!("sys.path is not a list: {e}"))?;
+        // The project root first, so tests import the user's code; then the shim.
+        path.insert(0, shim.to_string_lossy())?;
+        path.insert(0, root.to_string_lossy())?;
+        if let Some(v) = venv {
+            // addsitedir also runs .pth files (editable installs); the venv's packages then
+            // move ahead of the base interpreter's.
+            let before = path.len();
+            py.import("site")?
+                .call_method1("addsitedir", (v.site_packages.to_string_lossy(),))?;
+            let added: Vec<Bound<'_, PyAny>> = (before..path.len())
+                .filter_map(|i| path.get_item(i).ok())
+                .collect();
+            for (offset, item) in added.iter().enumerate() {
+                path.call_method1("remove", (item,))?;
+                path.insert(2 + offset, item)?;
+            }
+            if let Some(python) = &v.python {
+                sys.setattr("executable", python.to_string_lossy())?;
+            }
+            sys.setattr("prefix", v.dir.to_string_lossy())?;
+            sys.setattr("exec_prefix", v.dir.to_string_lossy())?;
+        } else {
+            // Embedded, sys.executable would be dbtest itself: subprocesses need a Python.
+            let base: String = sys.getattr("base_prefix")?.extract()?;
+            let minor = super::EMBEDDED_MINOR;
+            if let Some(p) = [format!("python{minor}"), "python3".into()]
+                .iter()
+                .map(|n| PathBuf::from(&base).join("bin").join(n))
+                .find(|p| p.exists())
+            {
+                sys.setattr("executable", p.to_string_lossy())?;
+            }
+        }
+        sys.setattr("argv", vec!["dbtest"])?;
+        // Tests read an empty stdin, never the terminal.
+        sys.setattr("stdin", py.import("io")?.getattr("StringIO")?.call1(("",))?)?;
+        sys.setattr("stdout", Bound::new(py, Router::new(0))?)?;
+        sys.setattr("stderr", Bound::new(py, Router::new(1))?)?;
+
+        let os_file: String = py.import("os")?.getattr("__file__")?.extract()?;
+        let stdlib = Path::new(&os_file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let machinery = vec![
+            stdlib.join("asyncio").to_string_lossy().into_owned() + "/",
+            stdlib.join("importlib").to_string_lossy().into_owned() + "/",
+            "<frozen importlib".to_string(),
+        ];
+        let shim_dir = shim.to_string_lossy().into_owned() + "/";
+        let _ = BRIDGE.set(Bridge {
+            root: root.to_path_buf(),
+            shim_dir,
+            machinery,
+        });
+        let version: String = sys.getattr("version")?.extract()?;
+        Ok(version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string())
+    })
+    .context("starting the embedded Python interpreter")
+}
+
+/// One file to run.
+#[derive(Debug, Clone)]
+pub struct FileTask {
+    pub index: usize,
+    pub path: PathBuf,
+    pub rel: String,
+}
+
+/// What a running file shares with the rest of the run.
+pub struct RunContext<'a> {
+    pub filter: &'a Filter,
+    /// Set on `-x` after a failure, or on interrupt: start no new test.
+    pub stop: &'a AtomicBool,
+    pub fail_fast: bool,
+    pub emit: &'a (dyn Fn(Event) + Sync),
+}
+
+struct Test<'py> {
+    name: String,
+    func: Bound<'py, PyAny>,
+    tags: Vec<String>,
+    timeout: Option<f64>,
+    skip: Option<String>,
+    line: Option<u32>,
+    id: String,
+}
+
+struct Suite<'py> {
+    /// None for module-level tests.
+    class: Option<Bound<'py, PyType>>,
+    name: Option<String>,
+    tests: Vec<Test<'py>>,
+}
+
+/// Outcome of calling user code.
+struct Problem {
+    status: Status,
+    kind: Option<ErrorKind>,
+    described: Described,
+    message: String,
+}
+
+pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
+    Python::attach(|py| {
+        let mut run = FileRun {
+            py,
+            task,
+            cx,
+            seq: 0,
+            event_loop: None,
+            bridge: Bridge::get(),
+        };
+        run.run();
+        run.close_loop();
+    });
+}
+
+struct FileRun<'a, 'py> {
+    py: Python<'py>,
+    task: &'a FileTask,
+    cx: &'a RunContext<'a>,
+    seq: usize,
+    event_loop: Option<Bound<'py, PyAny>>,
+    bridge: &'static Bridge,
+}
+
+fn module_name(rel: &str, path: &Path, root: &Path) -> (String, bool) {
+    // Inside a package chain that starts at the root, the dotted name lets the file's own
+    // relative imports work; anywhere else the dotted path is still unique per file.
+    let stem = rel.strip_suffix(".py").unwrap_or(rel);
+    let dotted: String = stem
+        .chars()
+        .map(|c| {
+            if c == '/' {
+                '.'
+            } else if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut dir = path.parent();
+    let mut package = true;
+    while let Some(d) = dir {
+        if d == root {
+            break;
+        }
+        if !d.join("__init__.py").is_file() {
+            package = false;
+            break;
+        }
+        dir = d.parent();
+    }
+    let package = package && dir.is_some() && stem.contains('/');
+    (dotted, package)
+}
+
+impl<'a, 'py> FileRun<'a, 'py> {
+    fn next_seq(&mut self) -> usize {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn emit_result(&mut self, mut r: TestResult) {
+        r.order = (self.task.index, self.next_seq());
+        if r.is_problem() && self.cx.fail_fast {
+            self.cx.stop.store(true, Ordering::SeqCst);
+        }
+        (self.cx.emit)(Event::TestFinished(r));
+    }
+
+    fn base_result(
+        &self,
+        id: String,
+        suite: Option<&str>,
+        name: Option<&str>,
+        status: Status,
+    ) -> TestResult {
+        TestResult {
+            id,
+            file: self.task.rel.clone(),
+            suite: suite.map(str::to_string),
+            name: name.map(str::to_string),
+            status,
+            kind: None,
+            duration_ms: 0.0,
+            tags: Vec::new(),
+            line: None,
+            message: None,
+            traceback: None,
+            source: None,
+            values: Vec::new(),
+            stdout: None,
+            stderr: None,
+            order: (0, 0),
+        }
+    }
+
+    fn import(&mut self) -> Result<Bound<'py, PyAny>, (PyErr, String, String)> {
+        let py = self.py;
+        let (name, package) = module_name(&self.task.rel, &self.task.path, &self.bridge.root);
+        capture::begin();
+        let result = (|| -> PyResult<Bound<'py, PyAny>> {
+            let importlib = py.import("importlib")?;
+            if package {
+                return importlib
+                    .call_method1("import_module", (&name,))
+                    .map(Bound::into_any);
+            }
+            let util = py.import("importlib.util")?;
+            let sys_modules = py.import("sys")?.getattr("modules")?;
+            let unique = if sys_modules.contains(&name)? {
+                format!("{name}__dbtest{}", self.task.index)
+            } else {
+                name.clone()
+            };
+            let spec = util.call_method1(
+                "spec_from_file_location",
+                (&unique, self.task.path.to_string_lossy()),
+            )?;
+            let module = util.call_method1("module_from_spec", (&spec,))?;
+            sys_modules.set_item(&unique, &module)?;
+            let loaded = spec
+                .getattr("loader")?
+                .call_method1("exec_module", (&module,));
+            if let Err(e) = loaded {
+                let _ = sys_modules.del_item(&unique);
+                return Err(e);
+            }
+            Ok(module)
+        })();
+        let (out, err) = capture::end();
+        result.map_err(|e| (e, out, err))
+    }
+
+    fn run(&mut self) {
+        let started = Instant::now();
+        let module = match self.import() {
+            Ok(m) => m,
+            Err((err, out, errout)) => {
+                let d = describe(self.py, &err, self.bridge);
+                let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
+                r.kind = Some(ErrorKind::Import);
+                r.message = Some(match d.syntax_line {
+                    Some(line) => format!("{} ({}, line {line})", d.message(), self.task.rel),
+                    None => d.message(),
+                });
+                r.line = d.syntax_line;
+                r.traceback = Some(d.traceback);
+                r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                r.stdout = Some(out).filter(|s| !s.is_empty());
+                r.stderr = Some(errout).filter(|s| !s.is_empty());
+                r.order = (self.task.index, self.next_seq());
+                (self.cx.emit)(Event::FileError(r));
+                if self.cx.fail_fast {
+                    self.cx.stop.store(true, Ordering::SeqCst);
+                }
+                return;
+            }
+        };
+        let suites = match self.collect(&module) {
+            Ok(s) => s,
+            Err(err) => {
+                let d = describe(self.py, &err, self.bridge);
+                let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
+                r.kind = Some(ErrorKind::Import);
+                r.message = Some(format!("collecting tests failed: {}", d.message()));
+                r.traceback = Some(d.traceback);
+                r.order = (self.task.index, self.next_seq());
+                (self.cx.emit)(Event::FileError(r));
+                return;
+            }
+        };
+        for suite in suites {
+            if self.cx.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            self.run_suite(suite);
+        }
+    }
+
+    fn collect(&self, module: &Bound<'py, PyAny>) -> PyResult<Vec<Suite<'py>>> {
+        let py = self.py;
+        let base = py
+            .import("dbtest")?
+            .getattr("TestSuite")?
+            .cast_into::<PyType>()?;
+        let module_name: String = module.getattr("__name__")?.extract()?;
+        let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?;
+        let mut suites: Vec<Suite<'py>> = Vec::new();
+        let items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = dict.iter().collect();
+        for (key, value) in items {
+            let defined_here = || -> bool {
+                value
+                    .getattr("__module__")
+                    .ok()
+                    .and_then(|m| m.extract::<String>().ok())
+                    .is_some_and(|m| m == module_name)
+            };
+            if let Ok(cls) = value.cast::<PyType>() {
+                if cls.is(&base) || !cls.is_subclass(&base)? || !defined_here() {
+                    continue;
+                }
+                let name: String = cls.getattr("__name__")?.extract()?;
+                let tests = self.collect_class(cls, &base, &name)?;
+                if !tests.is_empty() {
+                    suites.push(Suite {
+                        class: Some(cls.clone()),
+                        name: Some(name),
+                        tests,
+                    });
+                }
+            } else if value.hasattr("__dbtest__")? && defined_here() {
+                let name: String = key.extract()?;
+                if let Some(t) = self.make_test(None, name, value.clone())? {
+                    suites.push(Suite {
+                        class: None,
+                        name: None,
+                        tests: vec![t],
+                    });
+                }
+            }
+        }
+        Ok(suites)
+    }
+
+    fn collect_class(
+        &self,
+        cls: &Bound<'py, PyType>,
+        base: &Bound<'py, PyType>,
+        suite: &str,
+    ) -> PyResult<Vec<Test<'py>>> {
+        // Tests inherited from base suites come first, overridden ones keep their place.
+        let mut found: Vec<(String, Bound<'py, PyAny>)> = Vec::new();
+        let mro: Vec<Bound<'py, PyAny>> = cls
+            .getattr("__mro__")?
+            .try_iter()?
+            .collect::<PyResult<_>>()?;
+        for klass in mro.iter().rev() {
+            let Ok(k) = klass.cast::<PyType>() else {
+                continue;
+            };
+            if k.is(base) || !k.is_subclass(base)? {
+                continue;
+            }
+            let items = k.getattr("__dict__")?.call_method0("items")?;
+            for item in items.try_iter()? {
+                let (name, func): (String, Bound<'py, PyAny>) = item?.extract()?;
+                if !func.hasattr("__dbtest__")? {
+                    continue;
+                }
+                match found.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = func,
+                    None => found.push((name, func)),
+                }
+            }
+        }
+        let mut tests = Vec::new();
+        for (name, func) in found {
+            if let Some(t) = self.make_test(Some(suite), name, func)? {
+                tests.push(t);
+            }
+        }
+        Ok(tests)
+    }
+
+    /// A test, if the filters select it.
+    fn make_test(
+        &self,
+        suite: Option<&str>,
+        name: String,
+        func: Bound<'py, PyAny>,
+    ) -> PyResult<Option<Test<'py>>> {
+        let meta = func.getattr("__dbtest__")?;
+        let tags: Vec<String> = meta.getattr("tags")?.extract()?;
+        let id = match suite {
+            Some(s) => format!("{}::{s}::{name}", self.task.rel),
+            None => format!("{}::{name}", self.task.rel),
+        };
+        if !self.cx.filter.selects(&self.task.rel, &id, &tags) {
+            return Ok(None);
+        }
+        let timeout: Option<f64> = meta.getattr("timeout")?.extract()?;
+        let skip: Option<String> = meta.getattr("skip")?.extract()?;
+        let line = func
+            .getattr("__code__")
+            .and_then(|c| c.getattr("co_firstlineno"))
+            .and_then(|l| l.extract())
+            .ok();
+        Ok(Some(Test {
+            name,
+            func,
+            tags,
+            timeout,
+            skip,
+            line,
+            id,
+        }))
+    }
+
+    fn event_loop(&mut self) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(l) = &self.event_loop {
+            return Ok(l.clone());
+        }
+        let asyncio = self.py.import("asyncio")?;
+        let l = asyncio.call_method0("new_event_loop")?;
+        asyncio.call_method1("set_event_loop", (&l,))?;
+        self.event_loop = Some(l.clone());
+        Ok(l)
+    }
+
+    fn close_loop(&mut self) {
+        if let Some(l) = self.event_loop.take() {
+            if let Ok(gens) = l.call_method0("shutdown_asyncgens") {
+                let _ = l.call_method1("run_until_complete", (gens,));
+            }
+            let _ = l.call_method0("close");
+            if let Ok(asyncio) = self.py.import("asyncio") {
+                let _ = asyncio.call_method1("set_event_loop", (self.py.None(),));
+            }
+        }
+    }
+
+    /// Call user code; if it returns an awaitable, run it on this file's event loop.
+    fn call(&mut self, f: &Bound<'py, PyAny>, timeout: Option<f64>) -> PyResult<()> {
+        let result = f.call0()?;
+        if result.is_none() || !result.hasattr("__await__")? {
+            return Ok(());
+        }
+        let event_loop = self.event_loop()?;
+        let awaitable = match timeout {
+            Some(t) => self
+                .py
+                .import("asyncio")?
+                .call_method1("wait_for", (result, t))?,
+            None => result,
+        };
+        event_loop.call_method1("run_until_complete", (awaitable,))?;
+        Ok(())
+    }
+
+    fn problem(&self, err: &PyErr, kind: ErrorKind) -> Problem {
+        let described = describe(self.py, err, self.bridge);
+        let status = if described.is_assertion && kind == ErrorKind::Exception {
+            Status::Failed
+        } else {
+            Status::Error
+        };
+        let mut message = described.message();
+        match kind {
+            ErrorKind::Setup => message = format!("setup failed: {message}"),
+            ErrorKind::Teardown => message = format!("teardown failed: {message}"),
+            _ => {}
+        }
+        if described.is_system_exit {
+            message.push_str(" (the test called sys.exit; dbtest kept running)");
+        }
+        Problem {
+            status,
+            kind: (status == Status::Error).then_some(kind),
+            described,
+            message,
+        }
+    }
+
+    fn overrides(&self, class: &Bound<'py, PyType>, hook: &str) -> bool {
+        // Hooks the suite does not override are TestSuite's no-ops: skip the calls.
+        let base = self
+            .py
+            .import("dbtest")
+            .and_then(|m| m.getattr("TestSuite"));
+        match (class.getattr(hook), base.and_then(|b| b.getattr(hook))) {
+            (Ok(mine), Ok(theirs)) => !mine.is(&theirs),
+            _ => true,
+        }
+    }
+
+    fn run_suite(&mut self, suite: Suite<'py>) {
+        let Some(class) = suite.class.clone() else {
+            for t in &suite.tests {
+                if self.cx.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                self.run_test(&suite, t, None, false, false);
+            }
+            return;
+        };
+        let hooks = ["setup_suite", "teardown_suite", "setup", "teardown"]
+            .map(|h| self.overrides(&class, h));
+        // Instantiate and set up the suite; a failure marks every test `error` (kind setup).
+        capture::begin();
+        let instance = class.call0();
+        let setup = match &instance {
+            Ok(inst) if hooks[0] => inst
+                .getattr("setup_suite")
+                .and_then(|f| self.call(&f, None)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.clone_ref(self.py)),
+        };
+        let (out, errout) = capture::end();
+        let instance = match (instance, setup) {
+            (Ok(inst), Ok(())) => inst,
+            (_, Err(err)) | (Err(err), _) => {
+                let p = self.problem(&err, ErrorKind::Setup);
+                for t in &suite.tests {
+                    let mut r = self.base_result(
+                        t.id.clone(),
+                        suite.name.as_deref(),
+                        Some(&t.name),
+                        Status::Error,
+                    );
+                    r.kind = Some(ErrorKind::Setup);
+                    r.tags = t.tags.clone();
+                    r.line = t.line;
+                    r.message = Some(format!("setup_suite failed: {}", p.described.message()));
+                    r.traceback = Some(p.described.traceback.clone());
+                    r.stdout = Some(out.clone()).filter(|s| !s.is_empty());
+                    r.stderr = Some(errout.clone()).filter(|s| !s.is_empty());
+                    (self.cx.emit)(Event::TestStarted { id: t.id.clone() });
+                    self.emit_result(r);
+                }
+                return;
+            }
+        };
+        for t in &suite.tests {
+            if self.cx.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            self.run_test(&suite, t, Some(&instance), hooks[2], hooks[3]);
+        }
+        if hooks[1] {
+            capture::begin();
+            let started = Instant::now();
+            let res = instance
+                .getattr("teardown_suite")
+                .and_then(|f| self.call(&f, None));
+            let (out, errout) = capture::end();
+            if let Err(err) = res {
+                // Reported as an entry of its own, as pytest reports an error at teardown.
+                let p = self.problem(&err, ErrorKind::Teardown);
+                let name = suite.name.clone().unwrap_or_default();
+                let mut r = self.base_result(
+                    format!("{}::{name}::teardown_suite", self.task.rel),
+                    Some(&name),
+                    Some("teardown_suite"),
+                    Status::Error,
+                );
+                r.kind = Some(ErrorKind::Teardown);
+                r.message = Some(format!("teardown_suite failed: {}", p.described.message()));
+                r.traceback = Some(p.described.traceback);
+                r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                r.stdout = Some(out).filter(|s| !s.is_empty());
+                r.stderr = Some(errout).filter(|s| !s.is_empty());
+                self.emit_result(r);
+            }
+        }
+    }
+
+    fn run_test(
+        &mut self,
+        suite: &Suite<'py>,
+        t: &Test<'py>,
+        instance: Option<&Bound<'py, PyAny>>,
+        setup: bool,
+        teardown: bool,
+    ) {
+        (self.cx.emit)(Event::TestStarted { id: t.id.clone() });
+        let mut r = self.base_result(
+            t.id.clone(),
+            suite.name.as_deref(),
+            Some(&t.name),
+            Status::Passed,
+        );
+        r.tags = t.tags.clone();
+        r.line = t.line;
+        if let Some(reason) = &t.skip {
+            r.status = Status::Skipped;
+            r.message = Some(reason.clone());
+            self.emit_result(r);
+            return;
+        }
+        let cwd = std::env::current_dir().ok();
+        capture::begin();
+        let started = Instant::now();
+        let mut problem: Option<Problem> = None;
+        if let (true, Some(inst)) = (setup, instance) {
+            if let Err(e) = inst.getattr("setup").and_then(|f| self.call(&f, None)) {
+                problem = Some(self.problem(&e, ErrorKind::Setup));
+            }
+        }
+        if problem.is_none() {
+            let body = match instance {
+                Some(inst) => inst.getattr(t.name.as_str()),
+                None => Ok(t.func.clone()),
+            };
+            let body_started = Instant::now();
+            if let Err(e) = body.and_then(|f| self.call(&f, t.timeout)) {
+                let timed_out = t.timeout.is_some_and(|limit| {
+                    body_started.elapsed().as_secs_f64() >= limit * 0.99
+                        && self.is_timeout_error(&e)
+                });
+                problem = Some(if timed_out {
+                    // Where the test was when it was cancelled says more than wait_for's frames.
+                    let cause = e
+                        .value(self.py)
+                        .getattr("__cause__")
+                        .ok()
+                        .filter(|c| !c.is_none())
+                        .map(PyErr::from_value);
+                    let mut p = self.problem(cause.as_ref().unwrap_or(&e), ErrorKind::Timeout);
+                    p.status = Status::Error;
+                    p.kind = Some(ErrorKind::Timeout);
+                    p.message = format!(
+                        "timed out after {} s (the test was cancelled)",
+                        t.timeout.unwrap_or_default()
+                    );
+                    p
+                } else {
+                    self.problem(&e, ErrorKind::Exception)
+                });
+            }
+            if let (true, Some(inst)) = (teardown, instance) {
+                if let Err(e) = inst.getattr("teardown").and_then(|f| self.call(&f, None)) {
+                    let td = self.problem(&e, ErrorKind::Teardown);
+                    match &mut problem {
+                        None => problem = Some(td),
+                        // Never lose the teardown error behind the test's own failure.
+                        Some(p) => {
+                            p.described.traceback.push_str(&format!(
+                                "\n\nteardown also failed: {}\n{}",
+                                td.described.message(),
+                                td.described.traceback
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (out, errout) = capture::end();
+        self.restore(cwd);
+        if let Some(p) = problem {
+            r.status = p.status;
+            r.kind = p.kind;
+            r.message = Some(p.message);
+            r.traceback = Some(p.described.traceback);
+            r.source = p.described.source.filter(|_| p.described.is_assertion);
+            r.values = p.described.values;
+            // Output is kept for failures only: passing tests' output is not worth the memory.
+            r.stdout = Some(out);
+            r.stderr = Some(errout);
+        }
+        self.emit_result(r);
+    }
+
+    fn is_timeout_error(&self, e: &PyErr) -> bool {
+        let py = self.py;
+        e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py)
+            || py
+                .import("asyncio")
+                .and_then(|a| a.getattr("TimeoutError"))
+                .is_ok_and(|t| e.is_instance(py, &t))
+    }
+
+    /// Undo what a test may have changed for every test after it: the working directory
+    /// and the captured streams.
+    fn restore(&self, cwd: Option<PathBuf>) {
+        if let Some(cwd) = cwd {
+            if std::env::current_dir().ok().as_ref() != Some(&cwd) {
+                let _ = std::env::set_current_dir(&cwd);
+            }
+        }
+        if let Ok(sys) = self.py.import("sys") {
+            for (name, stream) in [("stdout", 0), ("stderr", 1)] {
+                let ours = sys
+                    .getattr(name)
+                    .is_ok_and(|s| s.is_instance_of::<Router>());
+                if !ours {
+                    if let Ok(router) = Bound::new(self.py, Router::new(stream)) {
+                        let _ = sys.setattr(name, router);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_name;
+    use std::path::Path;
+
+    #[test]
+    fn module_names_follow_packages() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir_all(root.join("tests/nested/a")).unwrap();
+        std::fs::write(root.join("tests/__init__.py"), "").unwrap();
+        let (name, pkg) = module_name("tests/test_x.py", &root.join("tests/test_x.py"), root);
+        assert_eq!((name.as_str(), pkg), ("tests.test_x", true));
+        let (name, pkg) = module_name(
+            "tests/nested/a/test_same.py",
+            &root.join("tests/nested/a/test_same.py"),
+            root,
+        );
+        assert_eq!((name.as_str(), pkg), ("tests.nested.a.test_same", false));
+        let (name, pkg) = module_name("test_ünï-x.py", &root.join("test_ünï-x.py"), root);
+        assert_eq!((name.as_str(), pkg), ("test_ünï_x", false));
+        let _ = Path::new("");
+    }
+}

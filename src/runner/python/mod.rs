@@ -1,0 +1,53 @@
+//! The bridge: the only module that touches the GIL. It starts the embedded interpreter and
+//! runs one file's tests; everything else in dbtest is plain Rust.
+mod capture;
+mod engine;
+mod env;
+mod failure;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub use engine::{FileTask, RunContext, run_file};
+pub use env::{EMBEDDED_MINOR, Venv, embedded_version, find_venv};
+
+/// What the bridge needs to know about the run, set once at start-up.
+pub(crate) struct Bridge {
+    root: PathBuf,
+    shim_dir: String,
+    /// Folders whose frames are machinery, not user code (asyncio's, importlib's).
+    machinery: Vec<String>,
+}
+
+static BRIDGE: OnceLock<Bridge> = OnceLock::new();
+
+impl Bridge {
+    fn get() -> &'static Bridge {
+        BRIDGE
+            .get()
+            .expect("the interpreter is started before any file runs")
+    }
+
+    fn is_shim(&self, file: &str) -> bool {
+        file.starts_with(&self.shim_dir)
+    }
+
+    fn is_machinery(&self, file: &str) -> bool {
+        self.is_shim(file) || self.machinery.iter().any(|m| file.starts_with(m.as_str()))
+    }
+
+    fn display_path(&self, file: &str) -> String {
+        match Path::new(file).strip_prefix(&self.root) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => file.to_string(),
+        }
+    }
+}
+
+/// Start the interpreter for running user code from `root`, with `venv`'s packages.
+/// Returns the embedded Python's version.
+pub fn start(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
+    let shim = env::install_shim()?;
+    let version = engine::initialize(root, &shim, venv)?;
+    Ok(version)
+}

@@ -1,0 +1,158 @@
+//! Everything a run needs, resolved once from the command line and the environment before
+//! any work starts.
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, ColorChoice, Format, ModeCommand};
+use crate::error::UserError;
+use crate::runner::filter::{Filter, Mode};
+use crate::runner::python::{Venv, find_venv};
+
+#[derive(Debug)]
+pub struct Settings {
+    pub cwd: PathBuf,
+    pub root: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub filter: Filter,
+    pub jobs: usize,
+    pub fail_fast: bool,
+    pub list: bool,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub color: bool,
+    pub venv: Option<Venv>,
+}
+
+/// The nearest folder upwards holding pyproject.toml, setup.py or .git; else `cwd`.
+pub fn project_root(cwd: &Path) -> PathBuf {
+    cwd.ancestors()
+        .find(|d| {
+            ["pyproject.toml", "setup.py", ".git"]
+                .iter()
+                .any(|m| d.join(m).exists())
+        })
+        .unwrap_or(cwd)
+        .to_path_buf()
+}
+
+fn default_jobs() -> usize {
+    // Suites mostly wait on I/O; threads overlap those waits. More threads than this buys
+    // little on CPU-bound suites (one GIL) and costs memory.
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        * 4
+}
+
+/// Whether console output uses colour: `--color` first, then NO_COLOR / FORCE_COLOR, then
+/// whether stdout is a terminal.
+pub fn use_color(
+    choice: ColorChoice,
+    no_color: Option<&str>,
+    force_color: Option<&str>,
+    is_terminal: bool,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if no_color.is_some_and(|v| !v.is_empty()) {
+                false
+            } else if force_color.is_some_and(|v| !v.is_empty() && v != "0") {
+                true
+            } else {
+                is_terminal
+            }
+        }
+    }
+}
+
+impl Settings {
+    pub fn filter_active(&self) -> bool {
+        self.filter.is_active()
+    }
+
+    pub fn resolve(cli: Cli) -> Result<Settings, UserError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let root = project_root(&cwd);
+        let (mode, mut paths) = match cli.mode {
+            None => (Mode::All, cli.paths),
+            Some(ModeCommand::Unit { paths }) => (Mode::Unit, [cli.paths, paths].concat()),
+            Some(ModeCommand::Integration { paths }) => {
+                (Mode::Integration, [cli.paths, paths].concat())
+            }
+            Some(ModeCommand::Bench { paths }) => (Mode::Bench, [cli.paths, paths].concat()),
+        };
+        if paths.is_empty() {
+            paths.push(if cwd.join("tests").is_dir() {
+                PathBuf::from("tests")
+            } else {
+                PathBuf::from(".")
+            });
+        }
+        let o = cli.options;
+        let filter = Filter::new(o.pattern.as_deref(), o.tags, o.exclude_tags, mode)?;
+        let jobs = o.jobs.unwrap_or_else(default_jobs);
+        if jobs == 0 {
+            return Err(UserError::ZeroJobs);
+        }
+        // --list imports nothing, so it needs no virtualenv either.
+        let venv = if o.list {
+            None
+        } else {
+            find_venv(
+                std::env::var_os("VIRTUAL_ENV")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from),
+                &cwd,
+                &root,
+            )?
+        };
+        let color = use_color(
+            o.color,
+            std::env::var("NO_COLOR").ok().as_deref(),
+            std::env::var("FORCE_COLOR").ok().as_deref(),
+            std::io::stdout().is_terminal(),
+        );
+        Ok(Settings {
+            cwd,
+            root,
+            paths,
+            filter,
+            jobs,
+            fail_fast: o.fail_fast,
+            list: o.list,
+            format: o.format,
+            output: o.output,
+            color,
+            venv,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_precedence() {
+        assert!(use_color(ColorChoice::Always, Some("1"), None, false));
+        assert!(!use_color(ColorChoice::Never, None, Some("1"), true));
+        assert!(!use_color(ColorChoice::Auto, Some("1"), Some("1"), true));
+        assert!(use_color(ColorChoice::Auto, None, Some("1"), false));
+        assert!(!use_color(ColorChoice::Auto, None, Some("0"), false));
+        assert!(use_color(ColorChoice::Auto, Some(""), None, true));
+        assert!(!use_color(ColorChoice::Auto, None, None, false));
+    }
+
+    #[test]
+    fn root_is_nearest_marker() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("proj/sub/deeper")).unwrap();
+        std::fs::write(d.path().join("proj/pyproject.toml"), "").unwrap();
+        assert_eq!(
+            project_root(&d.path().join("proj/sub/deeper")),
+            d.path().join("proj")
+        );
+    }
+}
