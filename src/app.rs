@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Format};
 use crate::error::{ExitCode, UserError};
@@ -17,9 +16,12 @@ use crate::runner::event::Event;
 use crate::runner::filter::Mode;
 use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
-use crate::runner::schedule::{Shared, run_files};
+use crate::runner::schedule::{EventQueue, Shared, run_files};
 use crate::runner::stdio;
 use crate::settings::Settings;
+
+/// How often the collector drains events (progress refresh rate).
+const DRAIN_EVERY: Duration = Duration::from_millis(50);
 
 /// After the first Ctrl-C, how long running tests get to finish before the report is written.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
@@ -38,18 +40,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     let settings = Settings::resolve(cli)?;
-    let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-    let plan = plan(files, &settings.filter);
-    if settings.list {
-        return Ok(list(&plan));
-    }
-    if settings.filter.mode == Mode::Bench {
+    if settings.list || settings.filter.mode == Mode::Bench {
+        let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+        let plan = plan(files, &settings.filter);
+        if settings.list {
+            return Ok(list(&plan));
+        }
         eprintln!(
             "dbtest bench: benchmarks are not supported yet; {} benchmark file(s) found and not run",
             plan.bench_files.len()
         );
         return Ok(ExitCode::Ok);
     }
+    let mut report_out = stdio::isolate().context("redirecting standard streams")?;
+    // Start the interpreter (tens of ms, mostly `site`) while discovery reads the files.
+    let (root, venv) = (settings.root.clone(), settings.venv.clone());
+    let interpreter = std::thread::spawn(move || python::start(&root, venv.as_ref()));
+    let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    let plan = plan(files, &settings.filter);
     if plan.test_files.is_empty() {
         let searched: Vec<String> = settings
             .paths
@@ -65,9 +73,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ""
             }
         );
+        // Machines still get a valid (empty) report.
+        let report = RunReport::new(python::embedded_version(), Vec::new(), 0.0);
+        write_reports(&settings, &report, &mut report_out)?;
         return Ok(ExitCode::NoTests);
     }
-    run_tests(&settings, plan)
+    let python_version = interpreter
+        .join()
+        .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??;
+    run_tests(&settings, plan, python_version, report_out)
 }
 
 fn list(plan: &Plan) -> ExitCode {
@@ -96,9 +110,12 @@ fn list(plan: &Plan) -> ExitCode {
     }
 }
 
-fn run_tests(settings: &Settings, plan: Plan) -> anyhow::Result<ExitCode> {
-    let mut report_out = stdio::isolate().context("redirecting standard streams")?;
-    let python_version = python::start(&settings.root, settings.venv.as_ref())?;
+fn run_tests(
+    settings: &Settings,
+    plan: Plan,
+    python_version: String,
+    mut report_out: std::fs::File,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(settings.jobs.max(1))
@@ -123,27 +140,30 @@ fn run_tests(settings: &Settings, plan: Plan) -> anyhow::Result<ExitCode> {
         filter: settings.filter.clone(),
         stop: Default::default(),
         fail_fast: settings.fail_fast,
+        events: EventQueue::default(),
     });
     let show_progress = settings.format == Format::Console || settings.output.is_some();
     let (results, interrupted) = runtime.block_on(async {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let runner = tokio::spawn(run_files(tasks, settings.jobs, shared.clone(), tx));
+        let mut runner = tokio::spawn(run_files(tasks, settings.jobs, shared.clone()));
         let mut progress = Progress::new(expected, show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
         let mut results = Vec::new();
-        let mut interrupted = false;
-        let mut take = |e: Event, results: &mut Vec<_>| {
-            progress.on_event(&e);
-            if let Event::TestFinished(r) | Event::FileError(r) = e {
-                results.push(r);
+        let mut drain = |results: &mut Vec<_>| {
+            for e in shared.events.drain() {
+                progress.on_event(&e);
+                if let Event::TestFinished(r) | Event::FileError(r) = e {
+                    results.push(r);
+                }
             }
         };
+        let mut tick = tokio::time::interval(DRAIN_EVERY);
+        let interrupt = interrupt();
+        tokio::pin!(interrupt);
+        let mut interrupted = false;
         loop {
             tokio::select! {
-                e = rx.recv() => match e {
-                    Some(e) => take(e, &mut results),
-                    None => break,
-                },
-                _ = interrupt() => {
+                _ = &mut runner => break,
+                _ = tick.tick() => drain(&mut results),
+                _ = &mut interrupt => {
                     interrupted = true;
                     shared.stop.store(true, Ordering::SeqCst);
                     eprintln!("\ndbtest: interrupted; finishing running tests (up to {} s), Ctrl-C again to quit now", INTERRUPT_GRACE.as_secs());
@@ -154,16 +174,15 @@ fn run_tests(settings: &Settings, plan: Plan) -> anyhow::Result<ExitCode> {
         if interrupted {
             let deadline = tokio::time::sleep(INTERRUPT_GRACE);
             tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    e = rx.recv() => match e { Some(e) => take(e, &mut results), None => break },
-                    _ = &mut deadline => break,
-                    _ = interrupt() => std::process::exit(ExitCode::Interrupted as i32),
-                }
+            let again = self::interrupt();
+            tokio::pin!(again);
+            tokio::select! {
+                _ = &mut runner => {},
+                _ = &mut deadline => {},
+                _ = &mut again => std::process::exit(ExitCode::Interrupted as i32),
             }
-        } else {
-            let _ = runner.await;
         }
+        drain(&mut results);
         progress.finish();
         (results, interrupted)
     });

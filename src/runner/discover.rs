@@ -106,7 +106,11 @@ fn push(
     root: &Path,
     kind: FileKind,
 ) {
-    let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+    // Lexical, not canonical: resolving every file's links costs a syscall per component.
+    let key: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
     if seen.insert(key) {
         let rel = relative(&path, root);
         out.push(Discovered { path, rel, kind });

@@ -28,23 +28,30 @@ struct Logical {
 }
 
 /// Split source into logical lines, dropping comments; string literals are kept (tags need
-/// them) but their newlines are not, so a docstring never looks like code.
+/// them) but their newlines are not, so a docstring never looks like code. Works on bytes:
+/// every byte that matters is ASCII, and non-ASCII bytes are copied through unchanged.
 fn logical_lines(src: &str) -> Vec<Logical> {
+    let b = src.as_bytes();
     let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_line = 1u32;
-    let mut cur_indent = 0usize;
-    let mut depth = 0i32;
-    let mut line_no = 1u32;
-    let mut at_line_start = true;
-    let mut indent = 0usize;
-    let chars: Vec<char> = src.chars().collect();
+    let mut cur: Vec<u8> = Vec::new();
+    let (mut cur_line, mut cur_indent, mut depth) = (1u32, 0usize, 0i32);
+    let (mut line_no, mut at_line_start, mut indent) = (1u32, true, 0usize);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let flush = |cur: &mut Vec<u8>, out: &mut Vec<Logical>, indent: usize, line: u32| {
+        if cur.iter().any(|c| !c.is_ascii_whitespace()) {
+            out.push(Logical {
+                indent,
+                line,
+                text: String::from_utf8_lossy(cur).into_owned(),
+            });
+        }
+        cur.clear();
+    };
+    while i < b.len() {
+        let c = b[i];
         if at_line_start {
-            if c == ' ' || c == '\t' {
-                indent += if c == '\t' { 8 } else { 1 };
+            if c == b' ' || c == b'\t' {
+                indent += if c == b'\t' { 8 } else { 1 };
                 i += 1;
                 continue;
             }
@@ -55,73 +62,61 @@ fn logical_lines(src: &str) -> Vec<Logical> {
             }
         }
         match c {
-            '#' => {
-                while i < chars.len() && chars[i] != '\n' {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
                 continue;
             }
-            '"' | '\'' => {
-                // Keep string literals intact (tags need them) but skip their content for
-                // structure; triple-quoted strings may span lines.
-                let triple = i + 2 < chars.len() && chars[i + 1] == c && chars[i + 2] == c;
+            b'"' | b'\'' => {
+                let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;
                 let q = if triple { 3 } else { 1 };
                 cur.push(c);
                 i += q;
-                while i < chars.len() {
-                    if chars[i] == '\\' && i + 1 < chars.len() {
-                        if chars[i + 1] == '\n' {
+                while i < b.len() {
+                    let d = b[i];
+                    if d == b'\\' && i + 1 < b.len() {
+                        if b[i + 1] == b'\n' {
                             line_no += 1;
                         }
-                        cur.push(chars[i]);
-                        cur.push(chars[i + 1]);
+                        cur.extend_from_slice(&b[i..i + 2]);
                         i += 2;
                         continue;
                     }
-                    if chars[i] == '\n' {
+                    if d == b'\n' {
                         line_no += 1;
                         if !triple {
                             break;
                         }
-                    }
-                    if chars[i] == c
-                        && (!triple
-                            || (i + 2 < chars.len() && chars[i + 1] == c && chars[i + 2] == c))
+                    } else if d == c
+                        && (!triple || (i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c))
                     {
                         i += q;
                         break;
-                    }
-                    if chars[i] != '\n' {
-                        cur.push(chars[i]);
+                    } else {
+                        cur.push(d);
                     }
                     i += 1;
                 }
                 cur.push(c);
                 continue;
             }
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = (depth - 1).max(0),
-            '\\' if i + 1 < chars.len() && chars[i + 1] == '\n' => {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = (depth - 1).max(0),
+            b'\\' if i + 1 < b.len() && b[i + 1] == b'\n' => {
                 i += 2;
                 line_no += 1;
                 continue;
             }
-            '\n' => {
+            b'\n' => {
                 line_no += 1;
                 i += 1;
                 if depth == 0 {
-                    if !cur.trim().is_empty() {
-                        out.push(Logical {
-                            indent: cur_indent,
-                            line: cur_line,
-                            text: std::mem::take(&mut cur),
-                        });
-                    }
-                    cur.clear();
+                    flush(&mut cur, &mut out, cur_indent, cur_line);
                     at_line_start = true;
                     indent = 0;
                 } else {
-                    cur.push(' ');
+                    cur.push(b' ');
                 }
                 continue;
             }
@@ -130,13 +125,7 @@ fn logical_lines(src: &str) -> Vec<Logical> {
         cur.push(c);
         i += 1;
     }
-    if !cur.trim().is_empty() {
-        out.push(Logical {
-            indent: cur_indent,
-            line: cur_line,
-            text: cur,
-        });
-    }
+    flush(&mut cur, &mut out, cur_indent, cur_line);
     out
 }
 

@@ -1,29 +1,45 @@
 //! Running files concurrently: each selected file is a task on a blocking thread, up to
 //! `jobs` at once. While one file's test waits (sleep, I/O, an event loop), Python releases
 //! the GIL and other files proceed.
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use crate::runner::event::Event;
 use crate::runner::filter::Filter;
 use crate::runner::python::{FileTask, RunContext, run_file};
+
+/// Events on their way to the reporting side. A push is an uncontended lock, never a
+/// syscall or a wake-up (a channel costs one per test on 10,000 trivial tests); the collector
+/// drains it a few times a second, so every finished result is saved the moment it exists and
+/// is there for the report even if the next test never returns.
+#[derive(Default)]
+pub struct EventQueue(Mutex<Vec<Event>>);
+
+impl EventQueue {
+    pub fn push(&self, e: Event) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(e);
+    }
+
+    pub fn drain(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
 
 /// What every file task shares.
 pub struct Shared {
     pub filter: Filter,
     pub stop: AtomicBool,
     pub fail_fast: bool,
+    pub events: EventQueue,
 }
 
-/// Run `files`, sending events to `tx`; returns when every started file has finished.
-pub async fn run_files(
-    files: Vec<FileTask>,
-    jobs: usize,
-    shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Event>,
-) {
+/// Run `files`, pushing events to `shared.events`; returns when every started file has finished.
+pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
     let permits = Arc::new(Semaphore::new(jobs));
     let mut handles = Vec::with_capacity(files.len());
     for task in files {
@@ -35,12 +51,8 @@ pub async fn run_files(
             break;
         }
         let shared = shared.clone();
-        let tx = tx.clone();
         handles.push(tokio::task::spawn_blocking(move || {
-            let emit = move |e: Event| {
-                // The receiver only goes away when the run is being abandoned.
-                let _ = tx.send(e);
-            };
+            let emit = |e: Event| shared.events.push(e);
             let cx = RunContext {
                 filter: &shared.filter,
                 stop: &shared.stop,

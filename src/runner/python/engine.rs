@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyType};
+use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
@@ -74,6 +74,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         ];
         let shim_dir = shim.to_string_lossy().into_owned() + "/";
         let _ = BRIDGE.set(Bridge {
+            cwd: std::env::current_dir().ok(),
             root: root.to_path_buf(),
             shim_dir,
             machinery,
@@ -102,11 +103,13 @@ pub struct RunContext<'a> {
     /// Set on `-x` after a failure, or on interrupt: start no new test.
     pub stop: &'a AtomicBool,
     pub fail_fast: bool,
-    pub emit: &'a (dyn Fn(Event) + Sync),
+    pub emit: &'a dyn Fn(Event),
 }
 
 struct Test<'py> {
     name: String,
+    /// The name as a Python string, made once: looked up on the suite for every run.
+    py_name: Bound<'py, PyString>,
     func: Bound<'py, PyAny>,
     tags: Vec<String>,
     timeout: Option<f64>,
@@ -132,6 +135,11 @@ struct Problem {
 
 pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
     Python::attach(|py| {
+        let sys = match py.import("sys") {
+            Ok(sys) => sys,
+            // Cannot happen in a started interpreter; without sys nothing can run anyway.
+            Err(_) => return,
+        };
         let mut run = FileRun {
             py,
             task,
@@ -139,6 +147,7 @@ pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
             seq: 0,
             event_loop: None,
             bridge: Bridge::get(),
+            sys,
         };
         run.run();
         run.close_loop();
@@ -152,6 +161,7 @@ struct FileRun<'a, 'py> {
     seq: usize,
     event_loop: Option<Bound<'py, PyAny>>,
     bridge: &'static Bridge,
+    sys: Bound<'py, PyModule>,
 }
 
 fn module_name(rel: &str, path: &Path, root: &Path) -> (String, bool) {
@@ -323,7 +333,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         for (key, value) in items {
             let defined_here = || -> bool {
                 value
-                    .getattr("__module__")
+                    .getattr(pyo3::intern!(value.py(), "__module__"))
                     .ok()
                     .and_then(|m| m.extract::<String>().ok())
                     .is_some_and(|m| m == module_name)
@@ -341,7 +351,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                         tests,
                     });
                 }
-            } else if value.hasattr("__dbtest__")? && defined_here() {
+            } else if value.hasattr(pyo3::intern!(py, "__dbtest__"))? && defined_here() {
                 let name: String = key.extract()?;
                 if let Some(t) = self.make_test(None, name, value.clone())? {
                     suites.push(Suite {
@@ -363,6 +373,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
     ) -> PyResult<Vec<Test<'py>>> {
         // Tests inherited from base suites come first, overridden ones keep their place.
         let mut found: Vec<(String, Bound<'py, PyAny>)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mro: Vec<Bound<'py, PyAny>> = cls
             .getattr("__mro__")?
             .try_iter()?
@@ -377,12 +388,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
             let items = k.getattr("__dict__")?.call_method0("items")?;
             for item in items.try_iter()? {
                 let (name, func): (String, Bound<'py, PyAny>) = item?.extract()?;
-                if !func.hasattr("__dbtest__")? {
+                if !func.hasattr(pyo3::intern!(func.py(), "__dbtest__"))? {
                     continue;
                 }
-                match found.iter_mut().find(|(n, _)| *n == name) {
-                    Some(slot) => slot.1 = func,
-                    None => found.push((name, func)),
+                match index.get(&name) {
+                    Some(&i) => found[i].1 = func,
+                    None => {
+                        index.insert(name.clone(), found.len());
+                        found.push((name, func));
+                    }
                 }
             }
         }
@@ -402,8 +416,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
         name: String,
         func: Bound<'py, PyAny>,
     ) -> PyResult<Option<Test<'py>>> {
-        let meta = func.getattr("__dbtest__")?;
-        let tags: Vec<String> = meta.getattr("tags")?.extract()?;
+        let py = self.py;
+        let meta = func.getattr(pyo3::intern!(py, "__dbtest__"))?;
+        let tags: Vec<String> = meta.getattr(pyo3::intern!(py, "tags"))?.extract()?;
         let id = match suite {
             Some(s) => format!("{}::{s}::{name}", self.task.rel),
             None => format!("{}::{name}", self.task.rel),
@@ -411,14 +426,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
         if !self.cx.filter.selects(&self.task.rel, &id, &tags) {
             return Ok(None);
         }
-        let timeout: Option<f64> = meta.getattr("timeout")?.extract()?;
-        let skip: Option<String> = meta.getattr("skip")?.extract()?;
+        let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
+        let skip: Option<String> = meta.getattr(pyo3::intern!(py, "skip"))?.extract()?;
         let line = func
-            .getattr("__code__")
-            .and_then(|c| c.getattr("co_firstlineno"))
+            .getattr(pyo3::intern!(py, "__code__"))
+            .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")))
             .and_then(|l| l.extract())
             .ok();
         Ok(Some(Test {
+            py_name: PyString::new(py, &name),
             name,
             func,
             tags,
@@ -455,7 +471,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
     /// Call user code; if it returns an awaitable, run it on this file's event loop.
     fn call(&mut self, f: &Bound<'py, PyAny>, timeout: Option<f64>) -> PyResult<()> {
         let result = f.call0()?;
-        if result.is_none() || !result.hasattr("__await__")? {
+        if result.is_none() || !result.hasattr(pyo3::intern!(self.py, "__await__"))? {
             return Ok(());
         }
         let event_loop = self.event_loop()?;
@@ -610,18 +626,20 @@ impl<'a, 'py> FileRun<'a, 'py> {
             self.emit_result(r);
             return;
         }
-        let cwd = std::env::current_dir().ok();
         capture::begin();
         let started = Instant::now();
         let mut problem: Option<Problem> = None;
         if let (true, Some(inst)) = (setup, instance) {
-            if let Err(e) = inst.getattr("setup").and_then(|f| self.call(&f, None)) {
+            if let Err(e) = inst
+                .getattr(pyo3::intern!(self.py, "setup"))
+                .and_then(|f| self.call(&f, None))
+            {
                 problem = Some(self.problem(&e, ErrorKind::Setup));
             }
         }
         if problem.is_none() {
             let body = match instance {
-                Some(inst) => inst.getattr(t.name.as_str()),
+                Some(inst) => inst.getattr(&t.py_name),
                 None => Ok(t.func.clone()),
             };
             let body_started = Instant::now();
@@ -651,7 +669,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 });
             }
             if let (true, Some(inst)) = (teardown, instance) {
-                if let Err(e) = inst.getattr("teardown").and_then(|f| self.call(&f, None)) {
+                if let Err(e) = inst
+                    .getattr(pyo3::intern!(self.py, "teardown"))
+                    .and_then(|f| self.call(&f, None))
+                {
                     let td = self.problem(&e, ErrorKind::Teardown);
                     match &mut problem {
                         None => problem = Some(td),
@@ -669,7 +690,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }
         r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (out, errout) = capture::end();
-        self.restore(cwd);
+        self.restore();
         if let Some(p) = problem {
             r.status = p.status;
             r.kind = p.kind;
@@ -695,21 +716,24 @@ impl<'a, 'py> FileRun<'a, 'py> {
 
     /// Undo what a test may have changed for every test after it: the working directory
     /// and the captured streams.
-    fn restore(&self, cwd: Option<PathBuf>) {
-        if let Some(cwd) = cwd {
-            if std::env::current_dir().ok().as_ref() != Some(&cwd) {
-                let _ = std::env::set_current_dir(&cwd);
+    fn restore(&self) {
+        if let Some(cwd) = &self.bridge.cwd {
+            if std::env::current_dir().ok().as_ref() != Some(cwd) {
+                let _ = std::env::set_current_dir(cwd);
             }
         }
-        if let Ok(sys) = self.py.import("sys") {
-            for (name, stream) in [("stdout", 0), ("stderr", 1)] {
-                let ours = sys
-                    .getattr(name)
-                    .is_ok_and(|s| s.is_instance_of::<Router>());
-                if !ours {
-                    if let Ok(router) = Bound::new(self.py, Router::new(stream)) {
-                        let _ = sys.setattr(name, router);
-                    }
+        let names = [
+            pyo3::intern!(self.py, "stdout"),
+            pyo3::intern!(self.py, "stderr"),
+        ];
+        for (stream, name) in names.into_iter().enumerate() {
+            let ours = self
+                .sys
+                .getattr(name)
+                .is_ok_and(|s| s.is_instance_of::<Router>());
+            if !ours {
+                if let Ok(router) = Bound::new(self.py, Router::new(stream)) {
+                    let _ = self.sys.setattr(name, router);
                 }
             }
         }

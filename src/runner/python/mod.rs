@@ -13,6 +13,8 @@ pub use env::{EMBEDDED_MINOR, Venv, embedded_version, find_venv};
 
 /// What the bridge needs to know about the run, set once at start-up.
 pub(crate) struct Bridge {
+    /// The run's working directory, restored after any test that changes it.
+    cwd: Option<PathBuf>,
     root: PathBuf,
     shim_dir: String,
     /// Folders whose frames are machinery, not user code (asyncio's, importlib's).
