@@ -102,6 +102,10 @@ pub struct Options {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// Run as if started in DIR (the project root is searched upwards from there)
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
     /// Print dbtest's version and the embedded Python's
     #[arg(short = 'V', long, global = true)]
     pub version: bool,

@@ -73,7 +73,13 @@ impl Settings {
     }
 
     pub fn resolve(cli: Cli) -> Result<Settings, UserError> {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        if let Some(dir) = &cli.options.directory {
+            let target = cwd.join(dir);
+            // Tests see the same working directory as paths are resolved from.
+            std::env::set_current_dir(&target).map_err(|_| UserError::PathNotFound { path: dir.clone(), cwd: cwd.clone() })?;
+            cwd = target;
+        }
         let root = project_root(&cwd);
         let (mode, mut paths) = match cli.mode {
             None => (Mode::All, cli.paths),
