@@ -8,15 +8,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::bench::BenchRun;
+use crate::bench::analyze::analyze;
+use crate::bench::baseline::{self, Environment};
 use crate::cli::{Cli, Format};
 use crate::error::{ExitCode, UserError};
-use crate::report::{Console, Exporter, Json, Markdown, Progress, RunReport};
+use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
 use crate::runner::discover::discover;
-use crate::runner::event::Event;
-use crate::runner::filter::Mode;
+use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
 use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
-use crate::runner::schedule::{EventQueue, Shared, run_files};
+use crate::runner::schedule::{EventQueue, Shared, run_benchmarks, run_files};
 use crate::runner::stdio;
 use crate::settings::Settings;
 
@@ -40,17 +42,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     let settings = Settings::resolve(cli)?;
-    if settings.list || settings.filter.mode == Mode::Bench {
+    if settings.list {
         let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-        let plan = plan(files, &settings.filter);
-        if settings.list {
-            return Ok(list(&plan));
-        }
-        eprintln!(
-            "dbtest bench: benchmarks are not supported yet; {} benchmark file(s) found and not run",
-            plan.bench_files.len()
-        );
-        return Ok(ExitCode::Ok);
+        return Ok(list(&plan(files, &settings.filter)));
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // Start the interpreter (tens of ms, mostly `site`) while discovery reads the files.
@@ -58,14 +52,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let interpreter = std::thread::spawn(move || python::start(&root, venv.as_ref()));
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
     let plan = plan(files, &settings.filter);
-    if plan.test_files.is_empty() {
+    if plan.test_files.is_empty() && plan.bench_files.is_empty() {
         let searched: Vec<String> = settings
             .paths
             .iter()
             .map(|p| p.display().to_string())
             .collect();
         eprintln!(
-            "dbtest: no tests collected in {} (test files are test_*.py and *_test.py{})",
+            "dbtest: no tests collected in {} (test files are test_*.py and *_test.py, benchmarks bench_*.py{})",
             searched.join(", "),
             if settings.filter_active() {
                 ", after filters"
@@ -78,10 +72,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         write_reports(&settings, &report, &mut report_out)?;
         return Ok(ExitCode::NoTests);
     }
+    if !plan.bench_files.is_empty() && settings.jobs_given && settings.jobs > 1 {
+        eprintln!(
+            "dbtest: note: benchmarks run one at a time whatever --jobs says; run side by side they would share \
+             cores, caches and the GIL and distort each other's timings (--jobs applies to tests)"
+        );
+    }
+    // Fail on a missing baseline before spending minutes on benchmarks.
+    let saved = match (&settings.bench.baseline, plan.bench_files.is_empty()) {
+        (Some(name), false) => Some(baseline::load(&settings.root, name)?),
+        _ => None,
+    };
     let python_version = interpreter
         .join()
         .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??;
-    run_tests(&settings, plan, python_version, report_out)
+    execute(&settings, plan, python_version, saved, report_out)
 }
 
 fn list(plan: &Plan) -> ExitCode {
@@ -110,32 +115,50 @@ fn list(plan: &Plan) -> ExitCode {
     }
 }
 
-fn run_tests(
+/// What the collector gathered from the executing side.
+#[derive(Default)]
+struct Collected {
+    results: Vec<TestResult>,
+    harness: Option<BenchHarness>,
+    groups: Vec<BenchGroup>,
+    interrupted: bool,
+}
+
+fn execute(
     settings: &Settings,
     plan: Plan,
     python_version: String,
+    saved: Option<baseline::Baseline>,
     mut report_out: std::fs::File,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(settings.jobs.max(1))
         // Deep recursion in a test must hit Python's RecursionError, not a thread's stack end.
-        .thread_stack_size(64 * 1024 * 1024)
+        .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()
         .context("starting the scheduler")?;
     let started = Instant::now();
     let expected = plan.expected_tests() as u64;
+    let n_tests = plan.test_files.len();
     let tasks: Vec<FileTask> = plan
         .test_files
         .into_iter()
+        .map(|f| f.file)
+        .chain(plan.bench_files)
         .enumerate()
         .map(|(index, f)| FileTask {
             index,
-            path: f.file.path,
-            rel: f.file.rel,
+            path: f.path,
+            rel: f.rel,
         })
         .collect();
+    let (test_tasks, bench_tasks) = {
+        let mut t = tasks;
+        let b = t.split_off(n_tests);
+        (t, b)
+    };
     let shared = Arc::new(Shared {
         filter: settings.filter.clone(),
         stop: Default::default(),
@@ -143,35 +166,45 @@ fn run_tests(
         events: EventQueue::default(),
     });
     let show_progress = settings.format == Format::Console || settings.output.is_some();
-    let (results, interrupted) = runtime.block_on(async {
-        let mut runner = tokio::spawn(run_files(tasks, settings.jobs, shared.clone()));
+    let bench_options = settings.bench.options;
+    let jobs = settings.jobs;
+    let collected = runtime.block_on(async {
+        let runner_shared = shared.clone();
+        let mut runner = tokio::spawn(async move {
+            run_files(test_tasks, jobs, runner_shared.clone()).await;
+            if !runner_shared.stop.load(Ordering::SeqCst) {
+                run_benchmarks(bench_tasks, bench_options, runner_shared).await;
+            }
+        });
         let mut progress = Progress::new(expected, show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
-        let mut results = Vec::new();
-        let mut drain = |results: &mut Vec<_>| {
+        let mut c = Collected::default();
+        let mut drain = |c: &mut Collected| {
             for e in shared.events.drain() {
                 progress.on_event(&e);
-                if let Event::TestFinished(r) | Event::FileError(r) = e {
-                    results.push(r);
+                match e {
+                    Event::TestFinished(r) | Event::FileError(r) => c.results.push(r),
+                    Event::BenchHarness(h) => c.harness = Some(h),
+                    Event::BenchGroupFinished(g) => c.groups.push(g),
+                    Event::TestStarted { .. } => {}
                 }
             }
         };
         let mut tick = tokio::time::interval(DRAIN_EVERY);
         let interrupt = interrupt();
         tokio::pin!(interrupt);
-        let mut interrupted = false;
         loop {
             tokio::select! {
                 _ = &mut runner => break,
-                _ = tick.tick() => drain(&mut results),
+                _ = tick.tick() => drain(&mut c),
                 _ = &mut interrupt => {
-                    interrupted = true;
+                    c.interrupted = true;
                     shared.stop.store(true, Ordering::SeqCst);
                     eprintln!("\ndbtest: interrupted; finishing running tests (up to {} s), Ctrl-C again to quit now", INTERRUPT_GRACE.as_secs());
                     break;
                 }
             }
         }
-        if interrupted {
+        if c.interrupted {
             let deadline = tokio::time::sleep(INTERRUPT_GRACE);
             tokio::pin!(deadline);
             let again = self::interrupt();
@@ -182,29 +215,85 @@ fn run_tests(
                 _ = &mut again => std::process::exit(ExitCode::Interrupted as i32),
             }
         }
-        drain(&mut results);
+        drain(&mut c);
         progress.finish();
-        (results, interrupted)
+        c
     });
     // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
     runtime.shutdown_background();
+    let interrupted = collected.interrupted;
     let mut report = RunReport::new(
-        python_version,
-        results,
+        python_version.clone(),
+        collected.results,
         started.elapsed().as_secs_f64() * 1000.0,
     );
     report.interrupted = interrupted;
     report.stopped_early = !interrupted && shared.stop.load(Ordering::SeqCst);
+    if !collected.groups.is_empty() {
+        report.benchmarks = Some(bench_run(
+            settings,
+            &python_version,
+            collected.groups,
+            collected.harness,
+            saved,
+        )?);
+    }
     write_reports(settings, &report, &mut report_out)?;
     let s = report.summary();
+    let bench_failed = report
+        .benchmarks
+        .as_ref()
+        .is_some_and(|b| b.failed_entries() > 0 || !b.regressions.is_empty());
     Ok(if interrupted {
         ExitCode::Interrupted
-    } else if s.failed + s.errors > 0 {
+    } else if s.failed + s.errors > 0 || bench_failed {
         ExitCode::TestsFailed
-    } else if s.total == 0 {
+    } else if s.total == 0 && report.benchmarks.is_none() {
         ExitCode::NoTests
     } else {
         ExitCode::Ok
+    })
+}
+
+/// Statistics, comparisons, the saved-baseline comparison and the save itself.
+fn bench_run(
+    settings: &Settings,
+    python_version: &str,
+    mut groups: Vec<BenchGroup>,
+    harness: Option<BenchHarness>,
+    saved: Option<baseline::Baseline>,
+) -> anyhow::Result<BenchRun> {
+    groups.sort_by_key(|g| g.order);
+    let b = &settings.bench;
+    let environment = Environment::current(python_version);
+    let mut reports = analyze(&groups, harness.as_ref(), b.noise);
+    let mut warnings: Vec<String> = Vec::new();
+    let mut regressions = Vec::new();
+    if let Some(saved) = &saved {
+        warnings.extend(baseline::environment_warnings(
+            &saved.environment,
+            &environment,
+        ));
+        regressions = baseline::compare_with(&mut reports, saved, b.noise, b.fail_on);
+    }
+    let saved_to = match &b.save_baseline {
+        Some(name) => Some(baseline::save(
+            &settings.root,
+            name,
+            &reports,
+            &environment,
+        )?),
+        None => None,
+    };
+    Ok(BenchRun {
+        groups: reports,
+        harness,
+        environment,
+        noise: b.noise,
+        compared_to: saved.map(|s| s.name),
+        saved_to,
+        warnings,
+        regressions,
     })
 }
 
@@ -252,6 +341,9 @@ fn write_reports(
         None => stdout
             .write_all(rendered.as_bytes())
             .context("writing to stdout")?,
+    }
+    if let Some(path) = &settings.bench.html {
+        write_file(path, &Html.render(report))?;
     }
     Ok(())
 }

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::bench::baseline::FailOn;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dbtest",
@@ -101,6 +103,67 @@ pub struct Options {
     /// Colour in console output (NO_COLOR and FORCE_COLOR are honoured under auto)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    /// Benchmarks: sampling time budget per entry, in seconds
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        global = true,
+        help_heading = "Benchmarks"
+    )]
+    pub bench_time: f64,
+
+    /// Benchmarks: samples per entry (fewer if --bench-time runs out first, never under 5)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 25,
+        global = true,
+        help_heading = "Benchmarks"
+    )]
+    pub samples: u32,
+
+    /// Benchmarks: warm-up samples per entry, taken and thrown away before sampling
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        global = true,
+        help_heading = "Benchmarks"
+    )]
+    pub warmup: u32,
+
+    /// Benchmarks: differences smaller than this (percent) are reported as `same`
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value_t = 2.0,
+        global = true,
+        help_heading = "Benchmarks"
+    )]
+    pub noise: f64,
+
+    /// Benchmarks: save this run's samples as baseline NAME (.dbtest/benchmarks/NAME.json)
+    #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]
+    pub save_baseline: Option<String>,
+
+    /// Benchmarks: compare this run with the saved baseline NAME
+    #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]
+    pub baseline: Option<String>,
+
+    /// Benchmarks: exit 1 when an entry is significantly slower than --baseline by more than this (median:5% or mean:5%)
+    #[arg(
+        long,
+        value_name = "METRIC:PCT",
+        global = true,
+        help_heading = "Benchmarks"
+    )]
+    pub fail_on: Option<FailOn>,
+
+    /// Benchmarks: also write a self-contained HTML page with a chart per group to FILE
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Benchmarks")]
+    pub html: Option<PathBuf>,
 
     /// Run as if started in DIR (the project root is searched upwards from there)
     #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]

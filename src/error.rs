@@ -43,6 +43,27 @@ pub enum UserError {
 
     #[error("--jobs must be at least 1")]
     ZeroJobs,
+
+    #[error("{0}")]
+    BadNumber(String),
+
+    #[error(
+        "invalid baseline name {0:?}\n  hint: use letters, digits, '-', '_' and '.', e.g. --save-baseline main"
+    )]
+    BadBaselineName(String),
+
+    #[error("no baseline named {name:?} in {}\n  hint: save one first with --save-baseline {name} (saved baselines: {saved})", .folder.display())]
+    NoBaseline {
+        name: String,
+        folder: PathBuf,
+        saved: String,
+    },
+
+    #[error("cannot read the baseline {}: {reason}\n  hint: save it again with --save-baseline", .path.display())]
+    BadBaseline { path: PathBuf, reason: String },
+
+    #[error("--fail-on needs --baseline NAME: it gates on the difference from a saved run")]
+    FailOnWithoutBaseline,
 }
 
 impl UserError {

@@ -3,10 +3,11 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
-use crate::runner::python::{Venv, find_venv};
+use crate::runner::python::{BenchOptions, Venv, find_venv};
 
 #[derive(Debug)]
 pub struct Settings {
@@ -21,6 +22,20 @@ pub struct Settings {
     pub output: Option<PathBuf>,
     pub color: bool,
     pub venv: Option<Venv>,
+    /// `-j` was given explicitly (benchmarks ignore it, and say so).
+    pub jobs_given: bool,
+    pub bench: BenchSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchSettings {
+    pub options: BenchOptions,
+    /// 0.02 for 2%.
+    pub noise: f64,
+    pub save_baseline: Option<String>,
+    pub baseline: Option<String>,
+    pub fail_on: Option<FailOn>,
+    pub html: Option<PathBuf>,
 }
 
 /// The nearest folder upwards holding pyproject.toml, setup.py or .git; else `cwd`.
@@ -77,7 +92,10 @@ impl Settings {
         if let Some(dir) = &cli.options.directory {
             let target = cwd.join(dir);
             // Tests see the same working directory as paths are resolved from.
-            std::env::set_current_dir(&target).map_err(|_| UserError::PathNotFound { path: dir.clone(), cwd: cwd.clone() })?;
+            std::env::set_current_dir(&target).map_err(|_| UserError::PathNotFound {
+                path: dir.clone(),
+                cwd: cwd.clone(),
+            })?;
             cwd = target;
         }
         let root = project_root(&cwd);
@@ -120,6 +138,29 @@ impl Settings {
             std::env::var("FORCE_COLOR").ok().as_deref(),
             std::io::stdout().is_terminal(),
         );
+        if o.fail_on.is_some() && o.baseline.is_none() {
+            return Err(UserError::FailOnWithoutBaseline);
+        }
+        let valid = |x: f64| x.is_finite() && x >= 0.0;
+        if !valid(o.bench_time) || !valid(o.noise) {
+            return Err(UserError::BadNumber(
+                "--bench-time and --noise take a number of at least 0".into(),
+            ));
+        }
+        let bench = BenchSettings {
+            options: BenchOptions {
+                samples: o.samples.max(2),
+                warmup: o.warmup,
+                target_time: std::time::Duration::from_millis(20),
+                max_time: std::time::Duration::from_secs_f64(o.bench_time),
+                iterations: None,
+            },
+            noise: o.noise / 100.0,
+            save_baseline: o.save_baseline,
+            baseline: o.baseline,
+            fail_on: o.fail_on,
+            html: o.html,
+        };
         Ok(Settings {
             cwd,
             root,
@@ -132,6 +173,8 @@ impl Settings {
             output: o.output,
             color,
             venv,
+            jobs_given: o.jobs.is_some(),
+            bench,
         })
     }
 }

@@ -1,3 +1,36 @@
-//! Benchmarks: statistics over timing samples (the engine and reports build on these).
-#[allow(dead_code)]
+//! Benchmarks on the reporting side: statistics over timing samples, comparisons, baselines.
+pub mod analyze;
+pub mod baseline;
 pub mod stats;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::runner::event::BenchHarness;
+
+/// Everything the reports show about a run's benchmarks.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRun {
+    pub groups: Vec<analyze::GroupReport>,
+    pub harness: Option<BenchHarness>,
+    pub environment: baseline::Environment,
+    /// `--noise`, as a fraction.
+    pub noise: f64,
+    /// The saved baseline this run was compared with (`--baseline`).
+    pub compared_to: Option<String>,
+    pub saved_to: Option<PathBuf>,
+    pub warnings: Vec<String>,
+    /// Entries the `--fail-on` gate fails, as `group::entry (+N%)`.
+    pub regressions: Vec<String>,
+}
+
+impl BenchRun {
+    pub fn failed_entries(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.entries)
+            .filter(|e| e.stats.is_none())
+            .count()
+    }
+}

@@ -273,6 +273,9 @@ fn resampled_mean(samples: &[f64], rng: &mut SplitMix64) -> f64 {
 /// 95% confidence interval for `stat` by the percentile bootstrap:
 /// assumption-free, which suits skewed timing distributions. Deterministic
 /// for a given `seed`. Empty input gives [0, 0]; n = 1 gives [x, x].
+/// The general form, for any statistic; `summarize` uses faster specialised loops for the
+/// median and mean, and the tests check them against this.
+#[cfg(test)]
 pub fn bootstrap_ci(
     samples: &[f64],
     stat: fn(&[f64]) -> f64,

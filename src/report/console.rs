@@ -114,6 +114,9 @@ impl Exporter for Console {
             }
             out.push_str(&format!("\n{table}\n"));
         }
+        if let Some(b) = &report.benchmarks {
+            out.push_str(&super::bench_view::console(b, self.color));
+        }
         let s = report.summary();
         let (word, style) = if report.interrupted {
             ("INTERRUPTED", YELLOW)

@@ -2,6 +2,8 @@
 use serde::Serialize;
 
 use super::{Exporter, RunReport, Summary};
+use crate::bench::BenchRun;
+use crate::bench::analyze::GroupReport;
 use crate::runner::event::TestResult;
 
 pub struct Json;
@@ -15,6 +17,39 @@ struct Document<'a> {
     stopped_early: bool,
     summary: Summary,
     tests: &'a [TestResult],
+    /// Benchmark groups (absent when no benchmark ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    benchmarks: Option<&'a [GroupReport]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    benchmark_run: Option<BenchMeta<'a>>,
+}
+
+/// How the benchmarks were measured and compared.
+#[derive(Serialize)]
+struct BenchMeta<'a> {
+    harness_overhead_ns: Option<f64>,
+    timer_resolution_ns: Option<f64>,
+    noise: f64,
+    environment: &'a crate::bench::baseline::Environment,
+    compared_to: Option<&'a str>,
+    saved_to: Option<String>,
+    warnings: &'a [String],
+    regressions: &'a [String],
+}
+
+impl<'a> BenchMeta<'a> {
+    fn of(b: &'a BenchRun) -> Self {
+        BenchMeta {
+            harness_overhead_ns: b.harness.map(|h| h.overhead_ns),
+            timer_resolution_ns: b.harness.map(|h| h.timer_resolution_ns),
+            noise: b.noise,
+            environment: &b.environment,
+            compared_to: b.compared_to.as_deref(),
+            saved_to: b.saved_to.as_ref().map(|p| p.display().to_string()),
+            warnings: &b.warnings,
+            regressions: &b.regressions,
+        }
+    }
 }
 
 impl Exporter for Json {
@@ -27,6 +62,8 @@ impl Exporter for Json {
             stopped_early: report.stopped_early,
             summary: report.summary(),
             tests: &report.results,
+            benchmarks: report.benchmarks.as_ref().map(|b| b.groups.as_slice()),
+            benchmark_run: report.benchmarks.as_ref().map(BenchMeta::of),
         };
         // Serialising plain data with string keys cannot fail.
         let mut s = serde_json::to_string_pretty(&doc)

@@ -138,6 +138,9 @@ impl Exporter for Markdown {
                 out.push_str("</details>\n");
             }
         }
+        if let Some(b) = &report.benchmarks {
+            out.push_str(&super::bench_view::markdown(b));
+        }
         out
     }
 }

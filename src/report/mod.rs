@@ -1,18 +1,22 @@
 //! The reporting side: it consumes events and a finished run, and never reaches into the
 //! runner. One exporter per format behind one trait.
+mod bench_view;
 mod console;
+mod html;
 mod json;
 mod markdown;
 mod progress;
 mod text;
 
 pub use console::Console;
+pub use html::Html;
 pub use json::Json;
 pub use markdown::Markdown;
 pub use progress::Progress;
 
 use serde::Serialize;
 
+use crate::bench::BenchRun;
 use crate::runner::event::{Status, TestResult};
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
@@ -35,6 +39,7 @@ pub struct RunReport {
     pub interrupted: bool,
     /// `-x` stopped the run early.
     pub stopped_early: bool,
+    pub benchmarks: Option<BenchRun>,
 }
 
 impl RunReport {
@@ -47,6 +52,7 @@ impl RunReport {
             duration_ms,
             interrupted: false,
             stopped_early: false,
+            benchmarks: None,
         }
     }
 

@@ -70,4 +70,46 @@ pub enum Event {
     TestFinished(TestResult),
     /// A file that could not be imported: one entry of kind `import`.
     FileError(TestResult),
+    /// The harness's own cost, measured once before the first benchmark.
+    BenchHarness(BenchHarness),
+    /// One benchmark group's raw samples.
+    BenchGroupFinished(BenchGroup),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BenchHarness {
+    /// Time per call of an empty entry: the loop and call overhead in every sample.
+    pub overhead_ns: f64,
+    /// `time.perf_counter`'s resolution.
+    pub timer_resolution_ns: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchStatus {
+    Ok,
+    Failed,
+}
+
+/// One entry's raw timings: each sample is the time per call over `iterations` calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchEntry {
+    pub name: String,
+    pub status: BenchStatus,
+    pub error: Option<String>,
+    pub traceback: Option<String>,
+    pub is_async: bool,
+    pub iterations: u64,
+    pub samples_ns: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchGroup {
+    pub name: String,
+    pub file: String,
+    /// The entry named as the baseline, if the group names one.
+    pub baseline: Option<String>,
+    pub entries: Vec<BenchEntry>,
+    #[serde(skip)]
+    pub order: (usize, usize),
 }

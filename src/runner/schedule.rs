@@ -8,7 +8,9 @@ use tokio::sync::Semaphore;
 
 use crate::runner::event::Event;
 use crate::runner::filter::Filter;
-use crate::runner::python::{FileTask, RunContext, run_file};
+use crate::runner::python::{
+    BenchOptions, FileTask, RunContext, measure_harness, run_bench_file, run_file,
+};
 
 /// Events on their way to the reporting side. A push is an uncontended lock, never a
 /// syscall or a wake-up (a channel costs one per test on 10,000 trivial tests); the collector
@@ -66,4 +68,30 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// Run benchmark files one at a time, never beside tests or each other: concurrent timings
+/// would share cores, caches and the GIL and distort one another.
+pub async fn run_benchmarks(files: Vec<FileTask>, options: BenchOptions, shared: Arc<Shared>) {
+    let Some(first) = files.first().cloned() else {
+        return;
+    };
+    let ctx_shared = shared.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let emit = |e: Event| ctx_shared.events.push(e);
+        let cx = RunContext {
+            filter: &ctx_shared.filter,
+            stop: &ctx_shared.stop,
+            fail_fast: false,
+            emit: &emit,
+        };
+        measure_harness(&first, &cx, &options);
+        for task in &files {
+            if ctx_shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            run_bench_file(task, &cx, &options);
+        }
+    })
+    .await;
 }

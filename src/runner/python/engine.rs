@@ -134,12 +134,18 @@ struct Problem {
 }
 
 pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
+    with_file(task, cx, |run| run.run());
+}
+
+/// Run `f` on a file with the GIL held, then close the file's event loop if it made one.
+pub(super) fn with_file<R>(
+    task: &FileTask,
+    cx: &RunContext<'_>,
+    f: impl FnOnce(&mut FileRun<'_, '_>) -> R,
+) -> Option<R> {
     Python::attach(|py| {
-        let sys = match py.import("sys") {
-            Ok(sys) => sys,
-            // Cannot happen in a started interpreter; without sys nothing can run anyway.
-            Err(_) => return,
-        };
+        // Cannot fail in a started interpreter; without sys nothing could run anyway.
+        let sys = py.import("sys").ok()?;
         let mut run = FileRun {
             py,
             task,
@@ -149,18 +155,19 @@ pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
             bridge: Bridge::get(),
             sys,
         };
-        run.run();
+        let out = f(&mut run);
         run.close_loop();
-    });
+        Some(out)
+    })
 }
 
-struct FileRun<'a, 'py> {
-    py: Python<'py>,
-    task: &'a FileTask,
-    cx: &'a RunContext<'a>,
+pub(super) struct FileRun<'a, 'py> {
+    pub(super) py: Python<'py>,
+    pub(super) task: &'a FileTask,
+    pub(super) cx: &'a RunContext<'a>,
     seq: usize,
     event_loop: Option<Bound<'py, PyAny>>,
-    bridge: &'static Bridge,
+    pub(super) bridge: &'static Bridge,
     sys: Bound<'py, PyModule>,
 }
 
@@ -197,7 +204,7 @@ fn module_name(rel: &str, path: &Path, root: &Path) -> (String, bool) {
 }
 
 impl<'a, 'py> FileRun<'a, 'py> {
-    fn next_seq(&mut self) -> usize {
+    pub(super) fn next_seq(&mut self) -> usize {
         self.seq += 1;
         self.seq
     }
@@ -274,30 +281,36 @@ impl<'a, 'py> FileRun<'a, 'py> {
         result.map_err(|e| (e, out, err))
     }
 
-    fn run(&mut self) {
+    /// Import the file; if that fails, report it (one `import` error entry) and return None.
+    pub(super) fn import_or_report(&mut self) -> Option<Bound<'py, PyAny>> {
         let started = Instant::now();
-        let module = match self.import() {
-            Ok(m) => m,
-            Err((err, out, errout)) => {
-                let d = describe(self.py, &err, self.bridge);
-                let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
-                r.kind = Some(ErrorKind::Import);
-                r.message = Some(match d.syntax_line {
-                    Some(line) => format!("{} ({}, line {line})", d.message(), self.task.rel),
-                    None => d.message(),
-                });
-                r.line = d.syntax_line;
-                r.traceback = Some(d.traceback);
-                r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-                r.stdout = Some(out).filter(|s| !s.is_empty());
-                r.stderr = Some(errout).filter(|s| !s.is_empty());
-                r.order = (self.task.index, self.next_seq());
-                (self.cx.emit)(Event::FileError(r));
-                if self.cx.fail_fast {
-                    self.cx.stop.store(true, Ordering::SeqCst);
-                }
-                return;
-            }
+        let (err, out, errout) = match self.import() {
+            Ok(m) => return Some(m),
+            Err(e) => e,
+        };
+        let d = describe(self.py, &err, self.bridge);
+        let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
+        r.kind = Some(ErrorKind::Import);
+        r.message = Some(match d.syntax_line {
+            Some(line) => format!("{} ({}, line {line})", d.message(), self.task.rel),
+            None => d.message(),
+        });
+        r.line = d.syntax_line;
+        r.traceback = Some(d.traceback);
+        r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        r.stdout = Some(out).filter(|s| !s.is_empty());
+        r.stderr = Some(errout).filter(|s| !s.is_empty());
+        r.order = (self.task.index, self.next_seq());
+        (self.cx.emit)(Event::FileError(r));
+        if self.cx.fail_fast {
+            self.cx.stop.store(true, Ordering::SeqCst);
+        }
+        None
+    }
+
+    fn run(&mut self) {
+        let Some(module) = self.import_or_report() else {
+            return;
         };
         let suites = match self.collect(&module) {
             Ok(s) => s,
@@ -445,7 +458,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }))
     }
 
-    fn event_loop(&mut self) -> PyResult<Bound<'py, PyAny>> {
+    pub(super) fn event_loop(&mut self) -> PyResult<Bound<'py, PyAny>> {
         if let Some(l) = &self.event_loop {
             return Ok(l.clone());
         }

@@ -1,5 +1,6 @@
 //! The bridge: the only module that touches the GIL. It starts the embedded interpreter and
 //! runs one file's tests; everything else in dbtest is plain Rust.
+mod bench;
 mod capture;
 mod engine;
 mod env;
@@ -8,6 +9,7 @@ mod failure;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use bench::{BenchOptions, measure_harness, run_bench_file};
 pub use engine::{FileTask, RunContext, run_file};
 pub use env::{EMBEDDED_MINOR, Venv, embedded_version, find_venv};
 
