@@ -1,5 +1,6 @@
 //! One run, start to finish: resolve settings, discover, plan, run, report. The runner and
 //! the reporters meet only here, through events and the finished report.
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use crate::cli::{Cli, Format};
 use crate::error::{ExitCode, UserError};
 use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
 use crate::runner::discover::discover;
-use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
+use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult, TestStart};
 use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
 use crate::runner::schedule::{EventQueue, Shared, run_benchmarks, run_files};
@@ -119,6 +120,8 @@ fn list(plan: &Plan) -> ExitCode {
 #[derive(Default)]
 struct Collected {
     results: Vec<TestResult>,
+    /// Started and not (yet) finished, by id.
+    running: HashMap<String, TestStart>,
     harness: Option<BenchHarness>,
     groups: Vec<BenchGroup>,
     interrupted: bool,
@@ -182,10 +185,15 @@ fn execute(
             for e in shared.events.drain() {
                 progress.on_event(&e);
                 match e {
-                    Event::TestFinished(r) | Event::FileError(r) => c.results.push(r),
+                    Event::TestStarted(t) => {
+                        c.running.insert(t.id.clone(), t);
+                    }
+                    Event::TestFinished(r) | Event::FileError(r) => {
+                        c.running.remove(&r.id);
+                        c.results.push(r);
+                    }
                     Event::BenchHarness(h) => c.harness = Some(h),
                     Event::BenchGroupFinished(g) => c.groups.push(g),
-                    Event::TestStarted { .. } => {}
                 }
             }
         };
@@ -217,6 +225,11 @@ fn execute(
         }
         drain(&mut c);
         progress.finish();
+        if c.interrupted {
+            // Tests still running are reported, not silently dropped.
+            let running = std::mem::take(&mut c.running);
+            c.results.extend(running.into_values().map(TestStart::interrupted));
+        }
         c
     });
     // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
@@ -239,6 +252,17 @@ fn execute(
         )?);
     }
     write_reports(settings, &report, &mut report_out)?;
+    if let Some(b) = report
+        .benchmarks
+        .as_ref()
+        .filter(|b| !b.regressions.is_empty())
+    {
+        eprintln!(
+            "dbtest: benchmark regressions against baseline {:?}: {}",
+            b.compared_to.as_deref().unwrap_or_default(),
+            b.regressions.join(", ")
+        );
+    }
     let s = report.summary();
     let bench_failed = report
         .benchmarks

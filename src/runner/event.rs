@@ -61,12 +61,47 @@ impl TestResult {
     }
 }
 
+/// A test that has started: enough to report it if it never finishes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestStart {
+    pub id: String,
+    pub file: String,
+    pub suite: Option<String>,
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub line: Option<u32>,
+    pub timeout: Option<f64>,
+    pub order: (usize, usize),
+}
+
+impl TestStart {
+    /// The entry for a test that was running when the run was interrupted.
+    pub fn interrupted(self) -> TestResult {
+        TestResult {
+            id: self.id,
+            file: self.file,
+            suite: self.suite,
+            name: self.name,
+            status: Status::Error,
+            kind: Some(ErrorKind::Interrupted),
+            duration_ms: 0.0,
+            tags: self.tags,
+            line: self.line,
+            message: Some("interrupted while running (Ctrl-C or SIGTERM)".into()),
+            traceback: None,
+            source: None,
+            values: Vec::new(),
+            stdout: None,
+            stderr: None,
+            order: self.order,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    TestStarted {
-        id: String,
-    },
+    TestStarted(TestStart),
     TestFinished(TestResult),
     /// A file that could not be imported: one entry of kind `import`.
     FileError(TestResult),

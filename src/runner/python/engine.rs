@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
 use super::{BRIDGE, Bridge, Venv};
-use crate::runner::event::{ErrorKind, Event, Status, TestResult};
+use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
 
 /// Set up `sys` for running user code. Called once, before any file runs.
@@ -209,8 +209,25 @@ impl<'a, 'py> FileRun<'a, 'py> {
         self.seq
     }
 
-    fn emit_result(&mut self, mut r: TestResult) {
+    /// Give `r` its place in the report and announce it.
+    fn emit_started(&mut self, r: &mut TestResult, timeout: Option<f64>) {
         r.order = (self.task.index, self.next_seq());
+        (self.cx.emit)(Event::TestStarted(TestStart {
+            id: r.id.clone(),
+            file: r.file.clone(),
+            suite: r.suite.clone(),
+            name: r.name.clone(),
+            tags: r.tags.clone(),
+            line: r.line,
+            timeout,
+            order: r.order,
+        }));
+    }
+
+    fn emit_result(&mut self, mut r: TestResult) {
+        if r.order.1 == 0 {
+            r.order = (self.task.index, self.next_seq());
+        }
         if r.is_problem() && self.cx.fail_fast {
             self.cx.stop.store(true, Ordering::SeqCst);
         }
@@ -576,7 +593,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     r.traceback = Some(p.described.traceback.clone());
                     r.stdout = Some(out.clone()).filter(|s| !s.is_empty());
                     r.stderr = Some(errout.clone()).filter(|s| !s.is_empty());
-                    (self.cx.emit)(Event::TestStarted { id: t.id.clone() });
+                    self.emit_started(&mut r, t.timeout);
                     self.emit_result(r);
                 }
                 return;
@@ -624,7 +641,6 @@ impl<'a, 'py> FileRun<'a, 'py> {
         setup: bool,
         teardown: bool,
     ) {
-        (self.cx.emit)(Event::TestStarted { id: t.id.clone() });
         let mut r = self.base_result(
             t.id.clone(),
             suite.name.as_deref(),
@@ -633,6 +649,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         );
         r.tags = t.tags.clone();
         r.line = t.line;
+        self.emit_started(&mut r, t.timeout);
         if let Some(reason) = &t.skip {
             r.status = Status::Skipped;
             r.message = Some(reason.clone());

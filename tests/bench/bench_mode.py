@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Checks of `dbtest bench` itself: is it accurate, does it resolve a 2x difference, does it
+stay quiet on identical entries, does its regression gate fire. Measurements, not timed tests.
+
+    python3 tests/bench/bench_mode.py [--runs 20] [--no-build] [--out bench-out]
+
+Prints a markdown section (also written to OUT/bench_mode.md) with each figure, the command
+that produced it, and PASS/FAIL against the targets of the benchmark-mode issue.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DBTEST = REPO / "target" / "release" / "dbtest"
+PYTHON = os.path.realpath(sys.executable)
+
+
+def env():
+    e = dict(os.environ)
+    e.pop("VIRTUAL_ENV", None)
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
+    e["NO_COLOR"] = "1"
+    return e
+
+
+def run(cmd, cwd, check=True):
+    p = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    if check and p.returncode not in (0, 1):
+        sys.exit(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stderr}")
+    return p
+
+
+def bench_json(project, *extra):
+    p = run([DBTEST, "bench", "--format", "json", *extra], cwd=project)
+    return json.loads(p.stdout), p
+
+
+def write(project, name, source):
+    path = Path(project) / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def entries(doc):
+    return {e["name"]: e for g in doc["benchmarks"] for e in g["entries"]}
+
+
+def accuracy(project, lines):
+    write(project, "bench_nothing.py", """
+        from dbtest import BenchmarkGroup
+        g = BenchmarkGroup("nothing")
+
+        @g.add("nothing")
+        def nothing():
+            pass
+        """)
+    doc, _ = bench_json(project, "-k", "nothing")
+    ours = entries(doc)["nothing"]["stats"]["median_ns"]
+    t = run([PYTHON, "-m", "timeit", "-s", "def f(): pass", "f()"], cwd=project)
+    m = re.search(r"best of \d+: ([\d.]+) (nsec|usec|msec) per loop", t.stdout)
+    scale = {"nsec": 1, "usec": 1e3, "msec": 1e6}[m.group(2)]
+    theirs = float(m.group(1)) * scale
+    diff = abs(ours - theirs) / theirs
+    lines.append(f"- Accuracy: empty function, dbtest median {ours:.1f} ns per call, `python -m timeit` best of 5 "
+                 f"{theirs:.1f} ns: {diff:.0%} apart. {'PASS' if diff <= 0.25 else 'FAIL'} (target: within 25%)")
+
+
+def resolution(project, lines):
+    write(project, "bench_resolution.py", """
+        from dbtest import BenchmarkGroup
+        g = BenchmarkGroup("resolution", baseline="n")
+
+        @g.add("n")
+        def n():
+            for _ in range(1000):
+                pass
+
+        @g.add("2n")
+        def two_n():
+            for _ in range(2000):
+                pass
+        """)
+    doc, _ = bench_json(project, "-k", "resolution")
+    e = entries(doc)["2n"]
+    ok = 1.9 <= e["ratio"] <= 2.1 and e["verdict"] == "slower"
+    lines.append(f"- Resolution: loops of N and 2N: ratio {e['ratio']:.3f} (95% CI {e['ratio_ci'][0]:.3f}-{e['ratio_ci'][1]:.3f}), "
+                 f"verdict `{e['verdict']}`. {'PASS' if ok else 'FAIL'} (target: ratio 1.9-2.1, verdict slower)")
+
+
+def false_alarms(project, lines, runs):
+    write(project, "bench_identical.py", """
+        from dbtest import BenchmarkGroup
+        g = BenchmarkGroup("identical", baseline="a")
+        DATA = list(range(200, 0, -1))
+
+        @g.add("a")
+        def a():
+            sorted(DATA)
+
+        @g.add("b")
+        def b():
+            sorted(DATA)
+        """)
+    verdicts = []
+    for _ in range(runs):
+        doc, _ = bench_json(project, "-k", "identical")
+        verdicts.append(entries(doc)["b"]["verdict"])
+    same = verdicts.count("same")
+    need = runs - max(1, runs // 20)
+    lines.append(f"- No false alarms: two identical entries, {runs} runs: `same` {same} times "
+                 f"({', '.join(v for v in verdicts if v != 'same') or 'no other verdict'}). "
+                 f"{'PASS' if same >= need else 'FAIL'} (target: at least {need} of {runs})")
+
+
+def gate(project, lines):
+    src = """
+        from dbtest import BenchmarkGroup
+        g = BenchmarkGroup("gate")
+        DATA = list(range(300, 0, -1))
+
+        @g.add("steady")
+        def steady():
+            sorted(DATA)
+
+        @g.add("changed")
+        def changed():
+            for _ in range(LOOPS):
+                pass
+        """
+    write(project, "bench_gate.py", "LOOPS = 1000\n" + textwrap.dedent(src))
+    run([DBTEST, "bench", "-k", "gate", "--save-baseline", "before"], cwd=project)
+    write(project, "bench_gate.py", "LOOPS = 1200\n" + textwrap.dedent(src))
+    doc, p = bench_json(project, "-k", "gate", "--baseline", "before", "--fail-on", "median:5%")
+    named = "gate::changed" in p.stderr and "gate::steady" not in p.stderr
+    ok = p.returncode == 1 and named
+    lines.append(f"- Regression gate: baseline saved, `changed` made 20% slower, `--baseline before --fail-on median:5%`: "
+                 f"exit {p.returncode}, stderr: `{p.stderr.strip()}`. {'PASS' if ok else 'FAIL'} "
+                 f"(target: exit 1 naming only the slower entry)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=20, help="runs for the false-alarm check")
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--out", default="bench-out")
+    args = ap.parse_args()
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+    lines = ["### Benchmark mode", "", f"`python3 tests/bench/bench_mode.py --runs {args.runs}`, "
+             f"{subprocess.run([DBTEST, '--version'], capture_output=True, text=True).stdout.strip()}", ""]
+    with tempfile.TemporaryDirectory() as project:
+        Path(project, "pyproject.toml").write_text("")
+        accuracy(project, lines)
+        resolution(project, lines)
+        gate(project, lines)
+        false_alarms(project, lines, args.runs)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = REPO / args.out
+    out.mkdir(exist_ok=True)
+    (out / "bench_mode.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
