@@ -10,7 +10,8 @@ fn shim_self_tests_pass() {
         .args(["python_shim/tests", "--format", "json"])
         .output()
         .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report on stdout");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("a JSON report on stdout");
     let problems: Vec<_> = report["tests"]
         .as_array()
         .unwrap()
@@ -18,7 +19,11 @@ fn shim_self_tests_pass() {
         .filter(|t| t["status"] != "passed")
         .map(|t| format!("{}: {} {}", t["id"], t["message"], t["traceback"]))
         .collect();
-    assert!(problems.is_empty(), "shim tests failed:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "shim tests failed:\n{}",
+        problems.join("\n")
+    );
     assert!(report["summary"]["passed"].as_u64().unwrap() >= 8);
     assert_eq!(out.status.code(), Some(0));
 }
@@ -32,7 +37,8 @@ fn demo_project_passes() {
         .args(["-C", "examples/demo", "--format", "json"])
         .output()
         .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report on stdout");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("a JSON report on stdout");
     assert_eq!(report["summary"]["passed"], 7, "{report:#}");
     assert_eq!(report["summary"]["skipped"], 1);
     assert_eq!(out.status.code(), Some(0));

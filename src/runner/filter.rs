@@ -2,10 +2,11 @@
 //! rules apply before import (to the static scan, deciding which files to import at all) and
 //! after it (to the tests the import really defined).
 use globset::{Glob, GlobMatcher};
+use serde::{Deserialize, Serialize};
 
 use crate::error::UserError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// Tests, then benchmarks.
     All,
@@ -22,8 +23,18 @@ enum Pattern {
     Glob(GlobMatcher),
 }
 
+/// A filter as given on the command line: what worker processes are told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilterSpec {
+    pub pattern: Option<String>,
+    pub tags: Vec<String>,
+    pub exclude_tags: Vec<String>,
+    pub mode: Mode,
+}
+
 #[derive(Debug, Clone)]
 pub struct Filter {
+    pub spec: FilterSpec,
     pattern: Option<Pattern>,
     tags: Vec<String>,
     exclude_tags: Vec<String>,
@@ -42,35 +53,21 @@ pub enum Decision {
 const INTEGRATION: &str = "integration";
 
 impl Filter {
-    pub fn new(
-        pattern: Option<&str>,
-        tags: Vec<String>,
-        exclude_tags: Vec<String>,
-        mode: Mode,
-    ) -> Result<Self, UserError> {
-        let pattern = match pattern {
+    pub fn new(pattern: Option<&str>, tags: Vec<String>, exclude_tags: Vec<String>, mode: Mode) -> Result<Self, UserError> {
+        let clean = |v: Vec<String>| v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        Self::from_spec(FilterSpec { pattern: pattern.map(str::to_string), tags: clean(tags), exclude_tags: clean(exclude_tags), mode })
+    }
+
+    pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {
+        let pattern = match spec.pattern.as_deref() {
             None => None,
             Some(p) if !p.contains(['*', '?', '[', '{']) => Some(Pattern::Substring(p.to_string())),
             Some(p) => {
-                let glob = Glob::new(p).map_err(|e| UserError::BadPattern {
-                    pattern: p.to_string(),
-                    reason: e.kind().to_string(),
-                })?;
+                let glob = Glob::new(p).map_err(|e| UserError::BadPattern { pattern: p.to_string(), reason: e.kind().to_string() })?;
                 Some(Pattern::Glob(glob.compile_matcher()))
             }
         };
-        let clean = |v: Vec<String>| {
-            v.into_iter()
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect()
-        };
-        Ok(Filter {
-            pattern,
-            tags: clean(tags),
-            exclude_tags: clean(exclude_tags),
-            mode,
-        })
+        Ok(Filter { pattern, tags: spec.tags.clone(), exclude_tags: spec.exclude_tags.clone(), mode: spec.mode, spec })
     }
 
     /// Whether anything narrows the run beyond the mode.

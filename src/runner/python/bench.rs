@@ -14,7 +14,7 @@ use super::failure::describe;
 use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus, Event};
 
 /// How benchmarks are timed; per-group options override these.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct BenchOptions {
     /// Samples taken (and warm-up samples discarded) per entry.
     pub samples: u32,

@@ -26,7 +26,7 @@ pub fn embedded_version() -> String {
         .to_string()
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Venv {
     pub dir: PathBuf,
     pub site_packages: PathBuf,
