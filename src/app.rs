@@ -21,6 +21,8 @@ use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
 use crate::runner::schedule::{EventQueue, Shared, run_benchmarks, run_files};
 use crate::runner::stdio;
+use crate::runner::supervise::{self, Pool};
+use crate::runner::worker::WorkerConfig;
 use crate::settings::Settings;
 
 /// How often the collector drains events (progress refresh rate).
@@ -50,7 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // Start the interpreter (tens of ms, mostly `site`) while discovery reads the files.
     let (root, venv) = (settings.root.clone(), settings.venv.clone());
-    let interpreter = std::thread::spawn(move || python::start(&root, venv.as_ref()));
+    // With worker processes the supervisor runs no Python at all.
+    let interpreter = (settings.workers == 0)
+        .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
     let plan = plan(files, &settings.filter);
     if plan.test_files.is_empty() && plan.bench_files.is_empty() {
@@ -84,9 +88,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         (Some(name), false) => Some(baseline::load(&settings.root, name)?),
         _ => None,
     };
-    let python_version = interpreter
-        .join()
-        .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??;
+    let python_version = match interpreter {
+        Some(started) => started
+            .join()
+            .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??,
+        None => python::embedded_version(),
+    };
     execute(&settings, plan, python_version, saved, report_out)
 }
 
@@ -113,6 +120,23 @@ fn list(plan: &Plan) -> ExitCode {
         ExitCode::NoTests
     } else {
         ExitCode::Ok
+    }
+}
+
+/// A private folder for workers' output spools, removed when the run ends.
+struct SpoolDir(std::path::PathBuf);
+
+impl SpoolDir {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("dbtest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(SpoolDir(dir))
+    }
+}
+
+impl Drop for SpoolDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -171,12 +195,39 @@ fn execute(
     let show_progress = settings.format == Format::Console || settings.output.is_some();
     let bench_options = settings.bench.options;
     let jobs = settings.jobs;
+    let spool = SpoolDir::new()?;
+    let pool = (settings.workers > 0).then(|| {
+        // -j bounds the files running at once over all workers, so never more workers than that.
+        let workers = settings.workers.min(jobs);
+        Arc::new(Pool {
+            workers,
+            per_worker: jobs.div_ceil(workers).max(1),
+            default_timeout: settings.timeout,
+            config: WorkerConfig {
+                root: settings.root.clone(),
+                venv: settings.venv.clone(),
+                filter: settings.filter.spec.clone(),
+                bench: bench_options,
+                fail_fast: settings.fail_fast,
+                spool_dir: spool.0.clone(),
+            },
+        })
+    });
     let collected = runtime.block_on(async {
         let runner_shared = shared.clone();
+        let pool = pool.clone();
         let mut runner = tokio::spawn(async move {
-            run_files(test_tasks, jobs, runner_shared.clone()).await;
-            if !runner_shared.stop.load(Ordering::SeqCst) {
-                run_benchmarks(bench_tasks, bench_options, runner_shared).await;
+            match pool {
+                None => {
+                    run_files(test_tasks, jobs, runner_shared.clone()).await;
+                    if !runner_shared.stop.load(Ordering::SeqCst) {
+                        run_benchmarks(bench_tasks, bench_options, runner_shared).await;
+                    }
+                }
+                Some(pool) => {
+                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone()).await;
+                    supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
+                }
             }
         });
         let mut progress = Progress::new(expected, show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
@@ -194,6 +245,7 @@ fn execute(
                     }
                     Event::BenchHarness(h) => c.harness = Some(h),
                     Event::BenchGroupFinished(g) => c.groups.push(g),
+                    Event::FileDone { .. } => {}
                 }
             }
         };

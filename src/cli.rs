@@ -59,6 +59,27 @@ pub enum Format {
     Markdown,
 }
 
+/// `-n`: a count, or one per CPU core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    Auto,
+    Count(usize),
+}
+
+impl std::str::FromStr for Workers {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Workers::Auto),
+            n => n
+                .parse()
+                .map(Workers::Count)
+                .map_err(|_| format!("expected a number or `auto`, got {n:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -80,9 +101,18 @@ pub struct Options {
     #[arg(long, value_name = "TAGS", value_delimiter = ',', global = true)]
     pub exclude_tags: Vec<String>,
 
-    /// How many files run at once [default: 4 x CPU cores]
+    /// How many files run at once, over all workers [default: 4 x CPU cores]
     #[arg(short = 'j', long, value_name = "N", global = true)]
     pub jobs: Option<usize>,
+
+    /// Worker processes: a number, `auto` (one per CPU core), or 0 to run in this process
+    /// (no crash isolation, no timeouts for sync tests) [default: auto]
+    #[arg(short = 'n', long, value_name = "N|auto", global = true)]
+    pub workers: Option<Workers>,
+
+    /// Default timeout in seconds for tests that set none; past it the test's worker is stopped
+    #[arg(long, value_name = "SECONDS", global = true)]
+    pub timeout: Option<f64>,
 
     /// Stop starting new tests after the first failure or error
     #[arg(short = 'x', long, global = true)]

@@ -13,6 +13,12 @@ use clap::error::ErrorKind;
 use crate::error::{ExitCode, UserError};
 
 fn main() {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == runner::worker::WORKER_ARG)
+    {
+        runner::worker::main();
+    }
     let code = match cli::Cli::try_parse() {
         Err(e) => {
             let _ = e.print();

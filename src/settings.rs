@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::bench::baseline::FailOn;
-use crate::cli::{Cli, ColorChoice, Format, ModeCommand};
+use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Workers};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
 use crate::runner::python::{BenchOptions, Venv, find_venv};
@@ -24,6 +24,10 @@ pub struct Settings {
     pub venv: Option<Venv>,
     /// `-j` was given explicitly (benchmarks ignore it, and say so).
     pub jobs_given: bool,
+    /// Worker processes; 0 runs tests in this process.
+    pub workers: usize,
+    /// `--timeout`, for tests that set none.
+    pub timeout: Option<f64>,
     pub bench: BenchSettings,
 }
 
@@ -50,13 +54,16 @@ pub fn project_root(cwd: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-fn default_jobs() -> usize {
-    // Suites mostly wait on I/O; threads overlap those waits. More threads than this buys
-    // little on CPU-bound suites (one GIL) and costs memory.
+fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
-        * 4
+}
+
+fn default_jobs() -> usize {
+    // Suites mostly wait on I/O; threads overlap those waits. More threads than this buys
+    // little on CPU-bound suites (one GIL per worker) and costs memory.
+    cores() * 4
 }
 
 /// Whether console output uses colour: `--color` first, then NO_COLOR / FORCE_COLOR, then
@@ -142,6 +149,11 @@ impl Settings {
             return Err(UserError::FailOnWithoutBaseline);
         }
         let valid = |x: f64| x.is_finite() && x >= 0.0;
+        if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+            return Err(UserError::BadNumber(
+                "--timeout takes a number of seconds above 0".into(),
+            ));
+        }
         if !valid(o.bench_time) || !valid(o.noise) {
             return Err(UserError::BadNumber(
                 "--bench-time and --noise take a number of at least 0".into(),
@@ -174,6 +186,11 @@ impl Settings {
             color,
             venv,
             jobs_given: o.jobs.is_some(),
+            workers: match o.workers.unwrap_or(Workers::Auto) {
+                Workers::Auto => cores(),
+                Workers::Count(n) => n,
+            },
+            timeout: o.timeout,
             bench,
         })
     }

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Teardown,
     Timeout,
     Interrupted,
+    /// The worker process running the test died (exit, signal).
+    Crash,
 }
 
 /// The repr of one name used on a failing line, so a failure shows the values involved.
@@ -109,6 +111,10 @@ pub enum Event {
     BenchHarness(BenchHarness),
     /// One benchmark group's raw samples.
     BenchGroupFinished(BenchGroup),
+    /// A worker finished a file it was handed (supervisor bookkeeping).
+    FileDone {
+        index: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

@@ -53,9 +53,24 @@ pub enum Decision {
 const INTEGRATION: &str = "integration";
 
 impl Filter {
-    pub fn new(pattern: Option<&str>, tags: Vec<String>, exclude_tags: Vec<String>, mode: Mode) -> Result<Self, UserError> {
-        let clean = |v: Vec<String>| v.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
-        Self::from_spec(FilterSpec { pattern: pattern.map(str::to_string), tags: clean(tags), exclude_tags: clean(exclude_tags), mode })
+    pub fn new(
+        pattern: Option<&str>,
+        tags: Vec<String>,
+        exclude_tags: Vec<String>,
+        mode: Mode,
+    ) -> Result<Self, UserError> {
+        let clean = |v: Vec<String>| {
+            v.into_iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
+        Self::from_spec(FilterSpec {
+            pattern: pattern.map(str::to_string),
+            tags: clean(tags),
+            exclude_tags: clean(exclude_tags),
+            mode,
+        })
     }
 
     pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {
@@ -63,11 +78,20 @@ impl Filter {
             None => None,
             Some(p) if !p.contains(['*', '?', '[', '{']) => Some(Pattern::Substring(p.to_string())),
             Some(p) => {
-                let glob = Glob::new(p).map_err(|e| UserError::BadPattern { pattern: p.to_string(), reason: e.kind().to_string() })?;
+                let glob = Glob::new(p).map_err(|e| UserError::BadPattern {
+                    pattern: p.to_string(),
+                    reason: e.kind().to_string(),
+                })?;
                 Some(Pattern::Glob(glob.compile_matcher()))
             }
         };
-        Ok(Filter { pattern, tags: spec.tags.clone(), exclude_tags: spec.exclude_tags.clone(), mode: spec.mode, spec })
+        Ok(Filter {
+            pattern,
+            tags: spec.tags.clone(),
+            exclude_tags: spec.exclude_tags.clone(),
+            mode: spec.mode,
+            spec,
+        })
     }
 
     /// Whether anything narrows the run beyond the mode.

@@ -8,3 +8,5 @@ pub mod python;
 pub mod scan;
 pub mod schedule;
 pub mod stdio;
+pub mod supervise;
+pub mod worker;

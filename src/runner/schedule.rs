@@ -60,6 +60,7 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
                 stop: &shared.stop,
                 fail_fast: shared.fail_fast,
                 emit: &emit,
+                skip: &Default::default(),
             };
             run_file(&task, &cx);
             drop(permit);
@@ -84,6 +85,7 @@ pub async fn run_benchmarks(files: Vec<FileTask>, options: BenchOptions, shared:
             stop: &ctx_shared.stop,
             fail_fast: false,
             emit: &emit,
+            skip: &Default::default(),
         };
         measure_harness(&first, &cx, &options);
         for task in &files {

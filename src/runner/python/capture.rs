@@ -74,11 +74,39 @@ impl Bounded {
 
 thread_local! {
     static ACTIVE: RefCell<Option<[Bounded; 2]>> = const { RefCell::new(None) };
+    /// In a worker process, each test's output is also written through to files, so that
+    /// what a test printed survives the process if the test crashes it or hangs.
+    static SPOOL: RefCell<Option<([std::fs::File; 2], [usize; 2])>> = const { RefCell::new(None) };
+}
+
+/// Bytes of each stream written through per test: enough to see why a test died.
+const SPOOL_LIMIT: usize = HEAD + TAIL;
+
+/// Write this thread's captured output through to `files` (stdout, stderr) as well.
+pub fn spool_to(files: [&std::path::Path; 2]) -> std::io::Result<()> {
+    let open = |p: &std::path::Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+    };
+    let pair = [open(files[0])?, open(files[1])?];
+    SPOOL.with(|s| *s.borrow_mut() = Some((pair, [0, 0])));
+    Ok(())
 }
 
 /// Start capturing this thread's Python output.
 pub fn begin() {
     ACTIVE.with(|a| *a.borrow_mut() = Some([Bounded::default(), Bounded::default()]));
+    SPOOL.with(|s| {
+        if let Some((files, written)) = s.borrow_mut().as_mut() {
+            // Append mode: after truncation, writes start again at the beginning.
+            for f in files.iter() {
+                let _ = f.set_len(0);
+            }
+            *written = [0, 0];
+        }
+    });
 }
 
 /// Stop capturing; returns (stdout, stderr).
@@ -97,6 +125,17 @@ fn route(stream: usize, s: &str) {
         }
         None => false,
     });
+    if captured {
+        SPOOL.with(|sp| {
+            if let Some((files, written)) = sp.borrow_mut().as_mut() {
+                let room = SPOOL_LIMIT.saturating_sub(written[stream]).min(s.len());
+                if room > 0 {
+                    let _ = files[stream].write_all(&s.as_bytes()[..room]);
+                    written[stream] += room;
+                }
+            }
+        });
+    }
     if !captured {
         // Output from outside any test (a thread a test left behind): to stderr, so it is
         // seen but never corrupts a report on stdout.

@@ -89,6 +89,30 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
     .context("starting the embedded Python interpreter")
 }
 
+/// Python's faulthandler writes the tracebacks of a crash to `path` (the supervisor reads it).
+pub(super) fn enable_faulthandler(path: &Path) {
+    Python::attach(|py| {
+        let enabled = (|| -> PyResult<()> {
+            let file = py
+                .import("builtins")?
+                .getattr("open")?
+                .call1((path.to_string_lossy(), "w"))?;
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("file", &file)?;
+            kwargs.set_item("all_threads", true)?;
+            py.import("faulthandler")?
+                .getattr("enable")?
+                .call((), Some(&kwargs))?;
+            // Keep the file open for the life of the process.
+            py.import("dbtest")?.setattr("_fault_file", file)?;
+            Ok(())
+        })();
+        if let Err(e) = enabled {
+            eprintln!("dbtest worker: faulthandler unavailable: {e}");
+        }
+    });
+}
+
 /// One file to run.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileTask {
@@ -104,9 +128,14 @@ pub struct RunContext<'a> {
     pub stop: &'a AtomicBool,
     pub fail_fast: bool,
     pub emit: &'a dyn Fn(Event),
+    /// Tests already reported by an earlier (crashed or stopped) worker: not run again.
+    pub skip: &'a std::collections::HashSet<String>,
 }
 
 struct Test<'py> {
+    /// Position among the file's tests (filtered or not): its place in the report, the same
+    /// in whichever worker runs it.
+    decl: usize,
     name: String,
     /// The name as a Python string, made once: looked up on the suite for every run.
     py_name: Bound<'py, PyString>,
@@ -153,6 +182,7 @@ pub(super) fn with_file<R>(
             seq: 0,
             event_loop: None,
             bridge: Bridge::get(),
+            decl: Default::default(),
             sys,
         };
         let out = f(&mut run);
@@ -168,6 +198,8 @@ pub(super) struct FileRun<'a, 'py> {
     seq: usize,
     event_loop: Option<Bound<'py, PyAny>>,
     pub(super) bridge: &'static Bridge,
+    /// Tests seen so far in the file, counted before filtering.
+    decl: std::cell::Cell<usize>,
     sys: Bound<'py, PyModule>,
 }
 
@@ -210,8 +242,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
     }
 
     /// Give `r` its place in the report and announce it.
-    fn emit_started(&mut self, r: &mut TestResult, timeout: Option<f64>) {
-        r.order = (self.task.index, self.next_seq());
+    fn emit_started(&mut self, r: &mut TestResult, t: &Test<'py>) {
+        r.order = (self.task.index, 2 * t.decl);
+        let timeout = t.timeout;
         (self.cx.emit)(Event::TestStarted(TestStart {
             id: r.id.clone(),
             file: r.file.clone(),
@@ -224,10 +257,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }));
     }
 
-    fn emit_result(&mut self, mut r: TestResult) {
-        if r.order.1 == 0 {
-            r.order = (self.task.index, self.next_seq());
-        }
+    fn emit_result(&mut self, r: TestResult) {
         if r.is_problem() && self.cx.fail_fast {
             self.cx.stop.store(true, Ordering::SeqCst);
         }
@@ -317,7 +347,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         r.stdout = Some(out).filter(|s| !s.is_empty());
         r.stderr = Some(errout).filter(|s| !s.is_empty());
-        r.order = (self.task.index, self.next_seq());
+        r.order = (self.task.index, 0);
         (self.cx.emit)(Event::FileError(r));
         if self.cx.fail_fast {
             self.cx.stop.store(true, Ordering::SeqCst);
@@ -337,7 +367,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 r.kind = Some(ErrorKind::Import);
                 r.message = Some(format!("collecting tests failed: {}", d.message()));
                 r.traceback = Some(d.traceback);
-                r.order = (self.task.index, self.next_seq());
+                r.order = (self.task.index, 0);
                 (self.cx.emit)(Event::FileError(r));
                 return;
             }
@@ -447,13 +477,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
         func: Bound<'py, PyAny>,
     ) -> PyResult<Option<Test<'py>>> {
         let py = self.py;
+        let decl = self.decl.get() + 1;
+        self.decl.set(decl);
         let meta = func.getattr(pyo3::intern!(py, "__dbtest__"))?;
         let tags: Vec<String> = meta.getattr(pyo3::intern!(py, "tags"))?.extract()?;
         let id = match suite {
             Some(s) => format!("{}::{s}::{name}", self.task.rel),
             None => format!("{}::{name}", self.task.rel),
         };
-        if !self.cx.filter.selects(&self.task.rel, &id, &tags) {
+        if !self.cx.filter.selects(&self.task.rel, &id, &tags) || self.cx.skip.contains(&id) {
             return Ok(None);
         }
         let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
@@ -464,6 +496,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             .and_then(|l| l.extract())
             .ok();
         Ok(Some(Test {
+            decl,
             py_name: PyString::new(py, &name),
             name,
             func,
@@ -593,7 +626,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     r.traceback = Some(p.described.traceback.clone());
                     r.stdout = Some(out.clone()).filter(|s| !s.is_empty());
                     r.stderr = Some(errout.clone()).filter(|s| !s.is_empty());
-                    self.emit_started(&mut r, t.timeout);
+                    self.emit_started(&mut r, t);
                     self.emit_result(r);
                 }
                 return;
@@ -623,6 +656,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     Status::Error,
                 );
                 r.kind = Some(ErrorKind::Teardown);
+                // Right after the suite's last test.
+                r.order = (
+                    self.task.index,
+                    2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+                );
                 r.message = Some(format!("teardown_suite failed: {}", p.described.message()));
                 r.traceback = Some(p.described.traceback);
                 r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -649,7 +687,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         );
         r.tags = t.tags.clone();
         r.line = t.line;
-        self.emit_started(&mut r, t.timeout);
+        self.emit_started(&mut r, t);
         if let Some(reason) = &t.skip {
             r.status = Status::Skipped;
             r.message = Some(reason.clone());

@@ -48,6 +48,16 @@ impl Bridge {
     }
 }
 
+/// In a worker: write this thread's captured output through to files as well.
+pub fn spool_output(files: [&Path; 2]) -> std::io::Result<()> {
+    capture::spool_to(files)
+}
+
+/// In a worker: dump every thread's Python traceback to `path` on a fatal signal.
+pub fn enable_faulthandler(path: &Path) {
+    engine::enable_faulthandler(path);
+}
+
 /// Start the interpreter for running user code from `root`, with `venv`'s packages.
 /// Returns the embedded Python's version.
 pub fn start(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {

@@ -1,0 +1,532 @@
+//! The supervisor side of worker processes. It hands files to whichever worker is free, saves
+//! every event as it arrives, stops a worker whose test passes its deadline, replaces a worker
+//! that dies, and reruns the rest of the affected files elsewhere: a crash or a hang costs one
+//! test, never the run, and no test is lost or reported twice.
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::Notify;
+
+use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
+use crate::runner::python::FileTask;
+use crate::runner::schedule::Shared;
+use crate::runner::worker::{self, Request, WorkerConfig};
+
+/// After SIGTERM, how long a worker gets before SIGKILL.
+const KILL_GRACE: Duration = Duration::from_millis(500);
+/// Past its timeout, how long a test gets to be cancelled in place (async tests) before its
+/// worker is stopped.
+const DEADLINE_SLACK: Duration = Duration::from_millis(250);
+/// How often an idle driver looks at the queue and the stop flag.
+const POLL: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub workers: usize,
+    /// Files one worker runs at once (threads in its interpreter).
+    pub per_worker: usize,
+    /// `--timeout`: for tests that set none.
+    pub default_timeout: Option<f64>,
+    pub config: WorkerConfig,
+}
+
+/// A file waiting for, or handed to, a worker.
+#[derive(Debug, Clone)]
+struct Item {
+    task: FileTask,
+    /// Ids already reported: a rerun in another worker leaves them out.
+    skip: HashSet<String>,
+    /// Run alone in its worker: after a worker died with several tests running, each of their
+    /// files reruns alone so that a crash is pinned on the test that causes it.
+    isolate: bool,
+}
+
+struct Queue {
+    items: Mutex<VecDeque<Item>>,
+    /// Items handed out and not finished.
+    in_flight: AtomicUsize,
+    changed: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn requeue(&self, items: impl IntoIterator<Item = Item>) {
+        let mut q = self.lock();
+        for it in items {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            q.push_front(it);
+        }
+        drop(q);
+        self.changed.notify_waiters();
+    }
+
+    fn done(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+}
+
+struct Running {
+    start: TestStart,
+    since: Instant,
+    deadline: Option<Instant>,
+}
+
+/// One live worker process.
+struct Worker {
+    child: Child,
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// Files handed to it, by index, with the request slot (which names their spool files).
+    files: HashMap<usize, (Item, usize)>,
+    tests: HashMap<String, Running>,
+    requests: usize,
+    isolated: bool,
+}
+
+fn spawn(config: &WorkerConfig) -> anyhow::Result<Worker> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .arg(worker::WORKER_ARG)
+        .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        // Its own process group: the terminal's Ctrl-C reaches only the supervisor, and
+        // stopping the group also stops whatever the tests started.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let stdin = child.stdin.take();
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("worker has no stdout"))?;
+    Ok(Worker {
+        child,
+        pid,
+        stdin,
+        lines: BufReader::new(stdout).lines(),
+        files: HashMap::new(),
+        tests: HashMap::new(),
+        requests: 0,
+        isolated: false,
+    })
+}
+
+impl Worker {
+    async fn send(&mut self, request: &Request) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        match self.stdin.as_mut() {
+            Some(s) => s.write_all(&line).await,
+            None => Err(std::io::Error::other("worker stdin closed")),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<(Instant, String)> {
+        self.tests
+            .iter()
+            .filter_map(|(id, r)| r.deadline.map(|d| (d, id.clone())))
+            .min_by_key(|(d, _)| *d)
+    }
+
+    /// Stop the worker and everything its tests started: SIGTERM, then SIGKILL.
+    async fn kill(&mut self) -> std::process::ExitStatus {
+        signal_group(self.pid, libc::SIGTERM);
+        let status = match tokio::time::timeout(KILL_GRACE, self.child.wait()).await {
+            Ok(Ok(s)) => s,
+            _ => {
+                signal_group(self.pid, libc::SIGKILL);
+                self.child.wait().await.unwrap_or_default()
+            }
+        };
+        signal_group(self.pid, libc::SIGKILL);
+        status
+    }
+
+    /// Close its stdin (it exits when its files are done), then clear its process group of
+    /// anything tests left behind.
+    async fn shut_down(mut self) {
+        self.stdin = None;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        signal_group(self.pid, libc::SIGKILL);
+    }
+
+    fn spool(&self, dir: &std::path::Path, file_index: usize) -> (Option<String>, Option<String>) {
+        let Some((_, slot)) = self.files.get(&file_index) else {
+            return (None, None);
+        };
+        let [out, err] = worker::spool_paths(dir, self.pid, *slot);
+        let read = |p: PathBuf| {
+            std::fs::read(&p)
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        (read(out), read(err))
+    }
+}
+
+fn signal_group(pid: u32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: signalling a process group we created; a stale id at worst fails with ESRCH.
+        unsafe {
+            libc::kill(-(pid as i32), sig);
+        }
+    }
+}
+
+/// How a process ended, as a person would say it.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        let name = match sig {
+            libc::SIGSEGV => "SIGSEGV (segmentation fault)".to_string(),
+            libc::SIGABRT => "SIGABRT (abort)".to_string(),
+            libc::SIGBUS => "SIGBUS (bus error)".to_string(),
+            libc::SIGFPE => "SIGFPE (arithmetic error)".to_string(),
+            libc::SIGILL => "SIGILL (illegal instruction)".to_string(),
+            libc::SIGKILL => "SIGKILL".to_string(),
+            libc::SIGTERM => "SIGTERM".to_string(),
+            n => format!("signal {n}"),
+        };
+        format!("killed by {name}")
+    } else {
+        match status.code() {
+            Some(c) => format!("exit code {c}"),
+            None => "unknown status".into(),
+        }
+    }
+}
+
+fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Instant) -> TestResult {
+    let mut r = start.clone().interrupted();
+    r.kind = Some(kind);
+    r.message = Some(message);
+    r.duration_ms = since.elapsed().as_secs_f64() * 1000.0;
+    r
+}
+
+/// Run test files on a pool of workers; returns when all are done or the run stops.
+pub async fn run_tests(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<Shared>) {
+    if tasks.is_empty() {
+        return;
+    }
+    let n = pool.workers.clamp(1, tasks.len());
+    let queue = Arc::new(Queue {
+        items: Mutex::new(
+            tasks
+                .into_iter()
+                .map(|task| Item {
+                    task,
+                    skip: HashSet::new(),
+                    isolate: false,
+                })
+                .collect(),
+        ),
+        in_flight: AtomicUsize::new(0),
+        changed: Notify::new(),
+    });
+    // Workers start in parallel: each driver spawns its own.
+    let drivers: Vec<_> = (0..n)
+        .map(|_| tokio::spawn(drive(queue.clone(), pool.clone(), shared.clone())))
+        .collect();
+    for d in drivers {
+        let _ = d.await;
+    }
+}
+
+fn emit(shared: &Shared, e: Event) {
+    if let Event::TestFinished(r) | Event::FileError(r) = &e {
+        if r.is_problem() && shared.fail_fast {
+            shared.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    shared.events.push(e);
+}
+
+async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>) {
+    let mut current: Option<Worker> = None;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            if let Some(mut w) = current.take() {
+                w.kill().await;
+            }
+            return;
+        }
+        // Top up the worker with files, up to its share.
+        let idle = current.as_ref().is_none_or(|w| w.files.is_empty());
+        loop {
+            let room = current
+                .as_ref()
+                .is_none_or(|w| !w.isolated && w.files.len() < pool.per_worker);
+            if !room {
+                break;
+            }
+            let item = {
+                let mut q = queue.lock();
+                let busy = current.as_ref().is_some_and(|w| !w.files.is_empty());
+                match q.front() {
+                    Some(it) if it.isolate && busy => None,
+                    Some(_) => q.pop_front(),
+                    None => None,
+                }
+            };
+            let Some(item) = item else { break };
+            queue.in_flight.fetch_add(1, Ordering::SeqCst);
+            if current.is_none() {
+                match spawn(&pool.config) {
+                    Ok(w) => current = Some(w),
+                    Err(e) => {
+                        eprintln!("dbtest: cannot start a worker process: {e:#}");
+                        queue.requeue([item]);
+                        shared.stop.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            }
+            let Some(w) = current.as_mut() else { break };
+            let request = Request::Tests {
+                task: item.task.clone(),
+                skip: item.skip.iter().cloned().collect(),
+            };
+            let slot = w.requests;
+            w.requests += 1;
+            w.isolated = item.isolate;
+            let index = item.task.index;
+            w.files.insert(index, (item, slot));
+            if w.send(&request).await.is_err() {
+                // It died before reading: the read loop below sees the end of its output.
+                break;
+            }
+        }
+        let Some(w) = current.as_mut().filter(|w| !w.files.is_empty()) else {
+            if queue.lock().is_empty() && queue.in_flight.load(Ordering::SeqCst) == 0 {
+                if let Some(w) = current.take() {
+                    w.shut_down().await;
+                }
+                return;
+            }
+            // Nothing for us now; another worker may still requeue a file.
+            let _ = tokio::time::timeout(POLL, queue.changed.notified()).await;
+            let _ = idle;
+            continue;
+        };
+        let deadline = w.next_deadline();
+        let sleep_until = deadline
+            .as_ref()
+            .map(|(d, _)| *d)
+            .unwrap_or_else(|| Instant::now() + POLL);
+        tokio::select! {
+            line = w.lines.next_line() => match line {
+                Ok(Some(line)) => handle_line(w, &line, &queue, &pool, &shared),
+                _ => {
+                    // End of output: the worker died.
+                    let status = w.child.wait().await.unwrap_or_default();
+                    if let Some(w) = current.take() {
+                        crashed(w, status, &queue, &pool, &shared);
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(sleep_until.into()) => {
+                if let Some((d, id)) = deadline {
+                    if Instant::now() >= d {
+                        if let Some(w) = current.take() {
+                            timed_out(w, &id, &queue, &pool, &shared).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn handle_line(w: &mut Worker, line: &str, queue: &Queue, pool: &Pool, shared: &Shared) {
+    let Ok(event) = worker::decode(line) else {
+        eprintln!("dbtest: unreadable line from a worker: {line}");
+        return;
+    };
+    match &event {
+        Event::TestStarted(t) => {
+            let since = Instant::now();
+            let timeout = t.timeout.or(pool.default_timeout);
+            let deadline =
+                timeout.map(|s| since + Duration::from_secs_f64(s.max(0.0)) + DEADLINE_SLACK);
+            w.tests.insert(
+                t.id.clone(),
+                Running {
+                    start: t.clone(),
+                    since,
+                    deadline,
+                },
+            );
+        }
+        Event::TestFinished(r) | Event::FileError(r) => {
+            w.tests.remove(&r.id);
+            if let Some((item, _)) = w.files.get_mut(&r.order.0) {
+                item.skip.insert(r.id.clone());
+            }
+        }
+        Event::FileDone { index } => {
+            w.files.remove(index);
+            if w.files.is_empty() {
+                w.isolated = false;
+            }
+            queue.done();
+            return;
+        }
+        _ => {}
+    }
+    emit(shared, event);
+}
+
+/// A test passed its deadline: stop its worker, report the test, rerun the rest elsewhere.
+async fn timed_out(mut w: Worker, id: &str, queue: &Queue, pool: &Pool, shared: &Shared) {
+    w.kill().await;
+    if let Some(run) = w.tests.remove(id) {
+        let limit = run
+            .start
+            .timeout
+            .or(pool.default_timeout)
+            .unwrap_or_default();
+        let mut r = error_result(
+            &run.start,
+            ErrorKind::Timeout,
+            format!("timed out after {limit} s; its worker process was stopped"),
+            run.since,
+        );
+        (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
+        if let Some((item, _)) = w.files.get_mut(&run.start.order.0) {
+            item.skip.insert(r.id.clone());
+        }
+        emit(shared, Event::TestFinished(r));
+    }
+    // Other tests running in that worker were stopped too: their files rerun from there.
+    queue.requeue(w.files.into_values().map(|(it, _)| it));
+}
+
+/// The worker died. One running test: it is the cause. Several: rerun each file alone to
+/// find out. None: the file being imported is the cause.
+fn crashed(
+    w: Worker,
+    status: std::process::ExitStatus,
+    queue: &Queue,
+    pool: &Pool,
+    shared: &Shared,
+) {
+    let how = describe_exit(status);
+    let fault = std::fs::read_to_string(worker::fault_path(&pool.config.spool_dir, w.pid))
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    signal_group(w.pid, libc::SIGKILL);
+    let mut files = w.files.clone();
+    match w.tests.len() {
+        1 => {
+            let run = w.tests.values().next().map(|r| (r.start.clone(), r.since));
+            if let Some((start, since)) = run {
+                let mut r = error_result(
+                    &start,
+                    ErrorKind::Crash,
+                    format!("the worker process running this test died: {how}"),
+                    since,
+                );
+                (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, start.order.0);
+                r.traceback = fault.clone();
+                if let Some((item, _)) = files.get_mut(&start.order.0) {
+                    item.skip.insert(r.id.clone());
+                }
+                emit(shared, Event::TestFinished(r));
+            }
+            queue.requeue(files.into_values().map(|(it, _)| it));
+        }
+        0 if files.len() == 1 => {
+            for (index, (item, _)) in files {
+                let mut r = TestStart {
+                    id: item.task.rel.clone(),
+                    file: item.task.rel.clone(),
+                    suite: None,
+                    name: None,
+                    tags: Vec::new(),
+                    line: None,
+                    timeout: None,
+                    order: (index, 0),
+                }
+                .interrupted();
+                r.status = Status::Error;
+                r.kind = Some(ErrorKind::Crash);
+                r.message = Some(format!(
+                    "the worker process died outside any test (while importing or between tests): {how}"
+                ));
+                r.traceback = fault.clone();
+                emit(shared, Event::FileError(r));
+                queue.done();
+            }
+        }
+        _ => queue.requeue(files.into_values().map(|(mut it, _)| {
+            it.isolate = true;
+            it
+        })),
+    }
+}
+
+/// Run benchmark files in one fresh worker, one file after another.
+pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<Shared>) {
+    if tasks.is_empty() || shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    let mut w = match spawn(&pool.config) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("dbtest: cannot start a worker process: {e:#}");
+            return;
+        }
+    };
+    let mut pending: VecDeque<FileTask> = tasks.iter().cloned().collect();
+    if w.send(&Request::Bench { tasks }).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            line = w.lines.next_line() => match line {
+                Ok(Some(line)) => match worker::decode(&line) {
+                    Ok(Event::FileDone { .. }) => {
+                        pending.pop_front();
+                        if pending.is_empty() {
+                            break;
+                        }
+                    }
+                    Ok(e) => emit(&shared, e),
+                    Err(_) => eprintln!("dbtest: unreadable line from a worker: {line}"),
+                },
+                _ => {
+                    let status = w.child.wait().await.unwrap_or_default();
+                    if let Some(task) = pending.front() {
+                        let mut r = TestStart { id: task.rel.clone(), file: task.rel.clone(), suite: None, name: None, tags: Vec::new(), line: None, timeout: None, order: (task.index, 0) }.interrupted();
+                        r.kind = Some(ErrorKind::Crash);
+                        r.message = Some(format!("the worker process running these benchmarks died: {}", describe_exit(status)));
+                        emit(&shared, Event::FileError(r));
+                    }
+                    return;
+                }
+            },
+            _ = tokio::time::sleep(POLL) => {
+                if shared.stop.load(Ordering::SeqCst) {
+                    w.kill().await;
+                    return;
+                }
+            }
+        }
+    }
+    w.shut_down().await;
+}

@@ -1,0 +1,211 @@
+//! The worker process: `dbtest __worker`, started by the supervisor, never by users. It embeds
+//! its own interpreter, runs the files it is handed with the in-process engine (several at
+//! once, so waiting suites still overlap) and streams every event back as one JSON line,
+//! written before the next test starts.
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::runner::event::Event;
+use crate::runner::filter::{Filter, FilterSpec};
+use crate::runner::python::{self, BenchOptions, FileTask, RunContext, Venv};
+use crate::runner::stdio;
+
+/// The argument that starts worker mode.
+pub const WORKER_ARG: &str = "__worker";
+/// The environment variable carrying the worker's configuration (JSON).
+pub const CONFIG_VAR: &str = "DBTEST_WORKER_CONFIG";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    pub root: PathBuf,
+    pub venv: Option<Venv>,
+    pub filter: FilterSpec,
+    pub bench: BenchOptions,
+    /// `-x`: stop this worker's files at their first failure too.
+    pub fail_fast: bool,
+    /// Where per-thread output spools and the faulthandler file go.
+    pub spool_dir: PathBuf,
+}
+
+/// What the supervisor asks of a worker, one JSON line each.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// Run a file's tests, leaving out those already reported.
+    Tests { task: FileTask, skip: Vec<String> },
+    /// Measure the harness, then run benchmark files one after another.
+    Bench { tasks: Vec<FileTask> },
+}
+
+/// Where a worker thread spools its tests' output: the supervisor reads these after a crash
+/// or a timeout.
+pub fn spool_paths(dir: &std::path::Path, pid: u32, slot: usize) -> [PathBuf; 2] {
+    [
+        dir.join(format!("{pid}-{slot}.out")),
+        dir.join(format!("{pid}-{slot}.err")),
+    ]
+}
+
+pub fn fault_path(dir: &std::path::Path, pid: u32) -> PathBuf {
+    dir.join(format!("{pid}.fault"))
+}
+
+/// Run as a worker until the supervisor closes our stdin. Never returns.
+pub fn main() -> ! {
+    let code = match serve() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("dbtest worker: {e:#}");
+            3
+        }
+    };
+    std::process::exit(code)
+}
+
+fn serve() -> anyhow::Result<()> {
+    let config: WorkerConfig =
+        serde_json::from_str(&std::env::var(CONFIG_VAR).context("no worker configuration")?)
+            .context("reading the worker configuration")?;
+    // Requests arrive on stdin and events leave on stdout; user code gets neither.
+    // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
+    let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
+    let events = Arc::new(Mutex::new(
+        stdio::isolate().context("redirecting standard streams")?,
+    ));
+    python::start(&config.root, config.venv.as_ref())?;
+    python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+    let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for (slot, line) in BufReader::new(requests).lines().enumerate() {
+        let line = line.context("reading a request")?;
+        let request: Request = serde_json::from_str(&line).context("parsing a request")?;
+        let (events, filter, stop, config) =
+            (events.clone(), filter.clone(), stop.clone(), config.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .stack_size(16 * 1024 * 1024)
+                .spawn(move || {
+                    let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
+                    let _ = python::spool_output([&out, &err]);
+                    let emit = |e: Event| send(&events, &e);
+                    match request {
+                        Request::Tests { task, skip } => {
+                            let skip: HashSet<String> = skip.into_iter().collect();
+                            let cx = RunContext {
+                                filter: &filter,
+                                stop: &stop,
+                                fail_fast: config.fail_fast,
+                                emit: &emit,
+                                skip: &skip,
+                            };
+                            python::run_file(&task, &cx);
+                            emit(Event::FileDone { index: task.index });
+                        }
+                        Request::Bench { tasks } => {
+                            let skip = HashSet::new();
+                            let cx = RunContext {
+                                filter: &filter,
+                                stop: &stop,
+                                fail_fast: false,
+                                emit: &emit,
+                                skip: &skip,
+                            };
+                            if let Some(first) = tasks.first() {
+                                python::measure_harness(first, &cx, &config.bench);
+                            }
+                            for task in &tasks {
+                                python::run_bench_file(task, &cx, &config.bench);
+                                emit(Event::FileDone { index: task.index });
+                            }
+                        }
+                    }
+                })?,
+        );
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    Ok(())
+}
+
+/// An event on the wire, with its place in the report (which reports themselves leave out).
+#[derive(Serialize, Deserialize)]
+struct Wire<E> {
+    order: Option<(usize, usize)>,
+    event: E,
+}
+
+pub fn encode(e: &Event) -> serde_json::Result<Vec<u8>> {
+    let order = match e {
+        Event::TestFinished(r) | Event::FileError(r) => Some(r.order),
+        Event::BenchGroupFinished(g) => Some(g.order),
+        _ => None,
+    };
+    let mut line = serde_json::to_vec(&Wire { order, event: e })?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+pub fn decode(line: &str) -> serde_json::Result<Event> {
+    let Wire { order, mut event } = serde_json::from_str::<Wire<Event>>(line)?;
+    if let Some(order) = order {
+        match &mut event {
+            Event::TestFinished(r) | Event::FileError(r) => r.order = order,
+            Event::BenchGroupFinished(g) => g.order = order,
+            _ => {}
+        }
+    }
+    Ok(event)
+}
+
+/// One event, one line, written at once: the supervisor has it before the next test starts.
+fn send(out: &Mutex<File>, e: &Event) {
+    if let Ok(line) = encode(e) {
+        let mut f = out.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = f.write_all(&line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::event::{Status, TestResult};
+
+    #[test]
+    fn order_survives_the_wire() {
+        let r = TestResult {
+            id: "t.py::x".into(),
+            file: "t.py".into(),
+            suite: None,
+            name: Some("x".into()),
+            status: Status::Passed,
+            kind: None,
+            duration_ms: 1.0,
+            tags: vec![],
+            line: Some(3),
+            message: None,
+            traceback: None,
+            source: None,
+            values: vec![],
+            stdout: None,
+            stderr: None,
+            order: (4, 6),
+        };
+        let line = encode(&Event::TestFinished(r)).unwrap();
+        assert_eq!(line.last(), Some(&b'\n'));
+        match decode(std::str::from_utf8(&line).unwrap().trim_end()).unwrap() {
+            Event::TestFinished(back) => {
+                assert_eq!((back.order, back.id.as_str()), ((4, 6), "t.py::x"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
