@@ -16,6 +16,7 @@ use crate::cli::{Cli, Format};
 use crate::error::{ExitCode, UserError};
 use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
 use crate::runner::discover::discover;
+use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult, TestStart};
 use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
@@ -186,6 +187,9 @@ fn execute(
         let b = t.split_off(n_tests);
         (t, b)
     };
+    let history = Durations::load(&settings.root);
+    let mut test_tasks = test_tasks;
+    history.order(&mut test_tasks);
     let shared = Arc::new(Shared {
         filter: settings.filter.clone(),
         stop: Default::default(),
@@ -294,6 +298,13 @@ fn execute(
     );
     report.interrupted = interrupted;
     report.stopped_early = !interrupted && shared.stop.load(Ordering::SeqCst);
+    if !interrupted {
+        let mut per_file: HashMap<String, f64> = HashMap::new();
+        for r in &report.results {
+            *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
+        }
+        history.update(&settings.root, per_file);
+    }
     if !collected.groups.is_empty() {
         report.benchmarks = Some(bench_run(
             settings,

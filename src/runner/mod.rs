@@ -1,6 +1,7 @@
 //! The executing side: discovery, selection, scheduling and the Python bridge. It reports
 //! only through `event::Event`s.
 pub mod discover;
+pub mod durations;
 pub mod event;
 pub mod filter;
 pub mod plan;

@@ -1,0 +1,106 @@
+//! How long each file took last time, kept in `.dbtest/durations.json`, so the next run starts
+//! the longest files first and no worker is left with a long file at the end.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::python::FileTask;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Durations {
+    pub version: u32,
+    /// Milliseconds per file, by path relative to the project root.
+    pub files: HashMap<String, f64>,
+}
+
+fn path(root: &Path) -> PathBuf {
+    root.join(".dbtest").join("durations.json")
+}
+
+impl Durations {
+    /// Unreadable or missing files are just no history.
+    pub fn load(root: &Path) -> Self {
+        std::fs::read_to_string(path(root))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+
+    /// Merge this run's figures in and write the file (best effort: a read-only checkout
+    /// only loses the ordering hint).
+    pub fn update(mut self, root: &Path, ran: impl IntoIterator<Item = (String, f64)>) {
+        self.version = 1;
+        for (file, ms) in ran {
+            self.files.insert(file, ms);
+        }
+        let dir = root.join(".dbtest");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            // The folder holds machine-local state, never worth committing.
+            let _ = std::fs::write(dir.join(".gitignore"), "*\n");
+            if let Ok(text) = serde_json::to_string(&self) {
+                let _ = std::fs::write(path(root), text);
+            }
+        }
+    }
+
+    /// Longest first; files never timed first of all (they may be long), each group in
+    /// discovery order.
+    pub fn order(&self, tasks: &mut [FileTask]) {
+        tasks.sort_by(|a, b| {
+            let (da, db) = (self.files.get(&a.rel), self.files.get(&b.rel));
+            match (da, db) {
+                (None, None) => a.index.cmp(&b.index),
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => y.total_cmp(x).then(a.index.cmp(&b.index)),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(index: usize, rel: &str) -> FileTask {
+        FileTask {
+            index,
+            path: PathBuf::from(rel),
+            rel: rel.into(),
+        }
+    }
+
+    #[test]
+    fn longest_first_unknown_before_known() {
+        let d = Durations {
+            version: 1,
+            files: HashMap::from([
+                ("a.py".into(), 10.0),
+                ("b.py".into(), 500.0),
+                ("c.py".into(), 50.0),
+            ]),
+        };
+        let mut tasks = vec![
+            task(0, "a.py"),
+            task(1, "b.py"),
+            task(2, "new.py"),
+            task(3, "c.py"),
+        ];
+        d.order(&mut tasks);
+        let order: Vec<_> = tasks.iter().map(|t| t.rel.as_str()).collect();
+        assert_eq!(order, vec!["new.py", "b.py", "c.py", "a.py"]);
+    }
+
+    #[test]
+    fn round_trip_and_gitignore() {
+        let dir = tempfile::tempdir().unwrap();
+        Durations::load(dir.path()).update(dir.path(), [("x.py".to_string(), 12.5)]);
+        let back = Durations::load(dir.path());
+        assert_eq!(back.files.get("x.py"), Some(&12.5));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".dbtest/.gitignore")).unwrap(),
+            "*\n"
+        );
+    }
+}
