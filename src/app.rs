@@ -213,6 +213,7 @@ fn execute(
                 filter: settings.filter.spec.clone(),
                 bench: bench_options,
                 fail_fast: settings.fail_fast,
+                threads: jobs.div_ceil(workers).max(1),
                 spool_dir: spool.0.clone(),
             },
         })
@@ -249,7 +250,7 @@ fn execute(
                     }
                     Event::BenchHarness(h) => c.harness = Some(h),
                     Event::BenchGroupFinished(g) => c.groups.push(g),
-                    Event::FileDone { .. } => {}
+                    Event::FileStarted { .. } | Event::FileDone { .. } => {}
                 }
             }
         };

@@ -27,7 +27,10 @@ impl Progress {
 
     pub fn on_event(&mut self, event: &Event) {
         match event {
-            Event::TestStarted(_) | Event::BenchHarness(_) | Event::FileDone { .. } => {}
+            Event::TestStarted(_)
+            | Event::BenchHarness(_)
+            | Event::FileStarted { .. }
+            | Event::FileDone { .. } => {}
             Event::BenchGroupFinished(g) => self.bar.set_message(format!("benchmarked {}", g.name)),
             Event::TestFinished(r) | Event::FileError(r) => {
                 if self.bar.position() >= self.bar.length().unwrap_or(0) {

@@ -111,6 +111,12 @@ pub enum Event {
     BenchHarness(BenchHarness),
     /// One benchmark group's raw samples.
     BenchGroupFinished(BenchGroup),
+    /// A worker's thread `slot` began a file it was handed (supervisor bookkeeping: the slot
+    /// names the file's output spool).
+    FileStarted {
+        index: usize,
+        slot: usize,
+    },
     /// A worker finished a file it was handed (supervisor bookkeeping).
     FileDone {
         index: usize,

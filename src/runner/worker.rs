@@ -31,6 +31,8 @@ pub struct WorkerConfig {
     pub bench: BenchOptions,
     /// `-x`: stop this worker's files at their first failure too.
     pub fail_fast: bool,
+    /// Files this worker runs at once (its threads).
+    pub threads: usize,
     /// Where per-thread output spools and the faulthandler file go.
     pub spool_dir: PathBuf,
 }
@@ -76,19 +78,26 @@ fn serve() -> anyhow::Result<()> {
     // Requests arrive on stdin and events leave on stdout; user code gets neither.
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
     let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
-    let events = Arc::new(Mutex::new(
-        stdio::isolate().context("redirecting standard streams")?,
-    ));
+    let events = Arc::new(Mutex::new(Sender {
+        out: stdio::isolate().context("redirecting standard streams")?,
+        pending: Vec::new(),
+    }));
     python::start(&config.root, config.venv.as_ref())?;
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     let stop = Arc::new(AtomicBool::new(false));
+    // A fixed pool of threads, each with its own output spool, created once.
+    let (tx, rx) = std::sync::mpsc::channel::<Request>();
+    let rx = Arc::new(Mutex::new(rx));
     let mut threads = Vec::new();
-    for (slot, line) in BufReader::new(requests).lines().enumerate() {
-        let line = line.context("reading a request")?;
-        let request: Request = serde_json::from_str(&line).context("parsing a request")?;
-        let (events, filter, stop, config) =
-            (events.clone(), filter.clone(), stop.clone(), config.clone());
+    for slot in 0..config.threads.max(1) {
+        let (events, filter, stop, config, rx) = (
+            events.clone(),
+            filter.clone(),
+            stop.clone(),
+            config.clone(),
+            rx.clone(),
+        );
         threads.push(
             std::thread::Builder::new()
                 .stack_size(16 * 1024 * 1024)
@@ -96,44 +105,75 @@ fn serve() -> anyhow::Result<()> {
                     let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
                     let _ = python::spool_output([&out, &err]);
                     let emit = |e: Event| send(&events, &e);
-                    match request {
-                        Request::Tests { task, skip } => {
-                            let skip: HashSet<String> = skip.into_iter().collect();
-                            let cx = RunContext {
-                                filter: &filter,
-                                stop: &stop,
-                                fail_fast: config.fail_fast,
-                                emit: &emit,
-                                skip: &skip,
-                            };
-                            python::run_file(&task, &cx);
-                            emit(Event::FileDone { index: task.index });
-                        }
-                        Request::Bench { tasks } => {
-                            let skip = HashSet::new();
-                            let cx = RunContext {
-                                filter: &filter,
-                                stop: &stop,
-                                fail_fast: false,
-                                emit: &emit,
-                                skip: &skip,
-                            };
-                            if let Some(first) = tasks.first() {
-                                python::measure_harness(first, &cx, &config.bench);
-                            }
-                            for task in &tasks {
-                                python::run_bench_file(task, &cx, &config.bench);
-                                emit(Event::FileDone { index: task.index });
-                            }
-                        }
+                    loop {
+                        let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok(request) = next else { break };
+                        serve_one(request, slot, &config, &filter, &stop, &emit);
                     }
                 })?,
         );
     }
+    for line in BufReader::new(requests).lines() {
+        let line = line.context("reading a request")?;
+        let request: Request = serde_json::from_str(&line).context("parsing a request")?;
+        if tx.send(request).is_err() {
+            break;
+        }
+    }
+    drop(tx);
     for t in threads {
         let _ = t.join();
     }
     Ok(())
+}
+
+fn serve_one(
+    request: Request,
+    slot: usize,
+    config: &WorkerConfig,
+    filter: &Filter,
+    stop: &AtomicBool,
+    emit: &dyn Fn(Event),
+) {
+    match request {
+        Request::Tests { task, skip } => {
+            emit(Event::FileStarted {
+                index: task.index,
+                slot,
+            });
+            let skip: HashSet<String> = skip.into_iter().collect();
+            let cx = RunContext {
+                filter,
+                stop,
+                fail_fast: config.fail_fast,
+                emit,
+                skip: &skip,
+            };
+            python::run_file(&task, &cx);
+            emit(Event::FileDone { index: task.index });
+        }
+        Request::Bench { tasks } => {
+            let skip = HashSet::new();
+            let cx = RunContext {
+                filter,
+                stop,
+                fail_fast: false,
+                emit,
+                skip: &skip,
+            };
+            if let Some(first) = tasks.first() {
+                python::measure_harness(first, &cx, &config.bench);
+            }
+            for task in &tasks {
+                emit(Event::FileStarted {
+                    index: task.index,
+                    slot,
+                });
+                python::run_bench_file(task, &cx, &config.bench);
+                emit(Event::FileDone { index: task.index });
+            }
+        }
+    }
 }
 
 /// An event on the wire, with its place in the report (which reports themselves leave out).
@@ -166,11 +206,22 @@ pub fn decode(line: &str) -> serde_json::Result<Event> {
     Ok(event)
 }
 
-/// One event, one line, written at once: the supervisor has it before the next test starts.
-fn send(out: &Mutex<File>, e: &Event) {
-    if let Ok(line) = encode(e) {
-        let mut f = out.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = f.write_all(&line);
+/// The event stream to the supervisor. A finished result waits in the buffer only until the
+/// next event, at the latest the next test's start, which is written at once: so a result is
+/// in the pipe (safe from a crash) before the next test runs, at one write per test.
+struct Sender {
+    out: File,
+    pending: Vec<u8>,
+}
+
+fn send(out: &Mutex<Sender>, e: &Event) {
+    let Ok(line) = encode(e) else { return };
+    let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
+    s.pending.extend_from_slice(&line);
+    if !matches!(e, Event::TestFinished(_)) {
+        let Sender { out, pending } = &mut *s;
+        let _ = out.write_all(pending);
+        pending.clear();
     }
 }
 
