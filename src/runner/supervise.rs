@@ -85,15 +85,17 @@ struct Running {
     deadline: Option<Instant>,
 }
 
+/// Files handed to a worker, by index, with the thread slot running each (`usize::MAX` until
+/// a thread takes it); the slot names the file's output spool.
+type Files = HashMap<usize, (Item, usize)>;
+
 /// One live worker process.
 struct Worker {
     child: Child,
     pid: u32,
     stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
-    /// Files handed to it, by index, with the thread slot running each (which names its
-    /// output spool).
-    files: HashMap<usize, (Item, usize)>,
+    files: Files,
     tests: HashMap<String, Running>,
     isolated: bool,
 }
@@ -459,7 +461,7 @@ fn crashed(
         .filter(|s| !s.trim().is_empty());
     signal_group(w.pid, libc::SIGKILL);
     // Files a worker thread had taken, and files only waiting in the worker.
-    let (mut active, waiting): (HashMap<usize, (Item, usize)>, HashMap<usize, (Item, usize)>) = w
+    let (mut active, waiting): (Files, Files) = w
         .files
         .clone()
         .into_iter()
