@@ -51,11 +51,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(list(&plan(files, &settings.filter)));
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
-    // Start the interpreter (tens of ms, mostly `site`) while discovery reads the files.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(settings.jobs.max(1))
+        // Deep recursion in a test must hit Python's RecursionError, not a thread's stack end.
+        .thread_stack_size(16 * 1024 * 1024)
+        .enable_all()
+        .build()
+        .context("starting the scheduler")?;
+    let interrupts = Interrupts::install(&runtime)?;
+    let spool = SpoolDir::new()?;
+    let pool = pool(&settings, &spool);
+    // Start the first interpreter (tens of ms, mostly `site`) while discovery reads the files:
+    // the first worker, or with -n 0 this process's own.
     let (root, venv) = (settings.root.clone(), settings.venv.clone());
-    // With worker processes the supervisor runs no Python at all.
-    let interpreter = (settings.workers == 0)
+    let interpreter = pool
+        .is_none()
         .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
+    let first_worker = match &pool {
+        Some(pool) => {
+            let _in_runtime = runtime.enter();
+            Some(supervise::spawn_worker(&pool.config)?)
+        }
+        None => None,
+    };
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
     let plan = plan(files, &settings.filter);
     if plan.test_files.is_empty() && plan.bench_files.is_empty() {
@@ -95,7 +114,56 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??,
         None => python::embedded_version(),
     };
-    execute(&settings, plan, python_version, saved, report_out)
+    let run = Run {
+        settings: &settings,
+        plan,
+        python_version,
+        saved,
+        runtime,
+        interrupts,
+        pool,
+        first_worker,
+        _spool: spool,
+    };
+    execute(run, report_out)
+}
+
+/// The worker pool's shape, or None for -n 0.
+fn pool(settings: &Settings, spool: &SpoolDir) -> Option<Arc<Pool>> {
+    (settings.workers > 0).then(|| {
+        // -j bounds the files running at once over all workers, so never more workers than that.
+        let workers = settings.workers.min(settings.jobs);
+        let per_worker = settings.jobs.div_ceil(workers).max(1);
+        Arc::new(Pool {
+            workers,
+            per_worker,
+            default_timeout: settings.timeout,
+            config: WorkerConfig {
+                root: settings.root.clone(),
+                venv: settings.venv.clone(),
+                filter: settings.filter.spec.clone(),
+                bench: settings.bench.options,
+                fail_fast: settings.fail_fast,
+                threads: per_worker,
+                spool_dir: spool.0.clone(),
+            },
+        })
+    })
+}
+
+/// Everything resolved before the run starts.
+struct Run<'a> {
+    settings: &'a Settings,
+    plan: Plan,
+    python_version: String,
+    saved: Option<baseline::Baseline>,
+    runtime: tokio::runtime::Runtime,
+    interrupts: Interrupts,
+    pool: Option<Arc<Pool>>,
+    /// Started while discovery ran.
+    first_worker: Option<supervise::Worker>,
+    /// Removed when the run ends.
+    _spool: SpoolDir,
 }
 
 fn list(plan: &Plan) -> ExitCode {
@@ -152,21 +220,18 @@ struct Collected {
     interrupted: bool,
 }
 
-fn execute(
-    settings: &Settings,
-    plan: Plan,
-    python_version: String,
-    saved: Option<baseline::Baseline>,
-    mut report_out: std::fs::File,
-) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(settings.jobs.max(1))
-        // Deep recursion in a test must hit Python's RecursionError, not a thread's stack end.
-        .thread_stack_size(16 * 1024 * 1024)
-        .enable_all()
-        .build()
-        .context("starting the scheduler")?;
+fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCode> {
+    let Run {
+        settings,
+        plan,
+        python_version,
+        saved,
+        runtime,
+        interrupts,
+        pool,
+        first_worker,
+        _spool,
+    } = run;
     let started = Instant::now();
     let expected = plan.expected_tests() as u64;
     let n_tests = plan.test_files.len();
@@ -199,25 +264,6 @@ fn execute(
     let show_progress = settings.format == Format::Console || settings.output.is_some();
     let bench_options = settings.bench.options;
     let jobs = settings.jobs;
-    let spool = SpoolDir::new()?;
-    let pool = (settings.workers > 0).then(|| {
-        // -j bounds the files running at once over all workers, so never more workers than that.
-        let workers = settings.workers.min(jobs);
-        Arc::new(Pool {
-            workers,
-            per_worker: jobs.div_ceil(workers).max(1),
-            default_timeout: settings.timeout,
-            config: WorkerConfig {
-                root: settings.root.clone(),
-                venv: settings.venv.clone(),
-                filter: settings.filter.spec.clone(),
-                bench: bench_options,
-                fail_fast: settings.fail_fast,
-                threads: jobs.div_ceil(workers).max(1),
-                spool_dir: spool.0.clone(),
-            },
-        })
-    });
     let collected = runtime.block_on(async {
         let runner_shared = shared.clone();
         let pool = pool.clone();
@@ -230,7 +276,7 @@ fn execute(
                     }
                 }
                 Some(pool) => {
-                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone()).await;
+                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), first_worker).await;
                     supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
                 }
             }
@@ -255,13 +301,12 @@ fn execute(
             }
         };
         let mut tick = tokio::time::interval(DRAIN_EVERY);
-        let interrupt = interrupt();
-        tokio::pin!(interrupt);
+        let mut interrupts = interrupts;
         loop {
             tokio::select! {
                 _ = &mut runner => break,
                 _ = tick.tick() => drain(&mut c),
-                _ = &mut interrupt => {
+                _ = interrupts.recv() => {
                     c.interrupted = true;
                     shared.stop.store(true, Ordering::SeqCst);
                     eprintln!("\ndbtest: interrupted; finishing running tests (up to {} s), Ctrl-C again to quit now", INTERRUPT_GRACE.as_secs());
@@ -272,12 +317,11 @@ fn execute(
         if c.interrupted {
             let deadline = tokio::time::sleep(INTERRUPT_GRACE);
             tokio::pin!(deadline);
-            let again = self::interrupt();
-            tokio::pin!(again);
+
             tokio::select! {
                 _ = &mut runner => {},
                 _ = &mut deadline => {},
-                _ = &mut again => std::process::exit(ExitCode::Interrupted as i32),
+                _ = interrupts.recv() => std::process::exit(ExitCode::Interrupted as i32),
             }
         }
         drain(&mut c);
@@ -385,19 +429,30 @@ fn bench_run(
     })
 }
 
-async fn interrupt() {
-    #[cfg(unix)]
-    {
+/// Ctrl-C and SIGTERM, listened to from before the first test can start: a signal that
+/// arrived before the handlers were installed would kill dbtest without a report.
+struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Installs the handlers at once (inside the runtime).
+    fn install(runtime: &tokio::runtime::Runtime) -> anyhow::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
-            }
-            return;
+        let _in_runtime = runtime.enter();
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn write_reports(

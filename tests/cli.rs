@@ -1214,7 +1214,8 @@ fn interrupt_writes_the_report_of_finished_tests_and_exits_2() {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbtest"))
         .current_dir(p.root())
         .env_remove("VIRTUAL_ENV")
-        .args(["--format", "json"])
+        // One file at a time: `quick` has surely finished when `hangs` starts.
+        .args(["--format", "json", "-j", "1"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

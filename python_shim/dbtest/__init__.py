@@ -20,14 +20,18 @@ __version__ = "0.1.0"
 
 
 class TestMeta:
-    """What ``@test(...)`` recorded about a test; the runner reads these attributes."""
+    """What ``@test(...)`` recorded about a test; the runner reads these attributes.
+
+    Instances are shared between tests declared with the same options, so they are
+    read-only by convention (``tags`` is a tuple).
+    """
 
     __slots__ = ("tags", "timeout", "skip")
 
     def __init__(self, tags=(), timeout=None, skip=None):
         if isinstance(tags, str):
-            tags = [tags]
-        tags = list(tags)
+            tags = (tags,)
+        tags = tuple(tags)
         for tag in tags:
             if not isinstance(tag, str):
                 raise TypeError(f"@test(tags=...) takes strings, got {tag!r}")
@@ -49,22 +53,42 @@ class TestMeta:
         return f"TestMeta(tags={self.tags!r}, timeout={self.timeout!r}, skip={self.skip!r})"
 
 
-def test(func=None, *, tags=(), timeout=None, skip=None):
-    """Mark a function or a ``TestSuite`` method as a test.
+# Suites declare thousands of tests with a handful of distinct option sets: build each
+# TestMeta (and its marker) once. Keys hold only hashable, already-seen option values.
+_MARKERS = {}
 
-    Works bare (``@test``) or with options (``@test(tags=["db"], timeout=5, skip="why")``).
-    The function is returned unchanged, so it stays callable and introspectable.
-    """
-    meta = TestMeta(tags=tags, timeout=timeout, skip=skip)
 
+def _marker(meta):
     def mark(f):
         if not callable(f):
             raise TypeError(f"@test decorates functions, got {f!r}")
         f.__dbtest__ = meta
         return f
 
+    return mark
+
+
+_BARE = _marker(TestMeta())
+
+
+def test(func=None, *, tags=(), timeout=None, skip=None):
+    """Mark a function or a ``TestSuite`` method as a test.
+
+    Works bare (``@test``) or with options (``@test(tags=["db"], timeout=5, skip="why")``).
+    The function is returned unchanged, so it stays callable and introspectable.
+    """
     if func is not None:
-        return mark(func)
+        return _BARE(func) if not (tags or timeout is not None or skip is not None) else _marker(TestMeta(tags, timeout, skip))(func)
+    try:
+        key = (tuple(tags) if isinstance(tags, (list, tuple)) else tags, timeout, skip)
+        return _MARKERS[key]
+    except (KeyError, TypeError):
+        pass
+    mark = _marker(TestMeta(tags=tags, timeout=timeout, skip=skip))
+    try:
+        _MARKERS[key] = mark
+    except TypeError:  # unhashable options: fine, just not cached
+        pass
     return mark
 
 

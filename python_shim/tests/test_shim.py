@@ -20,7 +20,7 @@ def bare_decorator_marks_and_returns_the_function():
 
     marked = test(f)
     assert marked is f and f() == 42
-    assert f.__dbtest__.tags == [] and f.__dbtest__.timeout is None and f.__dbtest__.skip is None
+    assert f.__dbtest__.tags == () and f.__dbtest__.timeout is None and f.__dbtest__.skip is None
 
 
 @test
@@ -30,8 +30,11 @@ def options_are_recorded():
         pass
 
     meta = f.__dbtest__
-    assert (meta.tags, meta.timeout, meta.skip) == (["db", "slow"], 5.0, "no license")
-    assert test(tags="one")(lambda: None).__dbtest__.tags == ["one"]
+    assert (meta.tags, meta.timeout, meta.skip) == (("db", "slow"), 5.0, "no license")
+    assert test(tags="one")(lambda: None).__dbtest__.tags == ("one",)
+    # The same options share one record; different ones do not.
+    assert test(tags=["db", "slow"], timeout=5, skip="no license")(lambda: None).__dbtest__ is meta
+    assert test(tags=["db"])(lambda: None).__dbtest__ is not meta
     assert test(skip=True)(lambda: None).__dbtest__.skip == "skipped"
 
 

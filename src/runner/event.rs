@@ -63,31 +63,47 @@ impl TestResult {
     }
 }
 
-/// A test that has started: enough to report it if it never finishes.
+/// A test that has started: enough to report it if it never finishes. Kept small: there is
+/// one per test on the wire from a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestStart {
+    /// `path::Suite::name` or `path::name`.
     pub id: String,
-    pub file: String,
-    pub suite: Option<String>,
-    pub name: Option<String>,
-    pub tags: Vec<String>,
     pub line: Option<u32>,
     pub timeout: Option<f64>,
     pub order: (usize, usize),
 }
 
 impl TestStart {
-    /// The entry for a test that was running when the run was interrupted.
+    /// For a file that died before any test started: its id is its path.
+    pub fn file(rel: &str, index: usize) -> Self {
+        TestStart {
+            id: rel.to_string(),
+            line: None,
+            timeout: None,
+            order: (index, 0),
+        }
+    }
+
+    /// The entry for a test that did not finish (interrupted, unless the caller says why).
     pub fn interrupted(self) -> TestResult {
+        let mut parts = self.id.split("::");
+        let file = parts.next().unwrap_or_default().to_string();
+        let rest: Vec<&str> = parts.collect();
+        let (suite, name) = match rest.as_slice() {
+            [] => (None, None),
+            [name] => (None, Some(name.to_string())),
+            [suite, name, ..] => (Some(suite.to_string()), Some(name.to_string())),
+        };
         TestResult {
             id: self.id,
-            file: self.file,
-            suite: self.suite,
-            name: self.name,
+            file,
+            suite,
+            name,
             status: Status::Error,
             kind: Some(ErrorKind::Interrupted),
             duration_ms: 0.0,
-            tags: self.tags,
+            tags: Vec::new(),
             line: self.line,
             message: Some("interrupted while running (Ctrl-C or SIGTERM)".into()),
             traceback: None,
@@ -100,8 +116,38 @@ impl TestStart {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_tests_get_file_suite_and_name_from_their_id() {
+        let r = TestStart {
+            id: "t/a.py::S::x".into(),
+            line: Some(3),
+            timeout: None,
+            order: (1, 4),
+        }
+        .interrupted();
+        assert_eq!(
+            (r.file.as_str(), r.suite.as_deref(), r.name.as_deref()),
+            ("t/a.py", Some("S"), Some("x"))
+        );
+        let r = TestStart {
+            id: "t/a.py::f".into(),
+            line: None,
+            timeout: None,
+            order: (1, 2),
+        }
+        .interrupted();
+        assert_eq!((r.suite, r.name.as_deref()), (None, Some("f")));
+        let r = TestStart::file("t/b.py", 2).interrupted();
+        assert_eq!((r.file.as_str(), r.name, r.order), ("t/b.py", None, (2, 0)));
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     TestStarted(TestStart),
     TestFinished(TestResult),

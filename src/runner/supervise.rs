@@ -27,6 +27,8 @@ const DEADLINE_SLACK: Duration = Duration::from_millis(250);
 const POLL: Duration = Duration::from_millis(20);
 /// How often a busy driver reads its worker's events and checks deadlines.
 const TICK: Duration = Duration::from_millis(5);
+/// The same while files wait for a free worker thread.
+const FAST_TICK: Duration = Duration::from_millis(1);
 /// A worker's event pipe holds this much, so it rarely waits for the supervisor's next tick.
 const PIPE_BYTES: i32 = 1 << 20;
 
@@ -90,7 +92,7 @@ struct Running {
 type Files = HashMap<usize, (Item, usize)>;
 
 /// One live worker process.
-struct Worker {
+pub struct Worker {
     child: Child,
     pid: u32,
     stdin: Option<ChildStdin>,
@@ -100,7 +102,8 @@ struct Worker {
     isolated: bool,
 }
 
-fn spawn(config: &WorkerConfig) -> anyhow::Result<Worker> {
+/// Start a worker process (inside a tokio runtime).
+pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .arg(worker::WORKER_ARG)
@@ -235,8 +238,17 @@ fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Inst
 }
 
 /// Run test files on a pool of workers; returns when all are done or the run stops.
-pub async fn run_tests(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<Shared>) {
+/// `first` is a worker started early (while discovery ran); it becomes the first driver's.
+pub async fn run_tests(
+    tasks: Vec<FileTask>,
+    pool: Arc<Pool>,
+    shared: Arc<Shared>,
+    first: Option<Worker>,
+) {
     if tasks.is_empty() {
+        if let Some(w) = first {
+            w.shut_down().await;
+        }
         return;
     }
     let n = pool.workers.clamp(1, tasks.len());
@@ -254,9 +266,17 @@ pub async fn run_tests(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<Shared
         in_flight: AtomicUsize::new(0),
         changed: Notify::new(),
     });
-    // Workers start in parallel: each driver spawns its own.
+    // Workers start in parallel: each driver spawns its own (the first may be running already).
+    let mut first = first;
     let drivers: Vec<_> = (0..n)
-        .map(|_| tokio::spawn(drive(queue.clone(), pool.clone(), shared.clone())))
+        .map(|_| {
+            tokio::spawn(drive(
+                queue.clone(),
+                pool.clone(),
+                shared.clone(),
+                first.take(),
+            ))
+        })
         .collect();
     for d in drivers {
         let _ = d.await;
@@ -272,22 +292,29 @@ fn emit(shared: &Shared, e: Event) {
     shared.events.push(e);
 }
 
-async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>) {
-    let mut current: Option<Worker> = None;
+async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: Option<Worker>) {
+    let mut current: Option<Worker> = first;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             if let Some(mut w) = current.take() {
                 w.kill().await;
+                // What it wrote before it was stopped is still in the pipe: keep it.
+                while let Ok(Ok(Some(line))) =
+                    tokio::time::timeout(KILL_GRACE, w.lines.next_line()).await
+                {
+                    handle_line(&mut w, &line, &queue, &pool, &shared);
+                }
             }
             return;
         }
         // Top up the worker with files, up to its share.
         let idle = current.as_ref().is_none_or(|w| w.files.is_empty());
         loop {
-            // Twice its threads: the next files wait in the worker, not in the supervisor's tick.
+            // No more than its threads: a file waiting inside a busy worker could have run at
+            // once in an idle one.
             let room = current
                 .as_ref()
-                .is_none_or(|w| !w.isolated && w.files.len() < 2 * pool.per_worker);
+                .is_none_or(|w| !w.isolated && w.files.len() < pool.per_worker);
             if !room {
                 break;
             }
@@ -303,7 +330,7 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>) {
             let Some(item) = item else { break };
             queue.in_flight.fetch_add(1, Ordering::SeqCst);
             if current.is_none() {
-                match spawn(&pool.config) {
+                match spawn_worker(&pool.config) {
                     Ok(w) => current = Some(w),
                     Err(e) => {
                         eprintln!("dbtest: cannot start a worker process: {e:#}");
@@ -343,9 +370,15 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>) {
         // enough for a tick's worth) and are taken in one go, so 10,000 fast tests cost a few
         // hundred wake-ups of the supervisor rather than 20,000.
         let now = Instant::now();
+        // With files waiting, a finished file should be replaced quickly: tick faster.
+        let tick = if queue.lock().is_empty() {
+            TICK
+        } else {
+            FAST_TICK
+        };
         let wake = w
             .next_deadline()
-            .map_or(now + TICK, |(d, _)| d.min(now + TICK));
+            .map_or(now + tick, |(d, _)| d.min(now + tick));
         tokio::time::sleep_until(wake.into()).await;
         let mut died = false;
         loop {
@@ -487,17 +520,7 @@ fn crashed(
     } else if active.len() == 1 && w.tests.is_empty() {
         // One file, no test running: its import (or the code between its tests) is the cause.
         for (index, (item, _)) in active {
-            let mut r = TestStart {
-                id: item.task.rel.clone(),
-                file: item.task.rel.clone(),
-                suite: None,
-                name: None,
-                tags: Vec::new(),
-                line: None,
-                timeout: None,
-                order: (index, 0),
-            }
-            .interrupted();
+            let mut r = TestStart::file(&item.task.rel, index).interrupted();
             r.kind = Some(ErrorKind::Crash);
             r.message = Some(format!(
                 "the worker process died outside any test (while importing or between tests): {how}"
@@ -521,7 +544,7 @@ pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<S
     if tasks.is_empty() || shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    let mut w = match spawn(&pool.config) {
+    let mut w = match spawn_worker(&pool.config) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("dbtest: cannot start a worker process: {e:#}");
@@ -548,7 +571,7 @@ pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<S
                 _ => {
                     let status = w.child.wait().await.unwrap_or_default();
                     if let Some(task) = pending.front() {
-                        let mut r = TestStart { id: task.rel.clone(), file: task.rel.clone(), suite: None, name: None, tags: Vec::new(), line: None, timeout: None, order: (task.index, 0) }.interrupted();
+                        let mut r = TestStart::file(&task.rel, task.index).interrupted();
                         r.kind = Some(ErrorKind::Crash);
                         r.message = Some(format!("the worker process running these benchmarks died: {}", describe_exit(status)));
                         emit(&shared, Event::FileError(r));

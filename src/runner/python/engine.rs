@@ -247,10 +247,6 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let timeout = t.timeout;
         (self.cx.emit)(Event::TestStarted(TestStart {
             id: r.id.clone(),
-            file: r.file.clone(),
-            suite: r.suite.clone(),
-            name: r.name.clone(),
-            tags: r.tags.clone(),
             line: r.line,
             timeout,
             order: r.order,
