@@ -372,13 +372,9 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         );
     }
     let s = report.summary();
-    let bench_failed = report
-        .benchmarks
-        .as_ref()
-        .is_some_and(|b| b.failed_entries() > 0 || !b.regressions.is_empty());
     Ok(if interrupted {
         ExitCode::Interrupted
-    } else if s.failed + s.errors > 0 || bench_failed {
+    } else if report.failed() {
         ExitCode::TestsFailed
     } else if s.total == 0 && report.benchmarks.is_none() {
         ExitCode::NoTests

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
-use super::text::{counts, duration, printable};
+use super::text::{duration, printable};
 use super::{Exporter, RunReport};
 use crate::runner::event::{Status, TestResult};
 
@@ -120,9 +120,9 @@ impl Exporter for Console {
         let s = report.summary();
         let (word, style) = if report.interrupted {
             ("INTERRUPTED", YELLOW)
-        } else if s.failed + s.errors > 0 {
+        } else if report.failed() {
             ("FAILED", RED)
-        } else if s.total == 0 {
+        } else if s.total == 0 && report.benchmarks.is_none() {
             ("NO TESTS", YELLOW)
         } else {
             ("PASSED", GREEN)
@@ -130,7 +130,7 @@ impl Exporter for Console {
         out.push_str(&format!(
             "{} {} in {}\n",
             self.paint(&format!("{BOLD}{style}"), word),
-            counts(&s),
+            report.counts_line(),
             duration(s.duration_ms)
         ));
         if report.stopped_early {

@@ -1,6 +1,6 @@
 //! `--format markdown`: a GitHub-flavoured report that renders the same whatever characters
 //! names and messages hold.
-use super::text::{counts, duration};
+use super::text::duration;
 use super::{Exporter, RunReport};
 use crate::runner::event::{Status, TestResult};
 
@@ -66,7 +66,7 @@ impl Exporter for Markdown {
     fn render(&self, report: &RunReport) -> String {
         let s = report.summary();
         let mut out = String::new();
-        let verdict = if s.failed + s.errors > 0 {
+        let verdict = if report.failed() {
             "❌ failed"
         } else if report.interrupted {
             "⚠️ interrupted"
@@ -76,7 +76,7 @@ impl Exporter for Markdown {
         out.push_str(&format!("## dbtest: {verdict}\n\n"));
         out.push_str(&format!(
             "**{}** in {} (dbtest {}, Python {})",
-            counts(&s),
+            report.counts_line(),
             duration(s.duration_ms),
             report.dbtest_version,
             report.python_version
@@ -87,15 +87,19 @@ impl Exporter for Markdown {
         if report.stopped_early {
             out.push_str(" — stopped after the first failure (-x)");
         }
-        out.push_str("\n\n| Status | Tests |\n| --- | ---: |\n");
-        for (label, n) in [
-            ("passed", s.passed),
-            ("failed", s.failed),
-            ("errors", s.errors),
-            ("skipped", s.skipped),
-            ("total", s.total),
-        ] {
-            out.push_str(&format!("| {label} | {n} |\n"));
+        out.push_str("\n\n");
+        // A benchmarks-only run has no test table to show.
+        if s.total > 0 || report.benchmarks.is_none() {
+            out.push_str("| Status | Tests |\n| --- | ---: |\n");
+            for (label, n) in [
+                ("passed", s.passed),
+                ("failed", s.failed),
+                ("errors", s.errors),
+                ("skipped", s.skipped),
+                ("total", s.total),
+            ] {
+                out.push_str(&format!("| {label} | {n} |\n"));
+            }
         }
         let problems: Vec<&TestResult> = report.problems().collect();
         if !problems.is_empty() {

@@ -68,6 +68,37 @@ impl RunReport {
         }
     }
 
+    /// Whether the run failed: a test failed or errored, a benchmark entry failed, or the
+    /// regression gate fired.
+    pub fn failed(&self) -> bool {
+        let s = self.summary();
+        s.failed + s.errors > 0
+            || self
+                .benchmarks
+                .as_ref()
+                .is_some_and(|b| b.failed_entries() > 0 || !b.regressions.is_empty())
+    }
+
+    /// `12 tests`-style counts line, or for a benchmarks-only run what ran of those.
+    pub fn counts_line(&self) -> String {
+        let s = self.summary();
+        match &self.benchmarks {
+            Some(b) if s.total == 0 => {
+                let entries: usize = b.groups.iter().map(|g| g.entries.len()).sum();
+                let failed = b.failed_entries();
+                let mut line = format!("{entries} benchmark entries in {} groups", b.groups.len());
+                if failed > 0 {
+                    line.push_str(&format!(", {failed} failed"));
+                }
+                if !b.regressions.is_empty() {
+                    line.push_str(&format!(", {} regressions", b.regressions.len()));
+                }
+                line
+            }
+            _ => text::counts(&s),
+        }
+    }
+
     pub fn problems(&self) -> impl Iterator<Item = &TestResult> {
         self.results.iter().filter(|r| r.is_problem())
     }
