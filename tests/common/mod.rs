@@ -229,3 +229,101 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Decode the HTML character references the markdown report uses.
+pub fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest.find(';').filter(|&j| j <= 10).and_then(|j| {
+            let entity = &rest[1..j];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => {
+                    if let Some(hex) = entity
+                        .strip_prefix("#x")
+                        .or_else(|| entity.strip_prefix("#X"))
+                    {
+                        u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+                    } else if let Some(dec) = entity.strip_prefix('#') {
+                        dec.parse().ok().and_then(char::from_u32)
+                    } else {
+                        None
+                    }
+                }
+            };
+            c.map(|c| (c, j))
+        });
+        match decoded {
+            Some((c, j)) => {
+                out.push(c);
+                rest = &rest[j + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Structural validity: no raw control characters, tables with a constant cell count, fences
+/// and `<details>` blocks closed.
+pub fn check_markdown(md: &str) {
+    if let Some(c) = md.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("raw control character {c:?} in the markdown report");
+    }
+    // Tables: consecutive lines starting with `|` (outside fences) have the same cell count.
+    let mut fence: Option<usize> = None;
+    let mut table_cells: Option<usize> = None;
+    let mut tables = 0;
+    for (n, line) in md.lines().enumerate() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match fence {
+            Some(open) => {
+                if ticks >= open && line.trim_end().chars().all(|c| c == '`') {
+                    fence = None;
+                }
+                continue;
+            }
+            None if ticks >= 3 => {
+                fence = Some(ticks);
+                table_cells = None;
+                continue;
+            }
+            None => {}
+        }
+        if line.starts_with('|') {
+            let cells = line.matches('|').count() - line.matches("\\|").count();
+            match table_cells {
+                None => {
+                    tables += 1;
+                    table_cells = Some(cells);
+                }
+                Some(want) => assert_eq!(
+                    cells,
+                    want,
+                    "line {}: a table row with another cell count:\n{line}",
+                    n + 1
+                ),
+            }
+        } else {
+            table_cells = None;
+        }
+    }
+    assert!(fence.is_none(), "a code fence is never closed");
+    assert!(tables >= 1, "no table in the markdown report:\n{md}");
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count(),
+        "unbalanced <details>"
+    );
+}
