@@ -15,7 +15,7 @@ use crate::bench::baseline::{self, Environment};
 use crate::cli::{Cli, Format};
 use crate::error::{ExitCode, UserError};
 use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
-use crate::runner::discover::discover;
+use crate::runner::discover::{FileKind, discover};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult, TestStart};
 use crate::runner::plan::{Plan, plan, test_id};
@@ -68,14 +68,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let interpreter = pool
         .is_none()
         .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
-    let first_worker = match &pool {
-        Some(pool) => {
-            let _in_runtime = runtime.enter();
-            Some(supervise::spawn_worker(&pool.config)?)
-        }
-        None => None,
-    };
+    let mut workers = Vec::new();
+    if let Some(pool) = &pool {
+        let _in_runtime = runtime.enter();
+        workers.push(supervise::spawn_worker(&pool.config)?);
+    }
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    if let Some(pool) = &pool {
+        // Without filters every test file found will run: start the other workers now,
+        // while the files are scanned, never more than there are files.
+        let test_files = files.iter().filter(|f| f.kind == FileKind::Test).count();
+        let wanted = if settings.filter_active() {
+            1
+        } else {
+            pool.workers.min(test_files)
+        };
+        let _in_runtime = runtime.enter();
+        while workers.len() < wanted {
+            workers.push(supervise::spawn_worker(&pool.config)?);
+        }
+    }
     let plan = plan(files, &settings.filter);
     if plan.test_files.is_empty() && plan.bench_files.is_empty() {
         let searched: Vec<String> = settings
@@ -122,7 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         runtime,
         interrupts,
         pool,
-        first_worker,
+        workers,
         _spool: spool,
     };
     execute(run, report_out)
@@ -161,7 +173,7 @@ struct Run<'a> {
     interrupts: Interrupts,
     pool: Option<Arc<Pool>>,
     /// Started while discovery ran.
-    first_worker: Option<supervise::Worker>,
+    workers: Vec<supervise::Worker>,
     /// Removed when the run ends.
     _spool: SpoolDir,
 }
@@ -229,7 +241,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         runtime,
         interrupts,
         pool,
-        first_worker,
+        workers,
         _spool,
     } = run;
     let started = Instant::now();
@@ -276,7 +288,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                     }
                 }
                 Some(pool) => {
-                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), first_worker).await;
+                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers).await;
                     supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
                 }
             }

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
 use crate::runner::python::FileTask;
 use crate::runner::schedule::Shared;
-use crate::runner::worker::{self, Request, WorkerConfig};
+use crate::runner::worker::{self, FrameReader, Request, WorkerConfig};
 
 /// After SIGTERM, how long a worker gets before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -96,7 +96,7 @@ pub struct Worker {
     child: Child,
     pid: u32,
     stdin: Option<ChildStdin>,
-    lines: Lines<BufReader<ChildStdout>>,
+    frames: FrameReader<ChildStdout>,
     files: Files,
     tests: HashMap<String, Running>,
     isolated: bool,
@@ -133,7 +133,7 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         child,
         pid,
         stdin,
-        lines: BufReader::new(stdout).lines(),
+        frames: FrameReader::new(stdout),
         files: HashMap::new(),
         tests: HashMap::new(),
         isolated: false,
@@ -238,20 +238,21 @@ fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Inst
 }
 
 /// Run test files on a pool of workers; returns when all are done or the run stops.
-/// `first` is a worker started early (while discovery ran); it becomes the first driver's.
+/// `started` are workers started early (while discovery ran); the drivers take them first.
 pub async fn run_tests(
     tasks: Vec<FileTask>,
     pool: Arc<Pool>,
     shared: Arc<Shared>,
-    first: Option<Worker>,
+    started: Vec<Worker>,
 ) {
+    let n = pool.workers.clamp(1, tasks.len().max(1));
+    let mut started = started.into_iter();
     if tasks.is_empty() {
-        if let Some(w) = first {
+        for w in started {
             w.shut_down().await;
         }
         return;
     }
-    let n = pool.workers.clamp(1, tasks.len());
     let queue = Arc::new(Queue {
         items: Mutex::new(
             tasks
@@ -266,18 +267,21 @@ pub async fn run_tests(
         in_flight: AtomicUsize::new(0),
         changed: Notify::new(),
     });
-    // Workers start in parallel: each driver spawns its own (the first may be running already).
-    let mut first = first;
+    // Workers start in parallel: each driver spawns its own, unless one is running already.
     let drivers: Vec<_> = (0..n)
         .map(|_| {
             tokio::spawn(drive(
                 queue.clone(),
                 pool.clone(),
                 shared.clone(),
-                first.take(),
+                started.next(),
             ))
         })
         .collect();
+    // Early workers beyond the files to run (filters left fewer) are not needed.
+    for w in started {
+        w.shut_down().await;
+    }
     for d in drivers {
         let _ = d.await;
     }
@@ -299,10 +303,9 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
             if let Some(mut w) = current.take() {
                 w.kill().await;
                 // What it wrote before it was stopped is still in the pipe: keep it.
-                while let Ok(Ok(Some(line))) =
-                    tokio::time::timeout(KILL_GRACE, w.lines.next_line()).await
+                while let Ok(Ok(Some(e))) = tokio::time::timeout(KILL_GRACE, w.frames.next()).await
                 {
-                    handle_line(&mut w, &line, &queue, &pool, &shared);
+                    handle_event(&mut w, e, &queue, &pool, &shared);
                 }
             }
             return;
@@ -382,8 +385,11 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
         tokio::time::sleep_until(wake.into()).await;
         let mut died = false;
         loop {
-            match tokio::time::timeout(Duration::ZERO, w.lines.next_line()).await {
-                Ok(Ok(Some(line))) => handle_line(w, &line, &queue, &pool, &shared),
+            while let Some(e) = w.frames.buffered() {
+                handle_event(w, e, &queue, &pool, &shared);
+            }
+            match tokio::time::timeout(Duration::ZERO, w.frames.fill()).await {
+                Ok(Ok(n)) if n > 0 => {}
                 Ok(_) => {
                     died = true;
                     break;
@@ -409,10 +415,19 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
     }
 }
 
-fn handle_line(w: &mut Worker, line: &str, queue: &Queue, pool: &Pool, shared: &Shared) {
-    let Ok(event) = worker::decode(line) else {
-        eprintln!("dbtest: unreadable line from a worker: {line}");
-        return;
+fn handle_event(
+    w: &mut Worker,
+    event: Result<Event, postcard::Error>,
+    queue: &Queue,
+    pool: &Pool,
+    shared: &Shared,
+) {
+    let event = match event {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("dbtest: unreadable event from a worker: {e}");
+            return;
+        }
     };
     match &event {
         Event::TestStarted(t) => {
@@ -557,17 +572,15 @@ pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<S
     }
     loop {
         tokio::select! {
-            line = w.lines.next_line() => match line {
-                Ok(Some(line)) => match worker::decode(&line) {
-                    Ok(Event::FileDone { .. }) => {
-                        pending.pop_front();
-                        if pending.is_empty() {
-                            break;
-                        }
+            event = w.frames.next() => match event {
+                Ok(Some(Ok(Event::FileDone { .. }))) => {
+                    pending.pop_front();
+                    if pending.is_empty() {
+                        break;
                     }
-                    Ok(e) => emit(&shared, e),
-                    Err(_) => eprintln!("dbtest: unreadable line from a worker: {line}"),
-                },
+                }
+                Ok(Some(Ok(e))) => emit(&shared, e),
+                Ok(Some(Err(e))) => eprintln!("dbtest: unreadable event from a worker: {e}"),
                 _ => {
                     let status = w.child.wait().await.unwrap_or_default();
                     if let Some(task) = pending.front() {

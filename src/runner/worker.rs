@@ -183,19 +183,23 @@ struct Wire<E> {
     event: E,
 }
 
-pub fn encode(e: &Event) -> serde_json::Result<Vec<u8>> {
+/// One event as a frame: a little-endian u32 length, then the event in postcard (compact
+/// binary serde: a tenth of JSON's cost for both sides, and there are two events per test).
+pub fn encode(e: &Event) -> Result<Vec<u8>, postcard::Error> {
     let order = match e {
         Event::TestFinished(r) | Event::FileError(r) => Some(r.order),
         Event::BenchGroupFinished(g) => Some(g.order),
         _ => None,
     };
-    let mut line = serde_json::to_vec(&Wire { order, event: e })?;
-    line.push(b'\n');
-    Ok(line)
+    let body = postcard::to_stdvec(&Wire { order, event: e })?;
+    let mut frame = Vec::with_capacity(body.len() + 4);
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&body);
+    Ok(frame)
 }
 
-pub fn decode(line: &str) -> serde_json::Result<Event> {
-    let Wire { order, mut event } = serde_json::from_str::<Wire<Event>>(line)?;
+fn decode(body: &[u8]) -> Result<Event, postcard::Error> {
+    let Wire { order, mut event } = postcard::from_bytes::<Wire<Event>>(body)?;
     if let Some(order) = order {
         match &mut event {
             Event::TestFinished(r) | Event::FileError(r) => r.order = order,
@@ -204,6 +208,51 @@ pub fn decode(line: &str) -> serde_json::Result<Event> {
         }
     }
     Ok(event)
+}
+
+/// Reads a worker's frames. Every method is cancel-safe: bytes read stay buffered.
+pub struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
+    pub fn new(inner: R) -> Self {
+        FrameReader {
+            inner,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// The next event already read, if a whole frame is buffered.
+    pub fn buffered(&mut self) -> Option<Result<Event, postcard::Error>> {
+        let len = u32::from_le_bytes(self.buf.get(..4)?.try_into().ok()?) as usize;
+        let body = self.buf.get(4..4 + len)?;
+        let event = decode(body);
+        self.buf.drain(..4 + len);
+        Some(event)
+    }
+
+    /// Read what the pipe holds now (waiting for it if empty); 0 at the end of the stream.
+    pub async fn fill(&mut self) -> std::io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 64 * 1024];
+        let n = self.inner.read(&mut chunk).await?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// The next event, waiting for it; None at the end of the stream.
+    pub async fn next(&mut self) -> std::io::Result<Option<Result<Event, postcard::Error>>> {
+        loop {
+            if let Some(e) = self.buffered() {
+                return Ok(Some(e));
+            }
+            if self.fill().await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
 }
 
 /// The event stream to the supervisor. A finished result waits in the buffer only until the
@@ -228,10 +277,10 @@ fn send(out: &Mutex<Sender>, e: &Event) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::event::{Status, TestResult};
+    use crate::runner::event::{Status, TestResult, TestStart};
 
-    #[test]
-    fn order_survives_the_wire() {
+    #[tokio::test]
+    async fn events_and_their_order_survive_the_wire_in_pieces() {
         let r = TestResult {
             id: "t.py::x".into(),
             file: "t.py".into(),
@@ -240,9 +289,9 @@ mod tests {
             status: Status::Passed,
             kind: None,
             duration_ms: 1.0,
-            tags: vec![],
+            tags: vec!["a".into()],
             line: Some(3),
-            message: None,
+            message: Some("ü <&>".into()),
             traceback: None,
             source: None,
             values: vec![],
@@ -250,13 +299,37 @@ mod tests {
             stderr: None,
             order: (4, 6),
         };
-        let line = encode(&Event::TestFinished(r)).unwrap();
-        assert_eq!(line.last(), Some(&b'\n'));
-        match decode(std::str::from_utf8(&line).unwrap().trim_end()).unwrap() {
+        let start = TestStart {
+            id: "t.py::x".into(),
+            line: Some(3),
+            timeout: Some(1.5),
+            order: (4, 6),
+        };
+        let mut bytes = encode(&Event::TestStarted(start)).unwrap();
+        bytes.extend(encode(&Event::TestFinished(r)).unwrap());
+        // Delivered a few bytes at a time, as a pipe may.
+        let (mut tx, rx) = tokio::io::duplex(7);
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for piece in bytes.chunks(5) {
+                tx.write_all(piece).await.unwrap();
+            }
+        });
+        let mut frames = FrameReader::new(rx);
+        match frames.next().await.unwrap().unwrap().unwrap() {
+            Event::TestStarted(t) => assert_eq!((t.id.as_str(), t.timeout), ("t.py::x", Some(1.5))),
+            other => panic!("{other:?}"),
+        }
+        match frames.next().await.unwrap().unwrap().unwrap() {
             Event::TestFinished(back) => {
-                assert_eq!((back.order, back.id.as_str()), ((4, 6), "t.py::x"))
+                assert_eq!(
+                    (back.order, back.message.as_deref(), back.tags.len()),
+                    ((4, 6), Some("ü <&>"), 1)
+                )
             }
             other => panic!("{other:?}"),
         }
+        writer.await.unwrap();
+        assert!(frames.next().await.unwrap().is_none(), "end of stream");
     }
 }
