@@ -148,7 +148,7 @@ pub struct Options {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 25,
+        default_value_t = 50,
         global = true,
         help_heading = "Benchmarks"
     )]

@@ -247,16 +247,17 @@ def register_group(group):
 
 # The benchmark harness's inner loops. They live in Python so that timing one sample crosses
 # into the runner only at its edges: the clock is read before and after n calls, never per call.
-def _time_sync(fn, n, _clock=__import__("time").perf_counter_ns):
-    loops = range(n)
+# itertools.repeat, as timeit uses, iterates without making an int per call.
+def _time_sync(fn, n, _clock=__import__("time").perf_counter_ns, _repeat=__import__("itertools").repeat):
+    loops = _repeat(None, n)
     start = _clock()
     for _ in loops:
         fn()
     return _clock() - start
 
 
-async def _time_async(fn, n, _clock=__import__("time").perf_counter_ns):
-    loops = range(n)
+async def _time_async(fn, n, _clock=__import__("time").perf_counter_ns, _repeat=__import__("itertools").repeat):
+    loops = _repeat(None, n)
     start = _clock()
     for _ in loops:
         await fn()
