@@ -55,6 +55,8 @@ pub struct GroupReport {
     pub baseline: Option<String>,
     pub entries: Vec<EntryReport>,
     pub warnings: Vec<String>,
+    /// The reference (empty) entry's time per call in each sampling round.
+    pub reference_ns: Vec<f64>,
 }
 
 fn seed_for(group: usize, entry: usize) -> u64 {
@@ -185,6 +187,7 @@ fn analyze_group(
         baseline: base.map(|i| entries[i].name.clone()),
         entries,
         warnings,
+        reference_ns: g.reference_ns.clone(),
     }
 }
 
@@ -215,6 +218,7 @@ mod tests {
             file: "bench_x.py".into(),
             baseline: baseline.map(str::to_string),
             entries,
+            reference_ns: Vec::new(),
             order: (0, 0),
         }
     }

@@ -50,6 +50,23 @@ pub struct SavedEntry {
     pub name: String,
     pub iterations: u64,
     pub samples_ns: Vec<f64>,
+    /// Each sample divided by its round's reference sample (see `relative`).
+    #[serde(default)]
+    pub relative: Vec<f64>,
+}
+
+/// Samples relative to the reference entry sampled in the same round: a machine that runs
+/// everything 1.5x slower leaves these unchanged. Empty when there is no reference.
+pub fn relative(samples: &[f64], reference: &[f64]) -> Vec<f64> {
+    if reference.len() < samples.len() {
+        return Vec::new();
+    }
+    samples
+        .iter()
+        .zip(reference)
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(s, r)| s / r)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,6 +188,7 @@ pub fn save(
                         name: e.name.clone(),
                         iterations: e.iterations,
                         samples_ns: e.samples_ns.clone(),
+                        relative: relative(&e.samples_ns, &g.reference_ns),
                     })
                     .collect(),
             })
@@ -267,7 +285,15 @@ pub fn compare_with(
             if e.stats.is_none() || se.samples_ns.is_empty() {
                 continue;
             }
-            let c = compare(&e.samples_ns, &se.samples_ns, noise, 0x5a7e_d000 ^ i as u64);
+            // Relative to the reference when both runs have one: the machine's own changes of
+            // speed then cancel out. Else the raw times.
+            let now_rel = relative(&e.samples_ns, &g.reference_ns);
+            let (cur, base) = if !now_rel.is_empty() && !se.relative.is_empty() {
+                (now_rel, se.relative.clone())
+            } else {
+                (e.samples_ns.clone(), se.samples_ns.clone())
+            };
+            let c = compare(&cur, &base, noise, 0x5a7e_d000 ^ i as u64);
             let base_median = super::stats::median(&se.samples_ns);
             e.vs_saved = Some(BaselineDelta {
                 baseline_median_ns: base_median,
@@ -281,7 +307,7 @@ pub fn compare_with(
                 let (ratio, beyond) = match f.metric {
                     Metric::Median => (c.ratio, c.ratio_ci[0] > 1.0 + f.threshold),
                     Metric::Mean => {
-                        let r = mean(&e.samples_ns) / mean(&se.samples_ns);
+                        let r = mean(&cur) / mean(&base);
                         (r, r > 1.0 + f.threshold)
                     }
                 };
@@ -322,6 +348,7 @@ mod tests {
             file: "bench_g.py".into(),
             baseline: None,
             entries: vec![mk("a", 1000.0), mk("b", center_b)],
+            reference_ns: vec![40.0; 30],
             order: (0, 0),
         };
         analyze(&[g], None, 0.02)

@@ -618,6 +618,7 @@ pub(crate) mod fixtures {
             baseline: Some(baseline.into()),
             entries,
             warnings: Vec::new(),
+            reference_ns: Vec::new(),
         }
     }
 

@@ -203,6 +203,10 @@ pub struct BenchGroup {
     /// The entry named as the baseline, if the group names one.
     pub baseline: Option<String>,
     pub entries: Vec<BenchEntry>,
+    /// The empty entry's time per call in each sampling round (sample i of every entry was
+    /// taken in round i).
+    #[serde(default)]
+    pub reference_ns: Vec<f64>,
     #[serde(skip)]
     pub order: (usize, usize),
 }

@@ -140,6 +140,7 @@ pub fn run_bench_file(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions)
                             iterations: 0,
                             samples_ns: Vec::new(),
                         }],
+                        reference_ns: Vec::new(),
                         order: (task.index, seq),
                     }));
                 }
@@ -213,6 +214,18 @@ fn run_group<'py>(
             e.failed = Some((d.message(), d.traceback));
         }
     }
+    // A reference entry (the empty one) is sampled in every round too: comparisons with a
+    // saved baseline use each sample relative to its round's reference, which cancels the
+    // changes of speed shared machines go through between (and during) runs.
+    let mut reference = Entry {
+        name: "<reference>".into(),
+        func: py.import("dbtest")?.getattr("_noop")?,
+        is_async: false,
+        iterations: 0,
+        samples: Vec::new(),
+        failed: None,
+    };
+    calibrate(run, &mut reference, &opts)?;
     // Interleaved sampling: one sample of each entry per round.
     let budget = opts.max_time * entries.len() as u32;
     let started = Instant::now();
@@ -222,6 +235,7 @@ fn run_group<'py>(
         if round >= MIN_SAMPLES && started.elapsed() > budget {
             break;
         }
+        reference.samples.push(sample(run, &reference)?);
         for e in entries.iter_mut().filter(|e| e.failed.is_none()) {
             match sample(run, e) {
                 Ok(s) => e.samples.push(s),
@@ -258,6 +272,7 @@ fn run_group<'py>(
                 }
             })
             .collect(),
+        reference_ns: reference.samples,
         order: (run.task.index, seq),
     }))
 }
