@@ -15,6 +15,7 @@ use crate::bench::baseline::FailOn;
         Exit codes: 0 all selected tests passed or were skipped; 1 some failed or errored; \
         2 interrupted; 3 internal error; 4 usage error; 5 no tests collected.",
     disable_version_flag = true,
+    override_usage = "dbtest [unit|integration|bench] [OPTIONS] [PATH]...",
     args_conflicts_with_subcommands = false,
     subcommand_negates_reqs = true
 )]
