@@ -550,7 +550,7 @@ fn the_default_timeout_stops_a_sync_test_that_sets_none() {
         import time
         from dbtest import test
 
-        @test
+        @test(tags=["slow"])
         def sleeps_past_the_default():
             time.sleep(30)
 
@@ -574,6 +574,8 @@ fn the_default_timeout_stops_a_sync_test_that_sets_none() {
     );
     let m = t["message"].as_str().unwrap_or("");
     assert!(m.contains("timed out") || m.contains("timeout"), "{m}");
+    // Reported by the supervisor, not the worker: the test's tags still come through.
+    assert_eq!(t["tags"], serde_json::json!(["slow"]), "{t:#}");
     assert_eq!(
         statuses(&report),
         vec![

@@ -69,6 +69,7 @@ impl TestResult {
 pub struct TestStart {
     /// `path::Suite::name` or `path::name`.
     pub id: String,
+    pub tags: Vec<String>,
     pub line: Option<u32>,
     pub timeout: Option<f64>,
     pub order: (usize, usize),
@@ -79,6 +80,7 @@ impl TestStart {
     pub fn file(rel: &str, index: usize) -> Self {
         TestStart {
             id: rel.to_string(),
+            tags: Vec::new(),
             line: None,
             timeout: None,
             order: (index, 0),
@@ -103,7 +105,7 @@ impl TestStart {
             status: Status::Error,
             kind: Some(ErrorKind::Interrupted),
             duration_ms: 0.0,
-            tags: Vec::new(),
+            tags: self.tags,
             line: self.line,
             message: Some("interrupted while running (Ctrl-C or SIGTERM)".into()),
             traceback: None,
@@ -124,17 +126,20 @@ mod tests {
     fn unfinished_tests_get_file_suite_and_name_from_their_id() {
         let r = TestStart {
             id: "t/a.py::S::x".into(),
+            tags: vec!["db".into()],
             line: Some(3),
             timeout: None,
             order: (1, 4),
         }
         .interrupted();
+        assert_eq!(r.tags, vec!["db".to_string()]);
         assert_eq!(
             (r.file.as_str(), r.suite.as_deref(), r.name.as_deref()),
             ("t/a.py", Some("S"), Some("x"))
         );
         let r = TestStart {
             id: "t/a.py::f".into(),
+            tags: Vec::new(),
             line: None,
             timeout: None,
             order: (1, 2),

@@ -301,6 +301,7 @@ mod tests {
         };
         let start = TestStart {
             id: "t.py::x".into(),
+            tags: Vec::new(),
             line: Some(3),
             timeout: Some(1.5),
             order: (4, 6),

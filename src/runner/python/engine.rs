@@ -247,6 +247,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let timeout = t.timeout;
         (self.cx.emit)(Event::TestStarted(TestStart {
             id: r.id.clone(),
+            tags: r.tags.clone(),
             line: r.line,
             timeout,
             order: r.order,
