@@ -1,6 +1,6 @@
 //! One run, start to finish: resolve settings, discover, plan, run, report. The runner and
 //! the reporters meet only here, through events and the finished report.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -226,7 +226,7 @@ impl Drop for SpoolDir {
 struct Collected {
     results: Vec<TestResult>,
     /// Started and not (yet) finished, by id.
-    running: HashMap<String, TestStart>,
+    running: HashMap<(usize, usize), TestStart>,
     harness: Option<BenchHarness>,
     groups: Vec<BenchGroup>,
     interrupted: bool,
@@ -267,6 +267,11 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
     let history = Durations::load(&settings.root);
     let mut test_tasks = test_tasks;
     history.order(&mut test_tasks);
+    let short: HashSet<usize> = test_tasks
+        .iter()
+        .filter(|t| history.is_short(&t.rel))
+        .map(|t| t.index)
+        .collect();
     let shared = Arc::new(Shared {
         filter: settings.filter.clone(),
         stop: Default::default(),
@@ -288,7 +293,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                     }
                 }
                 Some(pool) => {
-                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers).await;
+                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers, short).await;
                     supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
                 }
             }
@@ -300,10 +305,10 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                 progress.on_event(&e);
                 match e {
                     Event::TestStarted(t) => {
-                        c.running.insert(t.id.clone(), t);
+                        c.running.insert(t.order, t);
                     }
                     Event::TestFinished(r) | Event::FileError(r) => {
-                        c.running.remove(&r.id);
+                        c.running.remove(&r.order);
                         c.results.push(r);
                     }
                     Event::BenchHarness(h) => c.harness = Some(h),

@@ -26,6 +26,9 @@ impl Progress {
     }
 
     pub fn on_event(&mut self, event: &Event) {
+        if self.bar.is_hidden() {
+            return;
+        }
         match event {
             Event::TestStarted(_)
             | Event::BenchHarness(_)

@@ -44,6 +44,12 @@ impl Durations {
         }
     }
 
+    /// Whether `rel` took under 50 ms last time: such a file may wait inside a busy worker
+    /// (its wait is short), so that worker's next file is at hand the moment a thread frees.
+    pub fn is_short(&self, rel: &str) -> bool {
+        self.files.get(rel).is_some_and(|ms| *ms < 50.0)
+    }
+
     /// Longest first; files never timed first of all (they may be long), each group in
     /// discovery order.
     pub fn order(&self, tasks: &mut [FileTask]) {

@@ -46,11 +46,14 @@ pub struct Pool {
 #[derive(Debug, Clone)]
 struct Item {
     task: FileTask,
-    /// Ids already reported: a rerun in another worker leaves them out.
-    skip: HashSet<String>,
+    /// Tests already reported, by their place in the file (`order.1`): a rerun in another
+    /// worker leaves them out.
+    skip: HashSet<usize>,
     /// Run alone in its worker: after a worker died with several tests running, each of their
     /// files reruns alone so that a crash is pinned on the test that causes it.
     isolate: bool,
+    /// Short last time: may wait in a busy worker (see `Durations::is_short`).
+    short: bool,
 }
 
 struct Queue {
@@ -98,7 +101,8 @@ pub struct Worker {
     stdin: Option<ChildStdin>,
     frames: FrameReader<ChildStdout>,
     files: Files,
-    tests: HashMap<String, Running>,
+    /// Tests running in it, by their place in the report.
+    tests: HashMap<(usize, usize), Running>,
     isolated: bool,
 }
 
@@ -150,10 +154,10 @@ impl Worker {
         }
     }
 
-    fn next_deadline(&self) -> Option<(Instant, String)> {
+    fn next_deadline(&self) -> Option<(Instant, (usize, usize))> {
         self.tests
             .iter()
-            .filter_map(|(id, r)| r.deadline.map(|d| (d, id.clone())))
+            .filter_map(|(key, r)| r.deadline.map(|d| (d, *key)))
             .min_by_key(|(d, _)| *d)
     }
 
@@ -239,11 +243,13 @@ fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Inst
 
 /// Run test files on a pool of workers; returns when all are done or the run stops.
 /// `started` are workers started early (while discovery ran); the drivers take them first.
+/// `short` are the indices of files that were short last time.
 pub async fn run_tests(
     tasks: Vec<FileTask>,
     pool: Arc<Pool>,
     shared: Arc<Shared>,
     started: Vec<Worker>,
+    short: HashSet<usize>,
 ) {
     let n = pool.workers.clamp(1, tasks.len().max(1));
     let mut started = started.into_iter();
@@ -258,6 +264,7 @@ pub async fn run_tests(
             tasks
                 .into_iter()
                 .map(|task| Item {
+                    short: short.contains(&task.index),
                     task,
                     skip: HashSet::new(),
                     isolate: false,
@@ -313,12 +320,18 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
         // Top up the worker with files, up to its share.
         let idle = current.as_ref().is_none_or(|w| w.files.is_empty());
         loop {
-            // No more than its threads: a file waiting inside a busy worker could have run at
-            // once in an idle one.
-            let room = current
-                .as_ref()
-                .is_none_or(|w| !w.isolated && w.files.len() < pool.per_worker);
-            if !room {
+            // No more files than its threads, as a file waiting inside a busy worker could
+            // have run at once in an idle one; but short files may queue there (one per
+            // thread), so a thread that frees finds its next file without a round trip.
+            let (free, spare) = match current.as_ref() {
+                None => (true, true),
+                Some(w) if w.isolated => (false, false),
+                Some(w) => (
+                    w.files.len() < pool.per_worker,
+                    w.files.len() < 2 * pool.per_worker,
+                ),
+            };
+            if !spare {
                 break;
             }
             let item = {
@@ -326,6 +339,7 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
                 let busy = current.as_ref().is_some_and(|w| !w.files.is_empty());
                 match q.front() {
                     Some(it) if it.isolate && busy => None,
+                    Some(it) if !free && !it.short => None,
                     Some(_) => q.pop_front(),
                     None => None,
                 }
@@ -405,10 +419,10 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
             }
             continue;
         }
-        if let Some((d, id)) = w.next_deadline() {
+        if let Some((d, key)) = w.next_deadline() {
             if Instant::now() >= d {
                 if let Some(w) = current.take() {
-                    timed_out(w, &id, &queue, &pool, &shared).await;
+                    timed_out(w, key, &queue, &pool, &shared).await;
                 }
             }
         }
@@ -436,7 +450,7 @@ fn handle_event(
             let deadline =
                 timeout.map(|s| since + Duration::from_secs_f64(s.max(0.0)) + DEADLINE_SLACK);
             w.tests.insert(
-                t.id.clone(),
+                t.order,
                 Running {
                     start: t.clone(),
                     since,
@@ -445,9 +459,9 @@ fn handle_event(
             );
         }
         Event::TestFinished(r) | Event::FileError(r) => {
-            w.tests.remove(&r.id);
+            w.tests.remove(&r.order);
             if let Some((item, _)) = w.files.get_mut(&r.order.0) {
-                item.skip.insert(r.id.clone());
+                item.skip.insert(r.order.1);
             }
         }
         Event::FileStarted { index, slot } => {
@@ -470,9 +484,15 @@ fn handle_event(
 }
 
 /// A test passed its deadline: stop its worker, report the test, rerun the rest elsewhere.
-async fn timed_out(mut w: Worker, id: &str, queue: &Queue, pool: &Pool, shared: &Shared) {
+async fn timed_out(
+    mut w: Worker,
+    key: (usize, usize),
+    queue: &Queue,
+    pool: &Pool,
+    shared: &Shared,
+) {
     w.kill().await;
-    if let Some(run) = w.tests.remove(id) {
+    if let Some(run) = w.tests.remove(&key) {
         let limit = run
             .start
             .timeout
@@ -486,7 +506,7 @@ async fn timed_out(mut w: Worker, id: &str, queue: &Queue, pool: &Pool, shared: 
         );
         (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
         if let Some((item, _)) = w.files.get_mut(&run.start.order.0) {
-            item.skip.insert(r.id.clone());
+            item.skip.insert(r.order.1);
         }
         emit(shared, Event::TestFinished(r));
     }
@@ -527,7 +547,7 @@ fn crashed(
             (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
             r.traceback = fault;
             if let Some((item, _)) = active.get_mut(&run.start.order.0) {
-                item.skip.insert(r.id.clone());
+                item.skip.insert(r.order.1);
             }
             emit(shared, Event::TestFinished(r));
         }

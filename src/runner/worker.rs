@@ -41,7 +41,7 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
     /// Run a file's tests, leaving out those already reported.
-    Tests { task: FileTask, skip: Vec<String> },
+    Tests { task: FileTask, skip: Vec<usize> },
     /// Measure the harness, then run benchmark files one after another.
     Bench { tasks: Vec<FileTask> },
 }
@@ -141,7 +141,7 @@ fn serve_one(
                 index: task.index,
                 slot,
             });
-            let skip: HashSet<String> = skip.into_iter().collect();
+            let skip: HashSet<usize> = skip.into_iter().collect();
             let cx = RunContext {
                 filter,
                 stop,

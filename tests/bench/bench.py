@@ -220,26 +220,36 @@ class Bench:
         failed_checks = [f for f in failed if f]
         good = [c for c, f in zip(contenders, failed) if not f]
 
-        json_path = self.out / f"{name}.json"
+        # The machine's speed drifts over seconds; hyperfine times one command's runs back to
+        # back, so the runs are split into rounds that alternate the contenders' order, and
+        # every contender's times are pooled across rounds.
+        rounds = max(1, min(runs, 5))
+        per_round = -(-runs // rounds)
         warmup = 0 if self.quick else 1  # the check run has already warmed caches
-        cmd = [self.hyperfine, "-N", "--warmup", str(warmup), "--runs", str(runs),
-               "--output", "pipe", "--export-json", str(json_path)]
-        for c in good:
-            cmd += ["--command-name", self.display(c.argv), shlex.join(c.argv)]
-        stats: dict[str, tuple[float, float, float]] = {}
-        if good:
-            run_logged(cmd, cwd=root, env=self.env)
-            results = json.loads(json_path.read_text())["results"]
-            for c, r in zip(good, results):
-                times = r["times"]
-                stats[c.key] = (statistics.median(times), min(times), max(times))
+        times: dict[str, list[float]] = {c.key: [] for c in good}
+        cmd: list[str] = []
+        for r in range(rounds if good else 0):
+            order = good if r % 2 == 0 else list(reversed(good))
+            json_path = self.out / f"{name}.round{r}.json"
+            round_cmd = [self.hyperfine, "-N", "--warmup", str(warmup if r == 0 else 0),
+                         "--runs", str(per_round), "--output", "pipe", "--export-json", str(json_path)]
+            for c in order:
+                round_cmd += ["--command-name", self.display(c.argv), shlex.join(c.argv)]
+            cmd = cmd or round_cmd
+            run_logged(round_cmd, cwd=root, env=self.env)
+            for c, res in zip(order, json.loads(json_path.read_text())["results"]):
+                times[c.key] += res["times"]
+        stats: dict[str, tuple[float, float, float]] = {
+            k: (statistics.median(v), min(v), max(v)) for k, v in times.items() if v}
 
         lines = [f"## {name}: {title}", ""]
         if gen_cmd:
             lines += ["Corpus:", "", f"    {gen_cmd}", ""]
         lines += ["Timed with (cwd is the corpus root):", "", f"    cd {shlex.quote(str(root))}",
                   f"    {shlex.join(cmd)}", "",
-                  f"{runs} run(s) each, after 1 untimed check run and {warmup} warm-up(s).", ""]
+                  f"{per_round * rounds} run(s) each in {rounds} round(s) alternating the order "
+                  f"(the command above is the first round), after 1 untimed check run and "
+                  f"{warmup} warm-up(s).", ""]
         base = stats.get(baseline, (None,))[0] if baseline else None
         ratio_head = f"ratio to {baseline}" if baseline else "ratio"
         lines += [f"| command | median | min | max | {ratio_head} |", "|---|---:|---:|---:|---:|"]
@@ -292,7 +302,7 @@ def trivial(b: Bench) -> ScenarioResult:
     return b.measure(
         "trivial", f"{n} trivial tests in 100 files (per-test overhead)", root, gen,
         [b.floor(n), b.dbtest_run(n), b.pytest(n), b.unittest(n)],
-        runs=b.runs(5, 2), baseline="floor",
+        runs=b.runs(10, 2), baseline="floor",
         targets=[Target("dbtest", factor=1.5, other="floor"),
                  Target("dbtest", factor=0.1, other="pytest")])
 

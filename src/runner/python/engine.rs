@@ -128,8 +128,9 @@ pub struct RunContext<'a> {
     pub stop: &'a AtomicBool,
     pub fail_fast: bool,
     pub emit: &'a dyn Fn(Event),
-    /// Tests already reported by an earlier (crashed or stopped) worker: not run again.
-    pub skip: &'a std::collections::HashSet<String>,
+    /// Tests already reported by an earlier (crashed or stopped) worker, by their place in
+    /// the file (`order.1`): not run again.
+    pub skip: &'a std::collections::HashSet<usize>,
 }
 
 struct Test<'py> {
@@ -482,7 +483,8 @@ impl<'a, 'py> FileRun<'a, 'py> {
             Some(s) => format!("{}::{s}::{name}", self.task.rel),
             None => format!("{}::{name}", self.task.rel),
         };
-        if !self.cx.filter.selects(&self.task.rel, &id, &tags) || self.cx.skip.contains(&id) {
+        if !self.cx.filter.selects(&self.task.rel, &id, &tags) || self.cx.skip.contains(&(2 * decl))
+        {
             return Ok(None);
         }
         let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
