@@ -227,6 +227,8 @@ struct Collected {
     results: Vec<TestResult>,
     /// Started and not (yet) finished, by id.
     running: HashMap<(usize, usize), TestStart>,
+    /// CPU milliseconds per file index, from workers.
+    cpu: HashMap<usize, f64>,
     harness: Option<BenchHarness>,
     groups: Vec<BenchGroup>,
     interrupted: bool,
@@ -272,6 +274,15 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         .filter(|t| history.is_short(&t.rel))
         .map(|t| t.index)
         .collect();
+    let heavy: HashSet<usize> = test_tasks
+        .iter()
+        .filter(|t| history.is_heavy(&t.rel))
+        .map(|t| t.index)
+        .collect();
+    let rel_of: HashMap<usize, String> = test_tasks
+        .iter()
+        .map(|t| (t.index, t.rel.clone()))
+        .collect();
     let shared = Arc::new(Shared {
         filter: settings.filter.clone(),
         stop: Default::default(),
@@ -293,7 +304,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                     }
                 }
                 Some(pool) => {
-                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers, short).await;
+                    supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers, short, heavy).await;
                     supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
                 }
             }
@@ -313,7 +324,10 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                     }
                     Event::BenchHarness(h) => c.harness = Some(h),
                     Event::BenchGroupFinished(g) => c.groups.push(g),
-                    Event::FileStarted { .. } | Event::FileDone { .. } => {}
+                    Event::FileDone { index, cpu_ms } => {
+                        c.cpu.insert(index, cpu_ms);
+                    }
+                    Event::FileStarted { .. } => {}
                 }
             }
         };
@@ -353,6 +367,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
     // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
     runtime.shutdown_background();
     let interrupted = collected.interrupted;
+    let collected_cpu = collected.cpu;
     let mut report = RunReport::new(
         python_version.clone(),
         collected.results,
@@ -365,7 +380,10 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         for r in &report.results {
             *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
         }
-        history.update(&settings.root, per_file);
+        let cpu = collected_cpu
+            .into_iter()
+            .filter_map(|(index, ms)| rel_of.get(&index).map(|rel| (rel.clone(), ms)));
+        history.update(&settings.root, per_file, cpu);
     }
     if !collected.groups.is_empty() {
         report.benchmarks = Some(bench_run(

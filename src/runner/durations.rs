@@ -12,6 +12,9 @@ pub struct Durations {
     pub version: u32,
     /// Milliseconds per file, by path relative to the project root.
     pub files: HashMap<String, f64>,
+    /// CPU milliseconds the file's thread used, where a worker measured it.
+    #[serde(default)]
+    pub cpu: HashMap<String, f64>,
 }
 
 fn path(root: &Path) -> PathBuf {
@@ -29,10 +32,18 @@ impl Durations {
 
     /// Merge this run's figures in and write the file (best effort: a read-only checkout
     /// only loses the ordering hint).
-    pub fn update(mut self, root: &Path, ran: impl IntoIterator<Item = (String, f64)>) {
+    pub fn update(
+        mut self,
+        root: &Path,
+        ran: impl IntoIterator<Item = (String, f64)>,
+        cpu: impl IntoIterator<Item = (String, f64)>,
+    ) {
         self.version = 1;
         for (file, ms) in ran {
             self.files.insert(file, ms);
+        }
+        for (file, ms) in cpu {
+            self.cpu.insert(file, ms);
         }
         let dir = root.join(".dbtest");
         if std::fs::create_dir_all(&dir).is_ok() {
@@ -48,6 +59,12 @@ impl Durations {
     /// (its wait is short), so that worker's next file is at hand the moment a thread frees.
     pub fn is_short(&self, rel: &str) -> bool {
         self.files.get(rel).is_some_and(|ms| *ms < 50.0)
+    }
+
+    /// Whether `rel` computed for at least 100 ms last time. (Its CPU time, not its share of
+    /// wall time: files sharing one interpreter's GIL take longer than they compute.)
+    pub fn is_heavy(&self, rel: &str) -> bool {
+        self.cpu.get(rel).is_some_and(|cpu| *cpu >= 100.0)
     }
 
     /// Longest first; files never timed first of all (they may be long), each group in
@@ -81,6 +98,7 @@ mod tests {
     fn longest_first_unknown_before_known() {
         let d = Durations {
             version: 1,
+            cpu: HashMap::new(),
             files: HashMap::from([
                 ("a.py".into(), 10.0),
                 ("b.py".into(), 500.0),
@@ -101,9 +119,14 @@ mod tests {
     #[test]
     fn round_trip_and_gitignore() {
         let dir = tempfile::tempdir().unwrap();
-        Durations::load(dir.path()).update(dir.path(), [("x.py".to_string(), 12.5)]);
+        Durations::load(dir.path()).update(
+            dir.path(),
+            [("x.py".to_string(), 12.5), ("c.py".to_string(), 400.0)],
+            [("c.py".to_string(), 390.0)],
+        );
         let back = Durations::load(dir.path());
         assert_eq!(back.files.get("x.py"), Some(&12.5));
+        assert!(back.is_heavy("c.py") && !back.is_heavy("x.py") && back.is_short("x.py"));
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".dbtest/.gitignore")).unwrap(),
             "*\n"

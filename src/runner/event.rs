@@ -171,6 +171,10 @@ pub enum Event {
     /// A worker finished a file it was handed (supervisor bookkeeping).
     FileDone {
         index: usize,
+        /// CPU time the file's thread used: against its wall time, whether the file computes
+        /// or waits (the scheduler runs computing files one per worker).
+        #[serde(default)]
+        cpu_ms: f64,
     },
 }
 

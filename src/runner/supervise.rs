@@ -54,6 +54,9 @@ struct Item {
     isolate: bool,
     /// Short last time: may wait in a busy worker (see `Durations::is_short`).
     short: bool,
+    /// Computed (rather than waited) for most of its time last time: one such file per
+    /// worker, as threads of one interpreter cannot compute at once.
+    heavy: bool,
 }
 
 struct Queue {
@@ -250,6 +253,7 @@ pub async fn run_tests(
     shared: Arc<Shared>,
     started: Vec<Worker>,
     short: HashSet<usize>,
+    heavy: HashSet<usize>,
 ) {
     let n = pool.workers.clamp(1, tasks.len().max(1));
     let mut started = started.into_iter();
@@ -265,6 +269,7 @@ pub async fn run_tests(
                 .into_iter()
                 .map(|task| Item {
                     short: short.contains(&task.index),
+                    heavy: heavy.contains(&task.index),
                     task,
                     skip: HashSet::new(),
                     isolate: false,
@@ -337,10 +342,15 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
             let item = {
                 let mut q = queue.lock();
                 let busy = current.as_ref().is_some_and(|w| !w.files.is_empty());
-                match q.front() {
-                    Some(it) if it.isolate && busy => None,
-                    Some(it) if !free && !it.short => None,
-                    Some(_) => q.pop_front(),
+                let computing = current
+                    .as_ref()
+                    .is_some_and(|w| w.files.values().any(|(it, _)| it.heavy));
+                // The first file this worker may take: not a second computing one.
+                let pick = q.iter().position(|it| !(computing && it.heavy));
+                match pick.map(|i| (i, &q[i])) {
+                    Some((_, it)) if it.isolate && busy => None,
+                    Some((_, it)) if !free && !it.short => None,
+                    Some((i, _)) => q.remove(i),
                     None => None,
                 }
             };
@@ -470,13 +480,13 @@ fn handle_event(
             }
             return;
         }
-        Event::FileDone { index } => {
+        Event::FileDone { index, .. } => {
             w.files.remove(index);
             if w.files.is_empty() {
                 w.isolated = false;
             }
             queue.done();
-            return;
+            // The collector keeps the file's CPU time for the next run's scheduling.
         }
         _ => {}
     }

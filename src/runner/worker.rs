@@ -149,8 +149,12 @@ fn serve_one(
                 emit,
                 skip: &skip,
             };
+            let cpu = thread_cpu_ms();
             python::run_file(&task, &cx);
-            emit(Event::FileDone { index: task.index });
+            emit(Event::FileDone {
+                index: task.index,
+                cpu_ms: thread_cpu_ms() - cpu,
+            });
         }
         Request::Bench { tasks } => {
             let skip = HashSet::new();
@@ -170,10 +174,26 @@ fn serve_one(
                     slot,
                 });
                 python::run_bench_file(task, &cx, &config.bench);
-                emit(Event::FileDone { index: task.index });
+                emit(Event::FileDone {
+                    index: task.index,
+                    cpu_ms: 0.0,
+                });
             }
         }
     }
+}
+
+/// CPU time of the calling thread, in milliseconds.
+fn thread_cpu_ms() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    ts.tv_sec as f64 * 1000.0 + ts.tv_nsec as f64 / 1e6
 }
 
 /// An event on the wire, with its place in the report (which reports themselves leave out).
