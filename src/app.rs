@@ -117,7 +117,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // Fail on a missing baseline before spending minutes on benchmarks.
     let saved = match (&settings.bench.baseline, plan.bench_files.is_empty()) {
-        (Some(name), false) => Some(baseline::load(&settings.root, name)?),
+        (Some(name), false) => {
+            let saved = baseline::load(&settings.root, name)?;
+            let code = if settings.bench.saved_samples {
+                Err("--saved-samples was given".to_string())
+            } else {
+                baseline::code_tree(&settings.root, &saved)
+            };
+            Some(Compared { saved, code })
+        }
         _ => None,
     };
     let python_version = match interpreter {
@@ -163,12 +171,18 @@ fn pool(settings: &Settings, spool: &SpoolDir) -> Option<Arc<Pool>> {
     })
 }
 
+/// A `--baseline` and, when its commit could be extracted, its code (else why not).
+struct Compared {
+    saved: baseline::Baseline,
+    code: Result<baseline::CodeTree, String>,
+}
+
 /// Everything resolved before the run starts.
 struct Run<'a> {
     settings: &'a Settings,
     plan: Plan,
     python_version: String,
-    saved: Option<baseline::Baseline>,
+    saved: Option<Compared>,
     runtime: tokio::runtime::Runtime,
     interrupts: Interrupts,
     pool: Option<Arc<Pool>>,
@@ -291,6 +305,10 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
     });
     let show_progress = settings.format == Format::Console || settings.output.is_some();
     let bench_options = settings.bench.options;
+    let baseline_tree = saved
+        .as_ref()
+        .and_then(|c| c.code.as_ref().ok())
+        .map(|t| t.root().to_path_buf());
     let jobs = settings.jobs;
     let collected = runtime.block_on(async {
         let runner_shared = shared.clone();
@@ -300,12 +318,14 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                 None => {
                     run_files(test_tasks, jobs, runner_shared.clone()).await;
                     if !runner_shared.stop.load(Ordering::SeqCst) {
-                        run_benchmarks(bench_tasks, bench_options, runner_shared).await;
+                        run_benchmarks(bench_tasks, bench_options, baseline_tree, runner_shared)
+                            .await;
                     }
                 }
                 Some(pool) => {
                     supervise::run_tests(test_tasks, pool.clone(), runner_shared.clone(), workers, short, heavy).await;
-                    supervise::run_benchmarks(bench_tasks, pool, runner_shared).await;
+                    supervise::run_benchmarks(bench_tasks, baseline_tree, pool, runner_shared)
+                        .await;
                 }
             }
         });
@@ -424,7 +444,7 @@ fn bench_run(
     python_version: &str,
     mut groups: Vec<BenchGroup>,
     harness: Option<BenchHarness>,
-    saved: Option<baseline::Baseline>,
+    saved: Option<Compared>,
 ) -> anyhow::Result<BenchRun> {
     groups.sort_by_key(|g| g.order);
     let b = &settings.bench;
@@ -432,11 +452,32 @@ fn bench_run(
     let mut reports = analyze(&groups, harness.as_ref(), b.noise);
     let mut warnings: Vec<String> = Vec::new();
     let mut regressions = Vec::new();
-    if let Some(saved) = &saved {
-        warnings.extend(baseline::environment_warnings(
-            &saved.environment,
-            &environment,
-        ));
+    let mut comparison = None;
+    if let Some(Compared { saved, code }) = &saved {
+        match code {
+            Ok(tree) => {
+                comparison = Some(format!(
+                    "{:?}'s code (commit {}) timed again in this run, each sample beside the current code's",
+                    saved.name,
+                    tree.short_commit()
+                ));
+            }
+            Err(why) => {
+                comparison = Some(format!(
+                    "the samples saved in {:?}, relative to an empty call timed in the same rounds",
+                    saved.name
+                ));
+                warnings.push(format!(
+                    "baseline {:?}'s code was not timed again ({why}): comparing with its saved samples, \
+                     which a machine whose speed changes between runs can move by more than a few percent",
+                    saved.name
+                ));
+                warnings.extend(baseline::environment_warnings(
+                    &saved.environment,
+                    &environment,
+                ));
+            }
+        }
         regressions = baseline::compare_with(&mut reports, saved, b.noise, b.fail_on);
     }
     let saved_to = match &b.save_baseline {
@@ -453,7 +494,8 @@ fn bench_run(
         harness,
         environment,
         noise: b.noise,
-        compared_to: saved.map(|s| s.name),
+        compared_to: saved.map(|c| c.saved.name),
+        comparison,
         saved_to,
         warnings,
         regressions,

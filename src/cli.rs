@@ -183,6 +183,10 @@ pub struct Options {
     #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]
     pub baseline: Option<String>,
 
+    /// Benchmarks: compare with the samples saved in --baseline instead of timing its commit's code again
+    #[arg(long, global = true, help_heading = "Benchmarks")]
+    pub saved_samples: bool,
+
     /// Benchmarks: exit 1 when an entry is significantly slower than --baseline by more than this (median:5% or mean:5%)
     #[arg(
         long,

@@ -38,6 +38,8 @@ pub struct BenchSettings {
     pub noise: f64,
     pub save_baseline: Option<String>,
     pub baseline: Option<String>,
+    /// `--saved-samples`: never time the baseline's code again.
+    pub saved_samples: bool,
     pub fail_on: Option<FailOn>,
     pub html: Option<PathBuf>,
 }
@@ -170,6 +172,7 @@ impl Settings {
             noise: o.noise / 100.0,
             save_baseline: o.save_baseline,
             baseline: o.baseline,
+            saved_samples: o.saved_samples,
             fail_on: o.fail_on,
             html: o.html,
         };

@@ -213,6 +213,123 @@ fn a_saved_baseline_gates_a_slower_entry_and_only_that_one() {
     assert!(!err.contains("gate::steady"), "{err}");
     assert_eq!(entry(&report, "changed")["vs_saved"]["verdict"], "slower");
     assert_eq!(report["benchmark_run"]["compared_to"], "before");
+    // Not a git checkout: the saved samples, and a warning saying why.
+    assert_eq!(entry(&report, "changed")["vs_saved"]["source"], "saved");
+    let warnings = report["benchmark_run"]["warnings"].to_string();
+    assert!(warnings.contains("no git commit"), "{warnings}");
+}
+
+fn git(p: &Project, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(p.root())
+        .args([
+            "-c",
+            "user.name=dbtest",
+            "-c",
+            "user.email=dbtest@example.com",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+/// A project in git whose benchmark calls into a module of its own.
+fn committed_gate_project() -> Project {
+    let p = Project::new();
+    p.write(
+        "work.py",
+        "LOOPS = 1000\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
+    );
+    p.write(
+        "bench_gate.py",
+        &dedent(
+            "
+            from dbtest import BenchmarkGroup
+            from work import work
+            g = BenchmarkGroup('gate')
+
+            @g.add('steady')
+            def steady():
+                sum(range(300))
+
+            @g.add('changed')
+            def changed():
+                work()
+            ",
+        ),
+    );
+    git(&p, &["init", "-q"]);
+    git(&p, &["add", "."]);
+    git(&p, &["commit", "-q", "-m", "baseline"]);
+    p
+}
+
+#[test]
+fn the_baseline_commits_code_is_timed_again_beside_the_current_code() {
+    let p = committed_gate_project();
+    let opts = ["--bench-time", "0.3", "--samples", "15", "--warmup", "1"];
+    let mut args = vec!["bench", "--save-baseline", "before"];
+    args.extend_from_slice(&opts);
+    let out = p.cmd().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Only the imported module changes, and is not committed: the baseline's version of
+    // `work` must come from the commit for the change to show.
+    p.write(
+        "work.py",
+        "LOOPS = 3000\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
+    );
+    let mut args = vec!["bench", "--baseline", "before", "--fail-on", "median:50%"];
+    args.extend_from_slice(&opts);
+    let (report, out) = p.run_json(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("gate::changed"), "{err}");
+    assert!(!err.contains("gate::steady"), "{err}");
+    let changed = &entry(&report, "changed")["vs_saved"];
+    assert_eq!(changed["source"], "rerun", "{changed}");
+    assert_eq!(changed["verdict"], "slower", "{changed}");
+    assert!(changed["ratio"].as_f64().unwrap() > 2.0, "{changed}");
+    // Timed in this run: as many samples as the current entry, not the saved ones.
+    assert_eq!(
+        changed["baseline_samples_ns"].as_array().unwrap().len(),
+        entry(&report, "changed")["samples_ns"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    let steady = &entry(&report, "steady")["vs_saved"];
+    assert_eq!(steady["source"], "rerun");
+    assert_eq!(steady["verdict"], "same", "{steady}");
+    let how = report["benchmark_run"]["comparison"].as_str().unwrap();
+    assert!(how.contains("timed again in this run"), "{how}");
+    // The working tree is left as it was.
+    assert!(
+        std::fs::read_to_string(p.path("work.py"))
+            .unwrap()
+            .contains("3000")
+    );
+}
+
+#[test]
+fn a_baseline_saved_with_uncommitted_changes_is_compared_by_its_samples() {
+    let p = committed_gate_project();
+    p.write(
+        "work.py",
+        "LOOPS = 1500\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
+    );
+    let mut args = vec!["bench", "--save-baseline", "edited"];
+    args.extend_from_slice(QUICK);
+    let out = p.cmd().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut args = vec!["bench", "--baseline", "edited"];
+    args.extend_from_slice(QUICK);
+    let (report, out) = p.run_json(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(entry(&report, "changed")["vs_saved"]["source"], "saved");
+    let warnings = report["benchmark_run"]["warnings"].to_string();
+    assert!(warnings.contains("uncommitted changes"), "{warnings}");
 }
 
 #[test]

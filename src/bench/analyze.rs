@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::stats::{Summary, Verdict, compare, summarize};
-use crate::runner::event::{BenchGroup, BenchHarness, BenchStatus};
+use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus};
 
 /// Seeds are fixed so the same samples always give the same intervals.
 const SEED: u64 = 0xdb7e_57be_7c40_0001;
@@ -18,11 +18,25 @@ const OVERHEAD_FACTOR: f64 = 10.0;
 /// The current run against a saved baseline, for one entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct BaselineDelta {
+    /// Where the baseline's samples come from.
+    pub source: DeltaSource,
     pub baseline_median_ns: f64,
+    /// The baseline's samples compared with: timed in this run (`rerun`), or as saved.
+    pub baseline_samples_ns: Vec<f64>,
     pub ratio: f64,
     pub ratio_ci: [f64; 2],
     pub p_value: f64,
     pub verdict: Verdict,
+}
+
+/// How an entry was compared with a saved baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeltaSource {
+    /// The baseline commit's code, timed again in this run beside the current code.
+    Rerun,
+    /// The samples stored in the baseline file (each relative to its round's empty entry).
+    Saved,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +71,11 @@ pub struct GroupReport {
     pub warnings: Vec<String>,
     /// The reference (empty) entry's time per call in each sampling round.
     pub reference_ns: Vec<f64>,
+    /// The baseline commit's version of the entries, timed in this run (`--baseline`).
+    #[serde(skip)]
+    pub rerun: Vec<BenchEntry>,
+    #[serde(skip)]
+    pub rerun_error: Option<String>,
 }
 
 fn seed_for(group: usize, entry: usize) -> u64 {
@@ -188,13 +207,14 @@ fn analyze_group(
         entries,
         warnings,
         reference_ns: g.reference_ns.clone(),
+        rerun: g.rerun.clone(),
+        rerun_error: g.rerun_error.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::event::BenchEntry;
 
     fn entry(name: &str, center: f64) -> BenchEntry {
         // Deterministic jitter of about 1%.
@@ -219,6 +239,8 @@ mod tests {
             baseline: baseline.map(str::to_string),
             entries,
             reference_ns: Vec::new(),
+            rerun: Vec::new(),
+            rerun_error: None,
             order: (0, 0),
         }
     }

@@ -1,12 +1,14 @@
 //! Saved benchmark runs (`--save-baseline`), comparisons with them (`--baseline`) and the
 //! regression gate (`--fail-on`).
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use super::analyze::{BaselineDelta, GroupReport};
-use super::stats::{compare, mean};
+use super::analyze::{BaselineDelta, DeltaSource, GroupReport};
+use super::stats::{compare, compare_paired, mean};
 use crate::error::UserError;
+use crate::runner::event::BenchStatus;
 
 pub const FORMAT: &str = "dbtest-benchmark-baseline";
 pub const VERSION: u32 = 1;
@@ -83,6 +85,10 @@ pub struct Baseline {
     pub name: String,
     pub created_unix: u64,
     pub git_commit: Option<String>,
+    /// No uncommitted changes under the project when saved: `git_commit` is the code measured,
+    /// so `--baseline` can time it again (false in baselines that do not say).
+    #[serde(default)]
+    pub git_clean: bool,
     pub environment: Environment,
     pub groups: Vec<SavedGroup>,
 }
@@ -144,17 +150,116 @@ fn check_name(name: &str) -> Result<(), UserError> {
     }
 }
 
-fn git_commit(root: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
+/// `git -C root ARGS`'s trimmed output, None if git is missing or fails.
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["rev-parse", "HEAD"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
         .output()
         .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
+}
+
+fn git_commit(root: &Path) -> Option<String> {
+    git(root, &["rev-parse", "HEAD"]).filter(|s| !s.is_empty())
+}
+
+/// No uncommitted changes to tracked files under `root`. Untracked files do not count: build
+/// output and reports would otherwise make every checkout dirty.
+fn git_clean(root: &Path) -> bool {
+    git(
+        root,
+        &["status", "--porcelain", "--untracked-files=no", "--", "."],
+    )
+    .is_some_and(|s| s.is_empty())
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..10).unwrap_or(commit)
+}
+
+/// A baseline's code, extracted from its git commit so that `--baseline` can time it again
+/// in the same run as the current code (the folder goes when this is dropped).
+pub struct CodeTree {
+    pub dir: tempfile::TempDir,
+    pub commit: String,
+}
+
+impl CodeTree {
+    /// The project root as it was in the baseline's commit.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn short_commit(&self) -> &str {
+        short(&self.commit)
+    }
+}
+
+/// Extract the project folder of the baseline's commit; Err says why it cannot be.
+pub fn code_tree(root: &Path, saved: &Baseline) -> Result<CodeTree, String> {
+    let commit = saved
+        .git_commit
+        .clone()
+        .ok_or("it records no git commit (it was not saved in a git checkout)")?;
+    if !saved.git_clean {
+        return Err(format!(
+            "it was saved with uncommitted changes, so commit {} is not the code it measured",
+            short(&commit)
+        ));
+    }
+    let (Some(top), Some(prefix)) = (
+        git(root, &["rev-parse", "--show-toplevel"]),
+        git(root, &["rev-parse", "--show-prefix"]),
+    ) else {
+        return Err("this project is not in a git checkout now".into());
+    };
+    if git(root, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_none() {
+        return Err(format!(
+            "its commit {} is not in this checkout (in a shallow CI clone, fetch it, e.g. `git fetch --depth=1 origin {commit}`)",
+            short(&commit)
+        ));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("dbtest-baseline-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let prefix = prefix.trim_end_matches('/');
+    let tree = if prefix.is_empty() {
+        commit.clone()
+    } else {
+        format!("{commit}:{prefix}")
+    };
+    // From the top: run in a subfolder, `git archive` would read the tree path from there.
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&top)
+        .args(["archive", "--format=tar", &tree])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let unpacked = match child.stdout.take() {
+        Some(out) => tar::Archive::new(out).unpack(dir.path()),
+        None => Ok(()),
+    };
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("git archive: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`git archive {tree}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    unpacked.map_err(|e| format!("cannot extract commit {}: {e}", short(&commit)))?;
+    Ok(CodeTree { dir, commit })
 }
 
 /// Store this run's raw samples under `.dbtest/benchmarks/NAME.json`; returns the path.
@@ -174,6 +279,7 @@ pub fn save(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         git_commit: git_commit(root),
+        git_clean: git_clean(root),
         environment: env.clone(),
         groups: groups
             .iter()
@@ -265,8 +371,13 @@ pub fn environment_warnings(saved: &Environment, now: &Environment) -> Vec<Strin
     w
 }
 
-/// Compare every entry with its saved counterpart (same group and entry name), filling
+/// Compare every entry with its baseline counterpart (same group and entry name), filling
 /// `vs_saved`; returns the entries the gate fails, as `group::entry (+N%)`.
+///
+/// When the baseline's code was timed in this run (`GroupReport::rerun`), the comparison is
+/// with those samples, taken in the same rounds as the current ones. Otherwise it is with the
+/// saved samples, each relative to its round's empty entry when both runs have one, so that
+/// a machine running everything slower leaves the comparison alone (as far as it can).
 pub fn compare_with(
     groups: &mut [GroupReport],
     saved: &Baseline,
@@ -275,28 +386,51 @@ pub fn compare_with(
 ) -> Vec<String> {
     let mut regressions = Vec::new();
     for g in groups.iter_mut() {
-        let Some(sg) = saved.groups.iter().find(|s| s.name == g.name) else {
-            continue;
-        };
+        let sg = saved.groups.iter().find(|s| s.name == g.name);
+        if let Some(why) = &g.rerun_error {
+            g.warnings.push(format!(
+                "compared with the samples saved in {:?}, not with its code timed again: {why}",
+                saved.name
+            ));
+        }
         for (i, e) in g.entries.iter_mut().enumerate() {
-            let Some(se) = sg.entries.iter().find(|s| s.name == e.name) else {
-                continue;
-            };
-            if e.stats.is_none() || se.samples_ns.is_empty() {
+            if e.stats.is_none() {
                 continue;
             }
-            // Relative to the reference when both runs have one: the machine's own changes of
-            // speed then cancel out. Else the raw times.
-            let now_rel = relative(&e.samples_ns, &g.reference_ns);
-            let (cur, base) = if !now_rel.is_empty() && !se.relative.is_empty() {
-                (now_rel, se.relative.clone())
-            } else {
-                (e.samples_ns.clone(), se.samples_ns.clone())
+            let rerun = g.rerun.iter().find(|r| {
+                r.name == e.name && r.status == BenchStatus::Ok && !r.samples_ns.is_empty()
+            });
+            let saved_entry = sg
+                .and_then(|sg| sg.entries.iter().find(|s| s.name == e.name))
+                .filter(|se| !se.samples_ns.is_empty());
+            let (source, cur, base, base_samples) = match (rerun, saved_entry) {
+                (Some(r), _) => (
+                    DeltaSource::Rerun,
+                    e.samples_ns.clone(),
+                    r.samples_ns.clone(),
+                    r.samples_ns.clone(),
+                ),
+                (None, Some(se)) => {
+                    let now_rel = relative(&e.samples_ns, &g.reference_ns);
+                    let (cur, base) = if !now_rel.is_empty() && !se.relative.is_empty() {
+                        (now_rel, se.relative.clone())
+                    } else {
+                        (e.samples_ns.clone(), se.samples_ns.clone())
+                    };
+                    (DeltaSource::Saved, cur, base, se.samples_ns.clone())
+                }
+                (None, None) => continue,
             };
-            let c = compare(&cur, &base, noise, 0x5a7e_d000 ^ i as u64);
-            let base_median = super::stats::median(&se.samples_ns);
+            let seed = 0x5a7e_d000 ^ i as u64;
+            // Timed in the same rounds: pairs, whose ratios the machine's speed cancels out of.
+            let c = match source {
+                DeltaSource::Rerun => compare_paired(&cur, &base, noise, seed),
+                DeltaSource::Saved => compare(&cur, &base, noise, seed),
+            };
             e.vs_saved = Some(BaselineDelta {
-                baseline_median_ns: base_median,
+                source,
+                baseline_median_ns: super::stats::median(&base_samples),
+                baseline_samples_ns: base_samples,
                 ratio: c.ratio,
                 ratio_ci: c.ratio_ci,
                 p_value: c.p_value,
@@ -307,7 +441,15 @@ pub fn compare_with(
                 let (ratio, beyond) = match f.metric {
                     Metric::Median => (c.ratio, c.ratio_ci[0] > 1.0 + f.threshold),
                     Metric::Mean => {
-                        let r = mean(&cur) / mean(&base);
+                        let r = match source {
+                            DeltaSource::Rerun => mean(
+                                &cur.iter()
+                                    .zip(&base)
+                                    .map(|(c, b)| c / b)
+                                    .collect::<Vec<_>>(),
+                            ),
+                            DeltaSource::Saved => mean(&cur) / mean(&base),
+                        };
                         (r, r > 1.0 + f.threshold)
                     }
                 };
@@ -329,7 +471,7 @@ pub fn compare_with(
 mod tests {
     use super::*;
     use crate::bench::analyze::analyze;
-    use crate::runner::event::{BenchEntry, BenchGroup, BenchStatus};
+    use crate::runner::event::{BenchEntry, BenchGroup};
 
     fn run(center_b: f64) -> Vec<GroupReport> {
         let mk = |name: &str, c: f64| BenchEntry {
@@ -349,6 +491,8 @@ mod tests {
             baseline: None,
             entries: vec![mk("a", 1000.0), mk("b", center_b)],
             reference_ns: vec![40.0; 30],
+            rerun: Vec::new(),
+            rerun_error: None,
             order: (0, 0),
         };
         analyze(&[g], None, 0.02)
@@ -391,6 +535,82 @@ mod tests {
         assert!(
             compare_with(&mut same, &saved, 0.02, Some("median:5%".parse().unwrap())).is_empty()
         );
+    }
+
+    #[test]
+    fn code_timed_again_wins_over_saved_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Environment::current("3.11.7");
+        // Saved when the machine was fast: b at 2000.
+        save(dir.path(), "main", &run(2000.0), &env).unwrap();
+        let saved = load(dir.path(), "main").unwrap();
+        // This run is slow for everything: against the saved samples b looks 50% slower, but
+        // the baseline's own code, timed in the same rounds, is just as slow.
+        let mut now = run(3000.0);
+        let rerun = run(3000.0);
+        now[0].rerun = rerun[0]
+            .entries
+            .iter()
+            .map(|e| BenchEntry {
+                name: e.name.clone(),
+                status: BenchStatus::Ok,
+                error: None,
+                traceback: None,
+                is_async: false,
+                iterations: e.iterations,
+                samples_ns: e.samples_ns.clone(),
+            })
+            .collect();
+        now[0].rerun.retain(|e| e.name == "b");
+        let fail = compare_with(&mut now, &saved, 0.02, Some("median:5%".parse().unwrap()));
+        assert!(fail.is_empty(), "{fail:?}");
+        let b = now[0].entries[1].vs_saved.as_ref().unwrap();
+        assert_eq!(b.source, DeltaSource::Rerun);
+        assert_eq!(b.verdict, crate::bench::stats::Verdict::Same);
+        assert!((b.baseline_median_ns - 3000.0).abs() < 60.0);
+        // a had no rerun: the saved samples, relative to the reference (unchanged at 40 ns).
+        let a = now[0].entries[0].vs_saved.as_ref().unwrap();
+        assert_eq!(a.source, DeltaSource::Saved);
+    }
+
+    #[test]
+    fn a_commit_is_extracted_only_when_saved_from_a_clean_checkout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/bench_x.py"), "OLD = 1\n").unwrap();
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "one"]);
+        let project = root.join("sub");
+        let env = Environment::current("3.11.7");
+        save(&project, "clean", &run(2000.0), &env).unwrap();
+        std::fs::write(project.join("bench_x.py"), "NEW = 2\n").unwrap();
+        save(&project, "dirty", &run(2000.0), &env).unwrap();
+
+        let clean = load(&project, "clean").unwrap();
+        assert!(clean.git_clean && clean.git_commit.is_some());
+        let tree = code_tree(&project, &clean).unwrap();
+        // The project folder as committed, not the edited one.
+        assert_eq!(
+            std::fs::read_to_string(tree.root().join("bench_x.py")).unwrap(),
+            "OLD = 1\n"
+        );
+        let dirty = load(&project, "dirty").unwrap();
+        let why = code_tree(&project, &dirty).err().unwrap();
+        assert!(why.contains("uncommitted changes"), "{why}");
     }
 
     #[test]

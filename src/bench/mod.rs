@@ -19,6 +19,8 @@ pub struct BenchRun {
     pub noise: f64,
     /// The saved baseline this run was compared with (`--baseline`).
     pub compared_to: Option<String>,
+    /// How the comparison with `compared_to` was made, in words.
+    pub comparison: Option<String>,
     pub saved_to: Option<PathBuf>,
     pub warnings: Vec<String>,
     /// Entries the `--fail-on` gate fails, as `group::entry (+N%)`.

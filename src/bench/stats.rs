@@ -430,6 +430,86 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> f64 {
     erfc(z / std::f64::consts::SQRT_2).min(1.0)
 }
 
+/// Two-sided Wilcoxon signed-rank test p-value for paired differences `d` (normal
+/// approximation with tie and continuity corrections, zero differences dropped: scipy's
+/// `wilcoxon(d, zero_method="wilcox", correction=True, method="approx")`). Returns 1.0 when
+/// nothing is left to rank.
+pub fn wilcoxon_signed_rank(d: &[f64]) -> f64 {
+    let mut d: Vec<f64> = finite_only(d).into_iter().filter(|x| *x != 0.0).collect();
+    let n = d.len();
+    if n == 0 {
+        return 1.0;
+    }
+    d.sort_unstable_by(|x, y| x.abs().total_cmp(&y.abs()));
+    let mut w_plus = 0.0;
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && d[j].abs() == d[i].abs() {
+            j += 1;
+        }
+        let t = (j - i) as f64;
+        let avg_rank = (i + 1 + j) as f64 / 2.0;
+        w_plus += avg_rank * d[i..j].iter().filter(|x| **x > 0.0).count() as f64;
+        tie_term += t * t * t - t;
+        i = j;
+    }
+    let nf = n as f64;
+    let mu = nf * (nf + 1.0) / 4.0;
+    let var = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - tie_term / 48.0;
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let z = ((w_plus - mu).abs() - 0.5).max(0.0) / var.sqrt();
+    erfc(z / std::f64::consts::SQRT_2).min(1.0)
+}
+
+/// Compare samples taken in pairs: `candidate[i]` and `baseline[i]` were timed one right after
+/// the other, so whatever speed the machine had at that moment cancels out of their ratio.
+/// The ratio is the median of the per-pair ratios (bootstrap 95% interval), the test a
+/// Wilcoxon signed-rank test on their logarithms; the verdict follows the same rule as
+/// [`compare`].
+pub fn compare_paired(candidate: &[f64], baseline: &[f64], noise: f64, seed: u64) -> Comparison {
+    let ratios: Vec<f64> = candidate
+        .iter()
+        .zip(baseline)
+        .filter(|(c, b)| c.is_finite() && b.is_finite() && **c > 0.0 && **b > 0.0)
+        .map(|(c, b)| c / b)
+        .collect();
+    if ratios.is_empty() {
+        return Comparison {
+            ratio: 1.0,
+            ratio_ci: [1.0, 1.0],
+            p_value: 1.0,
+            verdict: Verdict::Same,
+        };
+    }
+    let sorted = sorted_copy(&ratios);
+    let ratio = percentile(&sorted, 50.0);
+    let mut counts = vec![0; sorted.len()];
+    let ratio_ci = bootstrap_interval(BOOTSTRAP_RESAMPLES, sub_seed(seed, 4), ratio, |rng| {
+        draw_counts(&mut counts, rng);
+        median_of_counts(&sorted, &counts, sorted.len())
+    });
+    let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+    let p_value = wilcoxon_signed_rank(&logs);
+    let noise = noise.max(0.0);
+    let verdict = if p_value < ALPHA && ratio_ci[0] > 1.0 + noise {
+        Verdict::Slower
+    } else if p_value < ALPHA && ratio_ci[1] < 1.0 - noise {
+        Verdict::Faster
+    } else {
+        Verdict::Same
+    };
+    Comparison {
+        ratio,
+        ratio_ci,
+        p_value,
+        verdict,
+    }
+}
+
 /// Candidate/baseline ratio that never yields NaN: a zero baseline median is
 /// "infinitely slower" unless the candidate is zero too (then equal).
 fn safe_ratio(candidate: f64, baseline: f64) -> f64 {
@@ -763,5 +843,36 @@ mod tests {
         // Zero baseline: no NaN anywhere.
         let c = compare(&[1.0, 2.0], &[0.0, 0.0], 0.0, 1);
         assert!(!c.ratio.is_nan() && c.ratio_ci.iter().all(|x| !x.is_nan()));
+    }
+
+    #[test]
+    fn wilcoxon_matches_scipy() {
+        // scipy.stats.wilcoxon(d, zero_method="wilcox", correction=True, method="approx")
+        let p = wilcoxon_signed_rank(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, -9.0, 10.0]);
+        assert!((p - 0.066_545_721_343_716_14).abs() < 1e-6, "{p}");
+        // Ties share their average rank; zeros are dropped.
+        let p = wilcoxon_signed_rank(&[0.0, 1.0, 1.0, -1.0, 2.0, 3.0, 3.0, 3.0, 4.0]);
+        assert!((p - 0.028_377_266_737_987_44).abs() < 1e-6, "{p}");
+        assert_eq!(wilcoxon_signed_rank(&[0.0, 0.0]), 1.0);
+    }
+
+    #[test]
+    fn paired_comparison_cancels_a_shared_change_of_speed() {
+        // Half the rounds ran at twice the time: unpaired, the two sides' medians land
+        // anywhere in between; paired, every ratio is 1.1.
+        let base: Vec<f64> = (0..40)
+            .map(|i| if i % 3 == 0 { 2000.0 } else { 1000.0 } + (i % 7) as f64)
+            .collect();
+        let cand: Vec<f64> = base.iter().map(|b| b * 1.1).collect();
+        let c = compare_paired(&cand, &base, 0.02, 7);
+        assert!((c.ratio - 1.1).abs() < 1e-9, "{c:?}");
+        assert!(c.ratio_ci[0] > 1.099 && c.ratio_ci[1] < 1.101, "{c:?}");
+        assert_eq!(c.verdict, Verdict::Slower);
+        assert!(c.p_value < 1e-6);
+
+        let same = compare_paired(&base, &base, 0.02, 7);
+        assert_eq!(same.verdict, Verdict::Same);
+        assert_eq!(same.p_value, 1.0);
+        assert_eq!(compare_paired(&[], &base, 0.02, 7).verdict, Verdict::Same);
     }
 }

@@ -414,6 +414,13 @@ pub fn console(run: &BenchRun, color: bool) -> String {
     if let Some(h) = harness_text(run) {
         out.push_str(&format!("harness overhead: {h}\n"));
     }
+    if let (Some(name), Some(how)) = (&run.compared_to, &run.comparison) {
+        out.push_str(&format!(
+            "compared with baseline {}: {}\n",
+            printable(name),
+            printable(how)
+        ));
+    }
     for w in &run.warnings {
         out.push_str(&format!(
             "{}\n",
@@ -521,8 +528,12 @@ pub fn markdown(run: &BenchRun) -> String {
     }
     if let Some(name) = &run.compared_to {
         out.push_str(&format!(
-            " Compared with saved baseline <code>{}</code>.",
-            inline(name)
+            " Compared with saved baseline <code>{}</code>{}.",
+            inline(name),
+            run.comparison
+                .as_deref()
+                .map(|c| format!(": {}", inline(c)))
+                .unwrap_or_default()
         ));
     }
     out.push('\n');
@@ -556,7 +567,7 @@ pub fn markdown(run: &BenchRun) -> String {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use crate::bench::BenchRun;
-    use crate::bench::analyze::{BaselineDelta, EntryReport, GroupReport};
+    use crate::bench::analyze::{BaselineDelta, DeltaSource, EntryReport, GroupReport};
     use crate::bench::baseline::Environment;
     use crate::bench::stats::{Verdict, summarize};
     use crate::runner::event::{BenchHarness, BenchStatus};
@@ -619,6 +630,8 @@ pub(crate) mod fixtures {
             entries,
             warnings: Vec::new(),
             reference_ns: Vec::new(),
+            rerun: Vec::new(),
+            rerun_error: None,
         }
     }
 
@@ -649,6 +662,7 @@ pub(crate) mod fixtures {
             environment: Environment::current("3.11.7"),
             noise: 0.02,
             compared_to: None,
+            comparison: None,
             saved_to: None,
             warnings: Vec::new(),
             regressions: Vec::new(),
@@ -658,9 +672,15 @@ pub(crate) mod fixtures {
     /// `run` compared with a saved baseline `main`, one entry regressed.
     pub fn compared(mut run: BenchRun) -> BenchRun {
         run.compared_to = Some("main".into());
+        run.comparison = Some(
+            "\"main\"'s code (commit 0123456789) timed again in this run, each sample beside the current code's"
+                .into(),
+        );
         if let Some(e) = run.groups.first_mut().and_then(|g| g.entries.get_mut(1)) {
             e.vs_saved = Some(BaselineDelta {
+                source: DeltaSource::Rerun,
                 baseline_median_ns: 8_700.0,
+                baseline_samples_ns: vec![8_650.0, 8_700.0, 8_760.0],
                 ratio: 1.203,
                 ratio_ci: [1.18, 1.22],
                 p_value: 0.001,

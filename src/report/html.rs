@@ -476,7 +476,14 @@ fn header(report: &RunReport) -> String {
         if let Some(name) = &run.compared_to {
             item(
                 "Compared with",
-                format!("saved baseline <code>{}</code>", escape(name)),
+                format!(
+                    "saved baseline <code>{}</code>{}",
+                    escape(name),
+                    run.comparison
+                        .as_deref()
+                        .map(|c| format!(": {}", escape(c)))
+                        .unwrap_or_default()
+                ),
             );
         }
         h.push_str("</dl>");

@@ -216,6 +216,13 @@ pub struct BenchGroup {
     /// taken in round i).
     #[serde(default)]
     pub reference_ns: Vec<f64>,
+    /// With `--baseline`, the baseline commit's version of these entries, timed in the same
+    /// rounds as the current ones.
+    #[serde(default)]
+    pub rerun: Vec<BenchEntry>,
+    /// Why the baseline's version of this file could not be timed, if it could not.
+    #[serde(default)]
+    pub rerun_error: Option<String>,
     #[serde(skip)]
     pub order: (usize, usize),
 }

@@ -1,6 +1,7 @@
 //! Running files concurrently: each selected file is a task on a blocking thread, up to
 //! `jobs` at once. While one file's test waits (sleep, I/O, an event loop), Python releases
 //! the GIL and other files proceed.
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -73,7 +74,12 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
 
 /// Run benchmark files one at a time, never beside tests or each other: concurrent timings
 /// would share cores, caches and the GIL and distort one another.
-pub async fn run_benchmarks(files: Vec<FileTask>, options: BenchOptions, shared: Arc<Shared>) {
+pub async fn run_benchmarks(
+    files: Vec<FileTask>,
+    options: BenchOptions,
+    baseline_tree: Option<PathBuf>,
+    shared: Arc<Shared>,
+) {
     let Some(first) = files.first().cloned() else {
         return;
     };
@@ -92,7 +98,7 @@ pub async fn run_benchmarks(files: Vec<FileTask>, options: BenchOptions, shared:
             if ctx_shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
                 break;
             }
-            run_bench_file(task, &cx, &options);
+            run_bench_file(task, &cx, &options, baseline_tree.as_deref());
         }
     })
     .await;

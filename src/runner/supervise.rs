@@ -585,7 +585,12 @@ fn crashed(
 }
 
 /// Run benchmark files in one fresh worker, one file after another.
-pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<Shared>) {
+pub async fn run_benchmarks(
+    tasks: Vec<FileTask>,
+    baseline_tree: Option<PathBuf>,
+    pool: Arc<Pool>,
+    shared: Arc<Shared>,
+) {
     if tasks.is_empty() || shared.stop.load(Ordering::SeqCst) {
         return;
     }
@@ -597,7 +602,11 @@ pub async fn run_benchmarks(tasks: Vec<FileTask>, pool: Arc<Pool>, shared: Arc<S
         }
     };
     let mut pending: VecDeque<FileTask> = tasks.iter().cloned().collect();
-    if w.send(&Request::Bench { tasks }).await.is_err() {
+    let request = Request::Bench {
+        tasks,
+        baseline_tree,
+    };
+    if w.send(&request).await.is_err() {
         return;
     }
     loop {

@@ -43,7 +43,11 @@ pub enum Request {
     /// Run a file's tests, leaving out those already reported.
     Tests { task: FileTask, skip: Vec<usize> },
     /// Measure the harness, then run benchmark files one after another.
-    Bench { tasks: Vec<FileTask> },
+    /// With `baseline_tree`, each file's version there is timed beside it (`--baseline`).
+    Bench {
+        tasks: Vec<FileTask>,
+        baseline_tree: Option<PathBuf>,
+    },
 }
 
 /// Where a worker thread spools its tests' output: the supervisor reads these after a crash
@@ -156,7 +160,10 @@ fn serve_one(
                 cpu_ms: thread_cpu_ms() - cpu,
             });
         }
-        Request::Bench { tasks } => {
+        Request::Bench {
+            tasks,
+            baseline_tree,
+        } => {
             let skip = HashSet::new();
             let cx = RunContext {
                 filter,
@@ -173,7 +180,7 @@ fn serve_one(
                     index: task.index,
                     slot,
                 });
-                python::run_bench_file(task, &cx, &config.bench);
+                python::run_bench_file(task, &cx, &config.bench, baseline_tree.as_deref());
                 emit(Event::FileDone {
                     index: task.index,
                     cpu_ms: 0.0,

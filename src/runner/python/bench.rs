@@ -2,11 +2,12 @@
 //! Python (the shim's `_time_sync`/`_time_async`), the clock is read only at sample edges,
 //! GC is off while timing, and a group's entries are interleaved sample by sample so that
 //! drift affects them alike.
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyModule, PyTuple};
 
 use super::FileTask;
 use super::engine::{FileRun, RunContext, with_file};
@@ -93,8 +94,15 @@ pub fn measure_harness(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions
     });
 }
 
-/// Import a benchmark file and time each of its groups.
-pub fn run_bench_file(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions) {
+/// Import a benchmark file and time each of its groups. With `baseline_tree` (the code of a
+/// `--baseline`'s commit), the file's version there is imported too and its entries are timed
+/// in the same rounds as the current ones.
+pub fn run_bench_file(
+    task: &FileTask,
+    cx: &RunContext<'_>,
+    opts: &BenchOptions,
+    baseline_tree: Option<&Path>,
+) {
     with_file(task, cx, |run| {
         let py = run.py;
         let Ok(groups) = py
@@ -104,6 +112,7 @@ pub fn run_bench_file(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions)
         else {
             return;
         };
+        let old = baseline_tree.map(|tree| import_baseline_copy(run, &groups, tree));
         let before = groups.len();
         if run.import_or_report().is_none() {
             return;
@@ -116,7 +125,12 @@ pub fn run_bench_file(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions)
             if cx.stop.load(Ordering::SeqCst) {
                 break;
             }
-            match run_group(run, &group, opts) {
+            let old_group = match &old {
+                Some(Ok(old_groups)) => Some(Ok(find_group(old_groups, &group))),
+                Some(Err(why)) => Some(Err(why.clone())),
+                None => None,
+            };
+            match run_group(run, &group, opts, old_group) {
                 Ok(Some(g)) => (cx.emit)(Event::BenchGroupFinished(g)),
                 Ok(None) => {}
                 Err(e) => {
@@ -141,12 +155,131 @@ pub fn run_bench_file(task: &FileTask, cx: &RunContext<'_>, opts: &BenchOptions)
                             samples_ns: Vec::new(),
                         }],
                         reference_ns: Vec::new(),
+                        rerun: Vec::new(),
+                        rerun_error: None,
                         order: (task.index, seq),
                     }));
                 }
             }
         }
     });
+}
+
+/// Import the baseline's version of the file from `tree` and return the groups it made.
+///
+/// The project's modules leave `sys.modules` while it imports, and `sys.path` points at the
+/// tree instead of the project, so the old file imports the old code all the way down. After
+/// the import the old modules leave `sys.modules` again (the old functions keep them alive)
+/// and the project's come back, so the current file imports the current code.
+fn import_baseline_copy<'py>(
+    run: &mut FileRun<'_, 'py>,
+    groups: &Bound<'py, PyList>,
+    tree: &Path,
+) -> Result<Vec<Bound<'py, PyAny>>, String> {
+    let py = run.py;
+    let path = tree.join(&run.task.rel);
+    if !path.is_file() {
+        return Err(format!("{} is not in the baseline's commit", run.task.rel));
+    }
+    let root = run.bridge.root.clone();
+    let swapped = (|| -> PyResult<_> {
+        let sys = py.import("sys")?;
+        let modules = sys.getattr("modules")?.cast_into::<PyDict>()?;
+        let sys_path = sys.getattr("path")?.cast_into::<PyList>()?;
+        let saved_path = sys_path.get_slice(0, sys_path.len());
+        for i in 0..sys_path.len() {
+            let Ok(entry) = sys_path.get_item(i)?.extract::<PathBuf>() else {
+                continue;
+            };
+            if let Some(rel) = project_dir(&entry, &root) {
+                sys_path.set_item(i, tree.join(rel).to_string_lossy())?;
+            }
+        }
+        let stashed = take_modules(&modules, &root)?;
+        Ok((modules, sys_path, saved_path, stashed))
+    })();
+    let (modules, sys_path, saved_path, stashed) = swapped.map_err(|e| e.to_string())?;
+    let before = groups.len();
+    let imported = run.import_from(&path, tree);
+    let made: Vec<Bound<'py, PyAny>> = (before..groups.len())
+        .filter_map(|i| groups.get_item(i).ok())
+        .collect();
+    let restored = (|| -> PyResult<()> {
+        groups.del_slice(before, groups.len())?;
+        take_modules(&modules, tree)?;
+        for (name, module) in stashed {
+            modules.set_item(name, module)?;
+        }
+        sys_path.set_slice(0, sys_path.len(), &saved_path)
+    })();
+    restored.map_err(|e| e.to_string())?;
+    match imported {
+        Ok(_) => Ok(made),
+        Err((err, _, _)) => Err(format!(
+            "importing the baseline's {} failed: {}",
+            run.task.rel,
+            describe(py, &err, run.bridge).message()
+        )),
+    }
+}
+
+/// `dir` relative to the project `root` when it holds project code: the root itself or a
+/// folder under it, but not an installed-packages folder (a venv inside the project).
+fn project_dir<'a>(dir: &'a Path, root: &Path) -> Option<&'a Path> {
+    let rel = dir.strip_prefix(root).ok()?;
+    let installed = rel.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some("site-packages" | "dist-packages")
+        )
+    });
+    (!installed).then_some(rel)
+}
+
+/// Remove from `sys.modules` the modules loaded from project code under `dir`; returns them.
+fn take_modules<'py>(
+    modules: &Bound<'py, PyDict>,
+    dir: &Path,
+) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    let mut taken = Vec::new();
+    for (name, module) in modules.copy()?.iter() {
+        // The module's own dict, not getattr: a module-level __getattr__ must not run.
+        let Ok(m) = module.cast::<PyModule>() else {
+            continue;
+        };
+        let dict = m.dict();
+        let file: Option<PathBuf> = match dict.get_item("__file__")? {
+            Some(f) => f.extract().ok(),
+            None => match dict.get_item("__path__")? {
+                // A namespace package: where its first folder is.
+                Some(p) => p
+                    .try_iter()?
+                    .next()
+                    .transpose()?
+                    .and_then(|d| d.extract().ok()),
+                None => None,
+            },
+        };
+        if file.is_some_and(|f| project_dir(&f, dir).is_some()) {
+            modules.del_item(&name)?;
+            taken.push((name, module));
+        }
+    }
+    Ok(taken)
+}
+
+/// The baseline's group with the same name as `group`.
+fn find_group<'py>(
+    old: &[Bound<'py, PyAny>],
+    group: &Bound<'py, PyAny>,
+) -> Option<Bound<'py, PyAny>> {
+    let name = group.getattr("name").ok()?;
+    old.iter()
+        .find(|g| {
+            g.getattr("name")
+                .is_ok_and(|n| n.eq(&name).unwrap_or(false))
+        })
+        .cloned()
 }
 
 fn group_options(group: &Bound<'_, PyAny>, base: &BenchOptions) -> PyResult<BenchOptions> {
@@ -173,24 +306,21 @@ fn group_options(group: &Bound<'_, PyAny>, base: &BenchOptions) -> PyResult<Benc
     Ok(opts)
 }
 
-fn run_group<'py>(
-    run: &mut FileRun<'_, 'py>,
+/// The group's entries that the filter selects (`--pattern` also matches `group` and
+/// `group::entry`).
+fn selected_entries<'py>(
+    run: &FileRun<'_, 'py>,
     group: &Bound<'py, PyAny>,
-    base: &BenchOptions,
-) -> PyResult<Option<BenchGroup>> {
-    let py = run.py;
-    let name: String = group.getattr("name")?.extract()?;
-    let baseline: Option<String> = group.getattr("baseline")?.extract()?;
-    let opts = group_options(group, base)?;
-    let mut entries: Vec<Entry<'py>> = Vec::new();
+    name: &str,
+) -> PyResult<Vec<Entry<'py>>> {
+    let mut entries = Vec::new();
     for item in group.getattr("entries")?.try_iter()? {
         let item = item?;
         let pair = item.cast::<PyTuple>()?;
         let entry_name: String = pair.get_item(0)?.extract()?;
-        // --pattern also matches `group` and `group::entry`.
         let id = format!("{name}::{entry_name}");
         if !(run.cx.filter.selects(&run.task.rel, &id, &[])
-            || run.cx.filter.selects(&run.task.rel, &name, &[]))
+            || run.cx.filter.selects(&run.task.rel, name, &[]))
         {
             continue;
         }
@@ -203,15 +333,66 @@ fn run_group<'py>(
             failed: None,
         });
     }
+    Ok(entries)
+}
+
+/// Where the baseline's version of a group comes from: `None` without `--baseline` code,
+/// else the group as the baseline's file made it (`Ok(None)`: it made no such group) or why
+/// the file could not be imported.
+type OldGroup<'py> = Option<Result<Option<Bound<'py, PyAny>>, String>>;
+
+fn run_group<'py>(
+    run: &mut FileRun<'_, 'py>,
+    group: &Bound<'py, PyAny>,
+    base: &BenchOptions,
+    old: OldGroup<'py>,
+) -> PyResult<Option<BenchGroup>> {
+    let py = run.py;
+    let name: String = group.getattr("name")?.extract()?;
+    let baseline: Option<String> = group.getattr("baseline")?.extract()?;
+    let opts = group_options(group, base)?;
+    let mut entries = selected_entries(run, group, &name)?;
     if entries.is_empty() {
         return Ok(None);
     }
+    let (mut old_entries, mut rerun_error) = match old {
+        None => (Vec::new(), None),
+        Some(Err(why)) => (Vec::new(), Some(why)),
+        Some(Ok(None)) => (
+            Vec::new(),
+            Some(format!(
+                "the baseline's {} has no group {name:?}",
+                run.task.rel
+            )),
+        ),
+        Some(Ok(Some(g))) => match selected_entries(run, &g, &name) {
+            Ok(found) => (found, None),
+            Err(err) => (Vec::new(), Some(describe(py, &err, run.bridge).message())),
+        },
+    };
+    // Old entries in the order of the current ones, each beside its counterpart.
+    old_entries.retain(|o| entries.iter().any(|e| e.name == o.name));
     let gc = py.import("gc")?;
     gc.call_method0("collect")?;
     for e in entries.iter_mut() {
         if let Err(err) = prepare(run, e, &opts) {
             let d = describe(py, &err, run.bridge);
             e.failed = Some((d.message(), d.traceback));
+        }
+    }
+    for o in old_entries.iter_mut() {
+        // The same loop count as the current entry, so the two differ only in their code.
+        let fixed = entries
+            .iter()
+            .find(|e| e.name == o.name && e.failed.is_none())
+            .map(|e| e.iterations);
+        let o_opts = BenchOptions {
+            iterations: fixed.or(opts.iterations),
+            ..opts
+        };
+        if let Err(err) = prepare(run, o, &o_opts) {
+            let d = describe(py, &err, run.bridge);
+            o.failed = Some((d.message(), d.traceback));
         }
     }
     // A reference entry (the empty one) is sampled in every round too: comparisons with a
@@ -226,8 +407,9 @@ fn run_group<'py>(
         failed: None,
     };
     calibrate(run, &mut reference, &opts)?;
-    // Interleaved sampling: one sample of each entry per round.
-    let budget = opts.max_time * entries.len() as u32;
+    // Interleaved sampling: one sample of each entry per round. An entry's baseline version
+    // is sampled right before or after it, alternating, so neither always goes first.
+    let budget = opts.max_time * (entries.len() + old_entries.len()) as u32;
     let started = Instant::now();
     let was_enabled: bool = gc.call_method0("isenabled")?.extract()?;
     gc.call_method0("disable")?;
@@ -236,45 +418,68 @@ fn run_group<'py>(
             break;
         }
         reference.samples.push(sample(run, &reference)?);
-        for e in entries.iter_mut().filter(|e| e.failed.is_none()) {
-            match sample(run, e) {
-                Ok(s) => e.samples.push(s),
-                Err(err) => {
-                    let d = describe(py, &err, run.bridge);
-                    e.failed = Some((d.message(), d.traceback));
-                }
+        for e in entries.iter_mut() {
+            let o = old_entries.iter_mut().find(|o| o.name == e.name);
+            let mut pair = [Some(e), o];
+            if round % 2 == 1 {
+                pair.reverse();
+            }
+            for x in pair.into_iter().flatten() {
+                take_sample(run, x);
             }
         }
     }
     if was_enabled {
         gc.call_method0("enable")?;
     }
+    if rerun_error.is_none() {
+        rerun_error = old_entries
+            .iter()
+            .find_map(|o| o.failed.as_ref())
+            .map(|(m, _)| format!("the baseline's version failed: {m}"));
+    }
     let seq = run.next_seq();
     Ok(Some(BenchGroup {
         name,
         file: run.task.rel.clone(),
         baseline,
-        entries: entries
-            .into_iter()
-            .map(|e| {
-                let (status, error, traceback) = match e.failed {
-                    Some((m, t)) => (BenchStatus::Failed, Some(m), Some(t)),
-                    None => (BenchStatus::Ok, None, None),
-                };
-                BenchEntry {
-                    name: e.name,
-                    status,
-                    error,
-                    traceback,
-                    is_async: e.is_async,
-                    iterations: e.iterations,
-                    samples_ns: e.samples,
-                }
-            })
-            .collect(),
+        entries: entries.into_iter().map(Entry::into_event).collect(),
         reference_ns: reference.samples,
+        rerun: old_entries.into_iter().map(Entry::into_event).collect(),
+        rerun_error,
         order: (run.task.index, seq),
     }))
+}
+
+fn take_sample(run: &mut FileRun<'_, '_>, e: &mut Entry<'_>) {
+    if e.failed.is_some() {
+        return;
+    }
+    match sample(run, e) {
+        Ok(s) => e.samples.push(s),
+        Err(err) => {
+            let d = describe(run.py, &err, run.bridge);
+            e.failed = Some((d.message(), d.traceback));
+        }
+    }
+}
+
+impl Entry<'_> {
+    fn into_event(self) -> BenchEntry {
+        let (status, error, traceback) = match self.failed {
+            Some((m, t)) => (BenchStatus::Failed, Some(m), Some(t)),
+            None => (BenchStatus::Ok, None, None),
+        };
+        BenchEntry {
+            name: self.name,
+            status,
+            error,
+            traceback,
+            is_async: self.is_async,
+            iterations: self.iterations,
+            samples_ns: self.samples,
+        }
+    }
 }
 
 /// Call the entry once (does it work, is it async?), calibrate, warm up.

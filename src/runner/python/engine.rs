@@ -290,8 +290,18 @@ impl<'a, 'py> FileRun<'a, 'py> {
     }
 
     fn import(&mut self) -> Result<Bound<'py, PyAny>, (PyErr, String, String)> {
+        let (path, root) = (self.task.path.clone(), self.bridge.root.clone());
+        self.import_from(&path, &root)
+    }
+
+    /// Import this file's copy at `path` in a project rooted at `root`, capturing its output.
+    pub(super) fn import_from(
+        &mut self,
+        path: &Path,
+        root: &Path,
+    ) -> Result<Bound<'py, PyAny>, (PyErr, String, String)> {
         let py = self.py;
-        let (name, package) = module_name(&self.task.rel, &self.task.path, &self.bridge.root);
+        let (name, package) = module_name(&self.task.rel, path, root);
         capture::begin();
         let result = (|| -> PyResult<Bound<'py, PyAny>> {
             let importlib = py.import("importlib")?;
@@ -307,10 +317,8 @@ impl<'a, 'py> FileRun<'a, 'py> {
             } else {
                 name.clone()
             };
-            let spec = util.call_method1(
-                "spec_from_file_location",
-                (&unique, self.task.path.to_string_lossy()),
-            )?;
+            let spec =
+                util.call_method1("spec_from_file_location", (&unique, path.to_string_lossy()))?;
             let module = util.call_method1("module_from_spec", (&spec,))?;
             sys_modules.set_item(&unique, &module)?;
             let loaded = spec
