@@ -397,9 +397,14 @@ pub fn compare_with(
             if e.stats.is_none() {
                 continue;
             }
-            let rerun = g.rerun.iter().find(|r| {
-                r.name == e.name && r.status == BenchStatus::Ok && !r.samples_ns.is_empty()
-            });
+            let rerun = g.rerun.iter().find(|r| r.name == e.name);
+            if let Some(error) = rerun.and_then(|r| r.error.as_ref()) {
+                g.warnings.push(format!(
+                    "{}: the baseline's version failed ({error}); compared with the samples saved in {:?}",
+                    e.name, saved.name
+                ));
+            }
+            let rerun = rerun.filter(|r| r.status == BenchStatus::Ok && !r.samples_ns.is_empty());
             let saved_entry = sg
                 .and_then(|sg| sg.entries.iter().find(|s| s.name == e.name))
                 .filter(|se| !se.samples_ns.is_empty());
@@ -561,16 +566,25 @@ mod tests {
                 samples_ns: e.samples_ns.clone(),
             })
             .collect();
-        now[0].rerun.retain(|e| e.name == "b");
+        // a's baseline version raised: a falls back to the saved samples, with a warning.
+        now[0].rerun[0].status = BenchStatus::Failed;
+        now[0].rerun[0].error = Some("ValueError: old".into());
         let fail = compare_with(&mut now, &saved, 0.02, Some("median:5%".parse().unwrap()));
         assert!(fail.is_empty(), "{fail:?}");
         let b = now[0].entries[1].vs_saved.as_ref().unwrap();
         assert_eq!(b.source, DeltaSource::Rerun);
         assert_eq!(b.verdict, crate::bench::stats::Verdict::Same);
         assert!((b.baseline_median_ns - 3000.0).abs() < 60.0);
-        // a had no rerun: the saved samples, relative to the reference (unchanged at 40 ns).
         let a = now[0].entries[0].vs_saved.as_ref().unwrap();
         assert_eq!(a.source, DeltaSource::Saved);
+        assert!(
+            now[0]
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("a: the baseline's version failed")),
+            "{:?}",
+            now[0].warnings
+        );
     }
 
     #[test]

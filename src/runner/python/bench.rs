@@ -355,7 +355,7 @@ fn run_group<'py>(
     if entries.is_empty() {
         return Ok(None);
     }
-    let (mut old_entries, mut rerun_error) = match old {
+    let (mut old_entries, rerun_error) = match old {
         None => (Vec::new(), None),
         Some(Err(why)) => (Vec::new(), Some(why)),
         Some(Ok(None)) => (
@@ -431,12 +431,6 @@ fn run_group<'py>(
     }
     if was_enabled {
         gc.call_method0("enable")?;
-    }
-    if rerun_error.is_none() {
-        rerun_error = old_entries
-            .iter()
-            .find_map(|o| o.failed.as_ref())
-            .map(|(m, _)| format!("the baseline's version failed: {m}"));
     }
     let seq = run.next_seq();
     Ok(Some(BenchGroup {
