@@ -3,7 +3,7 @@
 //! saved run.
 use serde::Serialize;
 
-use super::stats::{Summary, Verdict, compare, summarize};
+use super::stats::{Summary, Verdict, compare_rounds, summarize};
 use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus};
 
 /// Seeds are fixed so the same samples always give the same intervals.
@@ -187,7 +187,8 @@ fn analyze_group(
                 e.ratio_ci = Some([1.0, 1.0]);
                 e.verdict = Some(Verdict::Baseline);
             } else if e.stats.is_some() {
-                let c = compare(
+                // A group's entries are sampled in the same rounds.
+                let c = compare_rounds(
                     &g.entries[ei].samples_ns,
                     &base_samples,
                     noise,
