@@ -3,7 +3,7 @@
 //! saved run.
 use serde::Serialize;
 
-use super::stats::{Summary, Verdict, compare_rounds, summarize};
+use super::stats::{Summary, Verdict, compare, compare_paired, summarize};
 use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus};
 
 /// Seeds are fixed so the same samples always give the same intervals.
@@ -187,13 +187,15 @@ fn analyze_group(
                 e.ratio_ci = Some([1.0, 1.0]);
                 e.verdict = Some(Verdict::Baseline);
             } else if e.stats.is_some() {
-                // A group's entries are sampled in the same rounds.
-                let c = compare_rounds(
-                    &g.entries[ei].samples_ns,
-                    &base_samples,
-                    noise,
-                    seed_for(gi, ei) ^ 0xc0ffee,
-                );
+                // A group's entries are sampled in the same rounds: sample i of each was
+                // taken moments apart, so the machine's speed cancels out of their ratio.
+                let cand = &g.entries[ei].samples_ns;
+                let seed = seed_for(gi, ei) ^ 0xc0ffee;
+                let c = if cand.len() == base_samples.len() {
+                    compare_paired(cand, &base_samples, noise, seed)
+                } else {
+                    compare(cand, &base_samples, noise, seed)
+                };
                 e.ratio = Some(c.ratio);
                 e.ratio_ci = Some(c.ratio_ci);
                 e.p_value = Some(c.p_value);
@@ -301,5 +303,24 @@ mod tests {
                 .iter()
                 .any(|w| w.starts_with("unstable"))
         );
+    }
+
+    #[test]
+    fn entries_are_compared_round_by_round() {
+        // Every third round ran at twice the time for both entries: per round, b is always
+        // exactly 2x a, while the two sets of samples overlap.
+        let slow = |i: usize| if i % 3 == 0 { 2.0 } else { 1.0 };
+        let mut a = entry("a", 1000.0);
+        let mut b = entry("b", 2000.0);
+        for (i, (x, y)) in a.samples_ns.iter_mut().zip(&mut b.samples_ns).enumerate() {
+            *x = 1000.0 * slow(i) * (1.0 + (i % 5) as f64 / 1000.0);
+            *y = 2.0 * *x;
+        }
+        let r = analyze(&[group(Some("a"), vec![a, b])], None, 0.02);
+        let b = &r[0].entries[1];
+        assert!((b.ratio.unwrap() - 2.0).abs() < 1e-9, "{b:?}");
+        let ci = b.ratio_ci.unwrap();
+        assert!(ci[0] > 1.999 && ci[1] < 2.001, "{ci:?}");
+        assert_eq!(b.verdict, Some(Verdict::Slower));
     }
 }

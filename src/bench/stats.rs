@@ -520,42 +520,6 @@ pub fn compare_paired(candidate: &[f64], baseline: &[f64], noise: f64, seed: u64
     Comparison::judged(ratio, ratio_ci, p_value, noise)
 }
 
-/// [`compare`] for two entries sampled in the same rounds (`candidate[i]` and `baseline[i]`
-/// in round i): the same estimate (ratio of medians) and test (Mann-Whitney U), but the
-/// bootstrap resamples whole rounds, so a stretch of slow rounds moves both medians together
-/// as it did when they were measured, instead of widening the interval. Falls back to
-/// [`compare`] when the two were not sampled round for round.
-pub fn compare_rounds(candidate: &[f64], baseline: &[f64], noise: f64, seed: u64) -> Comparison {
-    let n = candidate.len();
-    let finite = |xs: &[f64]| xs.iter().all(|x| x.is_finite());
-    if n == 0 || baseline.len() != n || !finite(candidate) || !finite(baseline) {
-        return compare(candidate, baseline, noise, seed);
-    }
-    let order = |xs: &[f64]| {
-        let mut idx: Vec<usize> = (0..n).collect();
-        idx.sort_unstable_by(|&i, &j| xs[i].total_cmp(&xs[j]));
-        idx
-    };
-    let (pc, pb) = (order(candidate), order(baseline));
-    let sc: Vec<f64> = pc.iter().map(|&i| candidate[i]).collect();
-    let sb: Vec<f64> = pb.iter().map(|&i| baseline[i]).collect();
-    let ratio = safe_ratio(percentile(&sc, 50.0), percentile(&sb, 50.0));
-    let (mut rounds, mut cc, mut cb) = (vec![0; n], vec![0; n], vec![0; n]);
-    let ratio_ci = bootstrap_interval(BOOTSTRAP_RESAMPLES, sub_seed(seed, 3), ratio, |rng| {
-        draw_counts(&mut rounds, rng);
-        // Each side's counts in its own sorted order, from the rounds drawn.
-        for (slot, &round) in cc.iter_mut().zip(&pc) {
-            *slot = rounds[round];
-        }
-        for (slot, &round) in cb.iter_mut().zip(&pb) {
-            *slot = rounds[round];
-        }
-        safe_ratio(median_of_counts(&sc, &cc, n), median_of_counts(&sb, &cb, n))
-    });
-    let p_value = mann_whitney_u(candidate, baseline);
-    Comparison::judged(ratio, ratio_ci, p_value, noise)
-}
-
 /// Candidate/baseline ratio that never yields NaN: a zero baseline median is
 /// "infinitely slower" unless the candidate is zero too (then equal).
 fn safe_ratio(candidate: f64, baseline: f64) -> f64 {
@@ -905,32 +869,5 @@ mod tests {
         assert_eq!(same.verdict, Verdict::Same);
         assert_eq!(same.p_value, 1.0);
         assert_eq!(compare_paired(&[], &base, 0.02, 7).verdict, Verdict::Same);
-    }
-
-    #[test]
-    fn resampling_rounds_keeps_a_shared_slow_stretch_from_widening_the_interval() {
-        // A third of the rounds ran at twice the time, for both entries alike.
-        let base: Vec<f64> = (0..30)
-            .map(|i| if i % 3 == 0 { 2000.0 } else { 1000.0 } + (i % 7) as f64)
-            .collect();
-        let cand: Vec<f64> = base.iter().map(|b| b * 2.0).collect();
-        let by_rounds = compare_rounds(&cand, &base, 0.02, 9);
-        let unpaired = compare(&cand, &base, 0.02, 9);
-        // Same estimate and test as `compare`; only the interval differs.
-        assert_eq!(by_rounds.ratio, unpaired.ratio);
-        assert_eq!(by_rounds.p_value, unpaired.p_value);
-        assert!(
-            by_rounds.ratio_ci[0] > 1.99 && by_rounds.ratio_ci[1] < 2.01,
-            "{by_rounds:?}"
-        );
-        assert!(
-            unpaired.ratio_ci[1] - unpaired.ratio_ci[0] > 0.5,
-            "{unpaired:?}"
-        );
-        assert_eq!(by_rounds.verdict, Verdict::Slower);
-        // Different lengths: not sampled round for round, so `compare`.
-        let short = compare_rounds(&cand[..20], &base, 0.02, 9);
-        let plain = compare(&cand[..20], &base, 0.02, 9);
-        assert_eq!(short.ratio_ci, plain.ratio_ci);
     }
 }
