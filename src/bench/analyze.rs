@@ -51,7 +51,8 @@ pub struct EntryReport {
     /// Time per call of each sample, in order.
     pub samples_ns: Vec<f64>,
     pub stats: Option<Summary>,
-    /// median(entry) / median(group baseline), with its 95% bootstrap interval.
+    /// Against the group baseline: the median of the per-round ratios (entry / baseline entry),
+    /// with its 95% bootstrap interval.
     pub ratio: Option<f64>,
     pub ratio_ci: Option<[f64; 2]>,
     pub p_value: Option<f64>,
