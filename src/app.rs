@@ -17,7 +17,7 @@ use crate::error::{ExitCode, UserError};
 use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
 use crate::runner::discover::{FileKind, discover};
 use crate::runner::durations::Durations;
-use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult, TestStart};
+use crate::runner::event::{BenchGroup, BenchHarness, ErrorKind, Event, TestResult, TestStart};
 use crate::runner::plan::{Plan, plan, test_id};
 use crate::runner::python::{self, FileTask};
 use crate::runner::schedule::{EventQueue, Shared, run_benchmarks, run_files};
@@ -235,12 +235,31 @@ impl Drop for SpoolDir {
     }
 }
 
+/// How long past its timeout an in-process test may run before the run gives up on it: async
+/// tests are cancelled by the engine itself at the timeout, and report it, well within this.
+const OVERRUN_GRACE: f64 = 1.0;
+
+/// In-process mode: a running test past its timeout (its own, else `--timeout`) plus the
+/// grace, with that limit. Nothing can stop a sync test's thread, so the run ends instead of
+/// hanging.
+fn overran(
+    running: &HashMap<(usize, usize), (TestStart, Instant)>,
+    default_timeout: Option<f64>,
+) -> Option<((usize, usize), f64)> {
+    running.iter().find_map(|(key, (t, since))| {
+        let limit = t.timeout.or(default_timeout)?;
+        (since.elapsed().as_secs_f64() > limit + OVERRUN_GRACE).then_some((*key, limit))
+    })
+}
+
 /// What the collector gathered from the executing side.
 #[derive(Default)]
 struct Collected {
     results: Vec<TestResult>,
     /// Started and not (yet) finished, by id.
-    running: HashMap<(usize, usize), TestStart>,
+    running: HashMap<(usize, usize), (TestStart, Instant)>,
+    /// In-process mode: the test that ran past its timeout, which no one can stop.
+    overran: Option<((usize, usize), f64)>,
     /// CPU milliseconds per file index, from workers.
     cpu: HashMap<usize, f64>,
     harness: Option<BenchHarness>,
@@ -310,6 +329,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         .and_then(|c| c.code.as_ref().ok())
         .map(|t| t.root().to_path_buf());
     let jobs = settings.jobs;
+    let in_process = pool.is_none();
     let collected = runtime.block_on(async {
         let runner_shared = shared.clone();
         let pool = pool.clone();
@@ -336,7 +356,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                 progress.on_event(&e);
                 match e {
                     Event::TestStarted(t) => {
-                        c.running.insert(t.order, t);
+                        c.running.insert(t.order, (t, Instant::now()));
                     }
                     Event::TestFinished(r) | Event::FileError(r) => {
                         c.running.remove(&r.order);
@@ -356,7 +376,16 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         loop {
             tokio::select! {
                 _ = &mut runner => break,
-                _ = tick.tick() => drain(&mut c),
+                _ = tick.tick() => {
+                    drain(&mut c);
+                    if in_process {
+                        c.overran = overran(&c.running, settings.timeout);
+                        if c.overran.is_some() {
+                            shared.stop.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                }
                 _ = interrupts.recv() => {
                     c.interrupted = true;
                     shared.stop.store(true, Ordering::SeqCst);
@@ -380,13 +409,37 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         if c.interrupted {
             // Tests still running are reported, not silently dropped.
             let running = std::mem::take(&mut c.running);
-            c.results.extend(running.into_values().map(TestStart::interrupted));
+            c.results.extend(running.into_values().map(|(t, _)| t.interrupted()));
+        }
+        if let Some((key, limit)) = c.overran {
+            let running = std::mem::take(&mut c.running);
+            for (order, (t, since)) in running {
+                let id = t.id.clone();
+                let mut r = if order == key {
+                    eprintln!(
+                        "dbtest: {id} ran past its {limit} s timeout; in-process mode (-n 0) cannot stop a running \
+                         sync test, so the run stops here (without -n 0 its worker process is stopped and the run goes on)"
+                    );
+                    t.unfinished(
+                        ErrorKind::Timeout,
+                        format!("timed out after {limit} s; in-process mode (-n 0) cannot stop it, so the run stopped"),
+                    )
+                } else {
+                    t.unfinished(
+                        ErrorKind::Interrupted,
+                        "not finished: the run stopped at a test that ran past its timeout (-n 0)".into(),
+                    )
+                };
+                r.duration_ms = since.elapsed().as_secs_f64() * 1000.0;
+                c.results.push(r);
+            }
         }
         c
     });
     // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
     runtime.shutdown_background();
     let interrupted = collected.interrupted;
+    let stopped_by_overrun = collected.overran.is_some();
     let collected_cpu = collected.cpu;
     let mut report = RunReport::new(
         python_version.clone(),
@@ -395,6 +448,9 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
     );
     report.interrupted = interrupted;
     report.stopped_early = !interrupted && shared.stop.load(Ordering::SeqCst);
+    if stopped_by_overrun {
+        report.stop_reason = crate::report::STOPPED_BY_OVERRUN;
+    }
     if !interrupted {
         let mut per_file: HashMap<String, f64> = HashMap::new();
         for r in &report.results {
@@ -569,4 +625,32 @@ fn write_file(path: &Path, text: &str) -> Result<(), UserError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(timeout: Option<f64>, ago: Duration) -> (TestStart, Instant) {
+        let mut t = TestStart::file("test_x.py", 0);
+        t.timeout = timeout;
+        let since = Instant::now().checked_sub(ago).unwrap();
+        (t, since)
+    }
+
+    #[test]
+    fn a_test_overruns_its_own_timeout_else_the_default_plus_the_grace() {
+        let two_s = Duration::from_secs(2);
+        let mut running = HashMap::new();
+        running.insert((0, 1), started(Some(0.5), two_s));
+        assert_eq!(overran(&running, None), Some(((0, 1), 0.5)));
+        // Still within the grace after its timeout: the engine may yet cancel an async one.
+        running.insert((0, 1), started(Some(1.5), two_s));
+        assert_eq!(overran(&running, None), None);
+        // No timeout of its own: --timeout applies; none at all, it may run forever.
+        running.insert((0, 1), started(None, two_s));
+        assert_eq!(overran(&running, None), None);
+        assert_eq!(overran(&running, Some(0.5)), Some(((0, 1), 0.5)));
+        assert_eq!(overran(&running, Some(5.0)), None);
+    }
 }

@@ -571,6 +571,69 @@ fn the_default_timeout_stops_a_sync_test_that_sets_none() {
 }
 
 #[test]
+fn in_process_mode_ends_the_run_at_a_sync_test_it_cannot_stop() {
+    let p = Project::new();
+    p.write(
+        "tests/test_stuck.py",
+        r#"
+        import time
+        from dbtest import test
+
+        @test(timeout=0.5, tags=["slow"])
+        def sleeps():
+            time.sleep(60)
+        "#,
+    );
+    p.write(
+        "tests/test_spin.py",
+        r#"
+        from dbtest import test
+
+        @test
+        def spins_holding_the_gil():
+            while True:
+                pass
+        "#,
+    );
+    // A test sleeping past its own timeout; one spinning (holding the GIL) past --timeout.
+    for (args, id) in [
+        (
+            vec!["-n", "0", "tests/test_stuck.py"],
+            "tests/test_stuck.py::sleeps",
+        ),
+        (
+            vec!["-n", "0", "--timeout", "0.5", "tests/test_spin.py"],
+            "tests/test_spin.py::spins_holding_the_gil",
+        ),
+    ] {
+        let (report, f) = run_json(&p, &args);
+        assert_eq!(code(&f), Some(1), "{}", stderr(&f.out));
+        // Not a speed check: without the stop this run would last a minute or forever.
+        assert!(
+            f.elapsed < Duration::from_secs(30),
+            "{args:?} took {:?}",
+            f.elapsed
+        );
+        let t = entry(&report, id);
+        assert_eq!(
+            (&t["status"], &t["kind"]),
+            (&"error".into(), &"timeout".into()),
+            "{t:#}"
+        );
+        assert!(
+            t["message"].as_str().unwrap_or("").contains("-n 0"),
+            "{t:#}"
+        );
+        assert_eq!(report["stopped_early"], true);
+        assert!(
+            stderr(&f.out).contains("ran past its 0.5 s timeout"),
+            "{}",
+            stderr(&f.out)
+        );
+    }
+}
+
+#[test]
 fn a_test_that_sigkills_its_process_is_a_crash_and_the_next_test_runs() {
     let p = Project::new();
     p.write(

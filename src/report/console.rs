@@ -134,7 +134,10 @@ impl Exporter for Console {
             duration(s.duration_ms)
         ));
         if report.stopped_early {
-            out.push_str("stopped after the first failure (-x); the remaining tests did not run\n");
+            out.push_str(&format!(
+                "stopped {}; the remaining tests did not run\n",
+                report.stop_reason
+            ));
         }
         if report.interrupted {
             out.push_str("interrupted: tests that had not finished are not in this report\n");

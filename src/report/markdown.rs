@@ -85,7 +85,7 @@ impl Exporter for Markdown {
             out.push_str(" — interrupted: tests that had not finished are missing");
         }
         if report.stopped_early {
-            out.push_str(" — stopped after the first failure (-x)");
+            out.push_str(&format!(" — stopped {}", report.stop_reason));
         }
         out.push_str("\n\n");
         // A benchmarks-only run has no test table to show.

@@ -29,6 +29,10 @@ pub struct Summary {
     pub duration_ms: f64,
 }
 
+pub const STOPPED_BY_FAIL_FAST: &str = "after the first failure (-x)";
+pub const STOPPED_BY_OVERRUN: &str =
+    "at a test that ran past its timeout, which in-process mode (-n 0) cannot stop";
+
 /// A finished (or interrupted) run, in report order.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -37,8 +41,10 @@ pub struct RunReport {
     pub results: Vec<TestResult>,
     pub duration_ms: f64,
     pub interrupted: bool,
-    /// `-x` stopped the run early.
+    /// `-x` stopped the run early, or (in-process) a test that overran its timeout did.
     pub stopped_early: bool,
+    /// Why, for the reports: "after the first failure (-x)" unless said otherwise.
+    pub stop_reason: &'static str,
     pub benchmarks: Option<BenchRun>,
 }
 
@@ -52,6 +58,7 @@ impl RunReport {
             duration_ms,
             interrupted: false,
             stopped_early: false,
+            stop_reason: STOPPED_BY_FAIL_FAST,
             benchmarks: None,
         }
     }

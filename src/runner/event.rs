@@ -87,8 +87,16 @@ impl TestStart {
         }
     }
 
-    /// The entry for a test that did not finish (interrupted, unless the caller says why).
+    /// The entry for a test interrupted while running (Ctrl-C or SIGTERM).
     pub fn interrupted(self) -> TestResult {
+        self.unfinished(
+            ErrorKind::Interrupted,
+            "interrupted while running (Ctrl-C or SIGTERM)".into(),
+        )
+    }
+
+    /// The entry for a test that did not finish, saying why.
+    pub fn unfinished(self, kind: ErrorKind, message: String) -> TestResult {
         let mut parts = self.id.split("::");
         let file = parts.next().unwrap_or_default().to_string();
         let rest: Vec<&str> = parts.collect();
@@ -103,11 +111,11 @@ impl TestStart {
             suite,
             name,
             status: Status::Error,
-            kind: Some(ErrorKind::Interrupted),
+            kind: Some(kind),
             duration_ms: 0.0,
             tags: self.tags,
             line: self.line,
-            message: Some("interrupted while running (Ctrl-C or SIGTERM)".into()),
+            message: Some(message),
             traceback: None,
             source: None,
             values: Vec::new(),
