@@ -625,6 +625,14 @@ mod tests {
         let dirty = load(&project, "dirty").unwrap();
         let why = code_tree(&project, &dirty).err().unwrap();
         assert!(why.contains("uncommitted changes"), "{why}");
+        // A commit this clone lacks (a shallow CI checkout): say how to fetch it.
+        let mut elsewhere = clean.clone();
+        elsewhere.git_commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+        let why = code_tree(&project, &elsewhere).err().unwrap();
+        assert!(
+            why.contains("not in this checkout") && why.contains("git fetch"),
+            "{why}"
+        );
     }
 
     #[test]
