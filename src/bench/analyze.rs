@@ -41,15 +41,9 @@ pub enum DeltaSource {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryReport {
-    pub name: String,
-    pub status: BenchStatus,
-    pub error: Option<String>,
-    pub traceback: Option<String>,
-    pub is_async: bool,
-    /// Calls per sample (the calibrated inner-loop count).
-    pub iterations: u64,
-    /// Time per call of each sample, in order.
-    pub samples_ns: Vec<f64>,
+    /// What the worker measured: name, status, error, loop count, samples.
+    #[serde(flatten)]
+    pub raw: BenchEntry,
     pub stats: Option<Summary>,
     /// Against the group baseline: the median of the per-round ratios (entry / baseline entry),
     /// with its 95% bootstrap interval.
@@ -144,13 +138,7 @@ fn analyze_group(
                 .map(|s| entry_warnings(s, e.samples_ns.len(), harness))
                 .unwrap_or_default();
             EntryReport {
-                name: e.name.clone(),
-                status: e.status,
-                error: e.error.clone(),
-                traceback: e.traceback.clone(),
-                is_async: e.is_async,
-                iterations: e.iterations,
-                samples_ns: e.samples_ns.clone(),
+                raw: e.clone(),
                 stats,
                 ratio: None,
                 ratio_ci: None,
@@ -165,7 +153,7 @@ fn analyze_group(
     let named = g
         .baseline
         .as_ref()
-        .and_then(|b| entries.iter().position(|e| &e.name == b && usable(e)));
+        .and_then(|b| entries.iter().position(|e| &e.raw.name == b && usable(e)));
     if let (Some(b), None) = (&g.baseline, named) {
         warnings.push(format!(
             "baseline entry {b:?} is missing or failed; comparing with the fastest entry instead"
@@ -207,7 +195,7 @@ fn analyze_group(
     GroupReport {
         name: g.name.clone(),
         file: g.file.clone(),
-        baseline: base.map(|i| entries[i].name.clone()),
+        baseline: base.map(|i| entries[i].raw.name.clone()),
         entries,
         warnings,
         reference_ns: g.reference_ns.clone(),

@@ -291,10 +291,10 @@ pub fn save(
                     .iter()
                     .filter(|e| e.stats.is_some())
                     .map(|e| SavedEntry {
-                        name: e.name.clone(),
-                        iterations: e.iterations,
-                        samples_ns: e.samples_ns.clone(),
-                        relative: relative(&e.samples_ns, &g.reference_ns),
+                        name: e.raw.name.clone(),
+                        iterations: e.raw.iterations,
+                        samples_ns: e.raw.samples_ns.clone(),
+                        relative: relative(&e.raw.samples_ns, &g.reference_ns),
                     })
                     .collect(),
             })
@@ -397,30 +397,30 @@ pub fn compare_with(
             if e.stats.is_none() {
                 continue;
             }
-            let rerun = g.rerun.iter().find(|r| r.name == e.name);
+            let rerun = g.rerun.iter().find(|r| r.name == e.raw.name);
             if let Some(error) = rerun.and_then(|r| r.error.as_ref()) {
                 g.warnings.push(format!(
                     "{}: the baseline's version failed ({error}); compared with the samples saved in {:?}",
-                    e.name, saved.name
+                    e.raw.name, saved.name
                 ));
             }
             let rerun = rerun.filter(|r| r.status == BenchStatus::Ok && !r.samples_ns.is_empty());
             let saved_entry = sg
-                .and_then(|sg| sg.entries.iter().find(|s| s.name == e.name))
+                .and_then(|sg| sg.entries.iter().find(|s| s.name == e.raw.name))
                 .filter(|se| !se.samples_ns.is_empty());
             let (source, cur, base, base_samples) = match (rerun, saved_entry) {
                 (Some(r), _) => (
                     DeltaSource::Rerun,
-                    e.samples_ns.clone(),
+                    e.raw.samples_ns.clone(),
                     r.samples_ns.clone(),
                     r.samples_ns.clone(),
                 ),
                 (None, Some(se)) => {
-                    let now_rel = relative(&e.samples_ns, &g.reference_ns);
+                    let now_rel = relative(&e.raw.samples_ns, &g.reference_ns);
                     let (cur, base) = if !now_rel.is_empty() && !se.relative.is_empty() {
                         (now_rel, se.relative.clone())
                     } else {
-                        (e.samples_ns.clone(), se.samples_ns.clone())
+                        (e.raw.samples_ns.clone(), se.samples_ns.clone())
                     };
                     (DeltaSource::Saved, cur, base, se.samples_ns.clone())
                 }
@@ -462,7 +462,7 @@ pub fn compare_with(
                     regressions.push(format!(
                         "{}::{} ({:+.1}%)",
                         g.name,
-                        e.name,
+                        e.raw.name,
                         (ratio - 1.0) * 100.0
                     ));
                 }
@@ -553,19 +553,7 @@ mod tests {
         // the baseline's own code, timed in the same rounds, is just as slow.
         let mut now = run(3000.0);
         let rerun = run(3000.0);
-        now[0].rerun = rerun[0]
-            .entries
-            .iter()
-            .map(|e| BenchEntry {
-                name: e.name.clone(),
-                status: BenchStatus::Ok,
-                error: None,
-                traceback: None,
-                is_async: false,
-                iterations: e.iterations,
-                samples_ns: e.samples_ns.clone(),
-            })
-            .collect();
+        now[0].rerun = rerun[0].entries.iter().map(|e| e.raw.clone()).collect();
         // a's baseline version raised: a falls back to the saved samples, with a warning.
         now[0].rerun[0].status = BenchStatus::Failed;
         now[0].rerun[0].error = Some("ValueError: old".into());

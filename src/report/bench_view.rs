@@ -211,11 +211,12 @@ pub(super) const NUMERIC_COLUMNS: [usize; 5] = [1, 2, 3, 4, 5];
 
 /// An entry without statistics: its error, or why there is nothing to show.
 pub(super) fn failure_text(e: &EntryReport) -> String {
-    e.error
+    e.raw
+        .error
         .clone()
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| {
-            if e.samples_ns.is_empty() {
+            if e.raw.samples_ns.is_empty() {
                 "no samples".into()
             } else {
                 "no usable samples".into()
@@ -226,7 +227,7 @@ pub(super) fn failure_text(e: &EntryReport) -> String {
 /// One table row as plain text. A failed entry has its error in the median column and
 /// `failed` as its verdict.
 pub(super) fn row(run: &BenchRun, e: &EntryReport) -> Vec<Field> {
-    let mut cells = vec![plain(e.name.clone())];
+    let mut cells = vec![plain(e.raw.name.clone())];
     match &e.stats {
         Some(s) => {
             cells.push(plain(fmt_ns_ci(s.median_ns, s.median_ci_ns)));
@@ -297,7 +298,7 @@ pub(super) fn group_warnings(g: &GroupReport) -> Vec<(Option<&str>, &str)> {
         .chain(g.entries.iter().flat_map(|e| {
             e.warnings
                 .iter()
-                .map(move |w| (Some(e.name.as_str()), w.as_str()))
+                .map(move |w| (Some(e.raw.name.as_str()), w.as_str()))
         }))
         .collect()
 }
@@ -389,7 +390,7 @@ pub fn console(run: &BenchRun, color: bool) -> String {
         out.push_str(&format!("{table}\n"));
         for e in g.entries.iter().filter(|e| e.stats.is_none()) {
             let error = failure_text(e);
-            let detail = match e.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
+            let detail = match e.raw.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
                 Some(tb) => Some(tb),
                 None if shorten(&error, ERROR_CELL_CHARS) != error => Some(error.as_str()),
                 None => None,
@@ -397,7 +398,7 @@ pub fn console(run: &BenchRun, color: bool) -> String {
             if let Some(text) = detail {
                 out.push_str(&format!(
                     "{}\n{}\n",
-                    paint(RED, &format!("── failed: {}", cell_text(&e.name))),
+                    paint(RED, &format!("── failed: {}", cell_text(&e.raw.name))),
                     printable(text.trim_end())
                 ));
             }
@@ -498,10 +499,10 @@ pub fn markdown(run: &BenchRun) -> String {
         for e in g.entries.iter().filter(|e| e.stats.is_none()) {
             out.push_str(&format!(
                 "\n<details><summary><code>{}</code> failed: {}</summary>\n\n",
-                inline(&e.name),
+                inline(&e.raw.name),
                 inline(&failure_text(e))
             ));
-            if let Some(tb) = e.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
+            if let Some(tb) = e.raw.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
                 out.push_str(&fenced(tb));
                 out.push('\n');
             }
@@ -570,7 +571,7 @@ pub(crate) mod fixtures {
     use crate::bench::analyze::{BaselineDelta, DeltaSource, EntryReport, GroupReport};
     use crate::bench::baseline::Environment;
     use crate::bench::stats::{Verdict, summarize};
-    use crate::runner::event::{BenchHarness, BenchStatus};
+    use crate::runner::event::{BenchEntry, BenchHarness, BenchStatus};
 
     /// An entry with `n` samples spread up to 2% around `center` (the median when `n` is a
     /// multiple of 11), compared as `verdict`.
@@ -580,14 +581,16 @@ pub(crate) mod fixtures {
             .collect();
         let baseline = verdict == Verdict::Baseline;
         EntryReport {
-            name: name.into(),
-            status: BenchStatus::Ok,
-            error: None,
-            traceback: None,
-            is_async: false,
-            iterations: 100,
             stats: summarize(&samples_ns, 7),
-            samples_ns,
+            raw: BenchEntry {
+                name: name.into(),
+                status: BenchStatus::Ok,
+                error: None,
+                traceback: None,
+                is_async: false,
+                iterations: 100,
+                samples_ns,
+            },
             ratio: Some(ratio),
             ratio_ci: Some(if baseline {
                 [1.0, 1.0]
@@ -603,15 +606,17 @@ pub(crate) mod fixtures {
 
     pub fn failed(name: &str, error: &str) -> EntryReport {
         EntryReport {
-            name: name.into(),
-            status: BenchStatus::Failed,
-            error: Some(error.into()),
-            traceback: Some(format!(
-                "Traceback (most recent call last):\n  File \"bench_x.py\", line 3, in f\n{error}"
-            )),
-            is_async: false,
-            iterations: 0,
-            samples_ns: Vec::new(),
+            raw: BenchEntry {
+                name: name.into(),
+                status: BenchStatus::Failed,
+                error: Some(error.into()),
+                traceback: Some(format!(
+                    "Traceback (most recent call last):\n  File \"bench_x.py\", line 3, in f\n{error}"
+                )),
+                is_async: false,
+                iterations: 0,
+                samples_ns: Vec::new(),
+            },
             stats: None,
             ratio: None,
             ratio_ci: None,
@@ -770,7 +775,7 @@ mod tests {
     fn console_long_errors_are_cut_in_the_table_and_shown_whole_below() {
         let long = format!("RuntimeError: {}\nsecond line", "x".repeat(100));
         let mut f = failed("long", &long);
-        f.traceback = None;
+        f.raw.traceback = None;
         let g = group(
             "g",
             "a",

@@ -193,7 +193,8 @@ fn verdict_class(v: Option<Verdict>) -> &'static str {
 /// median, and whiskers to the extremes.
 fn chart(g: &GroupReport) -> String {
     let finite = |e: &EntryReport| -> Vec<f64> {
-        e.samples_ns
+        e.raw
+            .samples_ns
             .iter()
             .copied()
             .filter(|x| x.is_finite())
@@ -246,19 +247,19 @@ fn chart(g: &GroupReport) -> String {
     );
     for (i, e) in g.entries.iter().enumerate() {
         let cy = TOP + (i as f64 + 0.5) * ROW_HEIGHT;
-        let is_base = g.baseline.as_deref() == Some(e.name.as_str()) && e.stats.is_some();
+        let is_base = g.baseline.as_deref() == Some(e.raw.name.as_str()) && e.stats.is_some();
         let tip = match &e.stats {
             Some(s) => format!(
                 "{}: median {}, P25–P75 {} – {}, min {}, max {}, {} samples",
-                e.name,
+                e.raw.name,
                 fmt_ns(s.median_ns),
                 fmt_ns(s.p25_ns),
                 fmt_ns(s.p75_ns),
                 fmt_ns(s.min_ns),
                 fmt_ns(s.max_ns),
-                e.samples_ns.len()
+                e.raw.samples_ns.len()
             ),
-            None => format!("{}: failed", e.name),
+            None => format!("{}: failed", e.raw.name),
         };
         let _ = write!(svg, "<g><title>{}</title>", escape(&tip));
         if is_base {
@@ -274,7 +275,7 @@ fn chart(g: &GroupReport) -> String {
             px(LABEL_RIGHT),
             px(cy + 4.0),
             if is_base { r#" class="base""# } else { "" },
-            escape(&truncate(&e.name, LABEL_CHARS))
+            escape(&truncate(&e.raw.name, LABEL_CHARS))
         );
         match &e.stats {
             Some(s) => {
@@ -410,10 +411,10 @@ fn section(run: &BenchRun, g: &GroupReport) -> String {
         let _ = write!(
             s,
             r#"<details><summary><code>{}</code> <span class="failed">failed</span>: {}</summary>"#,
-            escape(&e.name),
+            escape(&e.raw.name),
             escape(&failure_text(e))
         );
-        if let Some(tb) = e.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
+        if let Some(tb) = e.raw.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
             let _ = write!(s, "<pre>{}</pre>", escape(tb.trim_end()));
         }
         s.push_str("</details>");
