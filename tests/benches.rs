@@ -234,13 +234,15 @@ fn git(p: &Project, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
 }
 
+/// The project module the gate benchmark calls: `loops` iterations of nothing.
+fn work_py(loops: u32) -> String {
+    format!("LOOPS = {loops}\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n")
+}
+
 /// A project in git whose benchmark calls into a module of its own.
 fn committed_gate_project() -> Project {
     let p = Project::new();
-    p.write(
-        "work.py",
-        "LOOPS = 1000\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
-    );
+    p.write("work.py", &work_py(1000));
     p.write(
         "bench_gate.py",
         &dedent(
@@ -276,10 +278,7 @@ fn the_baseline_commits_code_is_timed_again_beside_the_current_code() {
 
     // Only the imported module changes, and is not committed: the baseline's version of
     // `work` must come from the commit for the change to show.
-    p.write(
-        "work.py",
-        "LOOPS = 3000\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
-    );
+    p.write("work.py", &work_py(3000));
     let mut args = vec!["bench", "--baseline", "before", "--fail-on", "median:50%"];
     args.extend_from_slice(&opts);
     let (report, out) = p.run_json(&args);
@@ -315,10 +314,7 @@ fn the_baseline_commits_code_is_timed_again_beside_the_current_code() {
 #[test]
 fn a_baseline_saved_with_uncommitted_changes_is_compared_by_its_samples() {
     let p = committed_gate_project();
-    p.write(
-        "work.py",
-        "LOOPS = 1500\n\ndef work():\n    for _ in range(LOOPS):\n        pass\n",
-    );
+    p.write("work.py", &work_py(1500));
     let mut args = vec!["bench", "--save-baseline", "edited"];
     args.extend_from_slice(QUICK);
     let out = p.cmd().args(&args).output().unwrap();
