@@ -179,7 +179,7 @@ pub struct Options {
     #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]
     pub save_baseline: Option<String>,
 
-    /// Benchmarks: compare this run with the saved baseline NAME
+    /// Benchmarks: compare with saved baseline NAME, timing its git commit's code again in this run when it can
     #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]
     pub baseline: Option<String>,
 

@@ -92,8 +92,6 @@ impl SplitMix64 {
     }
 }
 
-/// Derives an independent stream seed so that, e.g., the median and mean CIs
-/// of one summary do not reuse the same resample indices.
 impl Comparison {
     /// The verdict rule: `faster`/`slower` only when the test agrees (p < 0.05) and the ratio's
     /// whole interval lies outside the noise band.
@@ -117,6 +115,8 @@ impl Comparison {
     }
 }
 
+/// Derives an independent stream seed so that, e.g., the median and mean CIs
+/// of one summary do not reuse the same resample indices.
 fn sub_seed(seed: u64, stream: u64) -> u64 {
     SplitMix64::new(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64()
 }
@@ -501,12 +501,7 @@ pub fn compare_paired(candidate: &[f64], baseline: &[f64], noise: f64, seed: u64
         .map(|(c, b)| c / b)
         .collect();
     if ratios.is_empty() {
-        return Comparison {
-            ratio: 1.0,
-            ratio_ci: [1.0, 1.0],
-            p_value: 1.0,
-            verdict: Verdict::Same,
-        };
+        return Comparison::judged(1.0, [1.0, 1.0], 1.0, noise);
     }
     let sorted = sorted_copy(&ratios);
     let ratio = percentile(&sorted, 50.0);

@@ -529,7 +529,7 @@ pub fn markdown(run: &BenchRun) -> String {
     }
     if let Some(name) = &run.compared_to {
         out.push_str(&format!(
-            " Compared with saved baseline <code>{}</code>{}.",
+            " Compared with baseline <code>{}</code>{}.",
             inline(name),
             run.comparison
                 .as_deref()

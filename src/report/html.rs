@@ -478,7 +478,7 @@ fn header(report: &RunReport) -> String {
             item(
                 "Compared with",
                 format!(
-                    "saved baseline <code>{}</code>{}",
+                    "baseline <code>{}</code>{}",
                     escape(name),
                     run.comparison
                         .as_deref()
