@@ -118,78 +118,239 @@ class TestSuite:
         pass
 
 
-_MISSING = object()
+# How much of one value's repr a failure message shows: the start and the end of a huge
+# value, with how much was left out between them.
+_SHOWN_HEAD = 160
+_SHOWN_TAIL = 60
+
+
+def _cut(text):
+    """``text`` as is, or its start and end with the length left out between them."""
+    if len(text) > _SHOWN_HEAD + _SHOWN_TAIL + 20:
+        left_out = len(text) - _SHOWN_HEAD - _SHOWN_TAIL
+        return f"{text[:_SHOWN_HEAD]}<...{left_out} more chars...>{text[-_SHOWN_TAIL:]}"
+    return text
+
+
+def _show(value):
+    """``repr(value)`` for a failure message: never raises, huge values cut in the middle."""
+    try:
+        return _cut(repr(value))
+    except Exception as exc:  # a broken __repr__ must not hide the failure itself
+        return f"<{type(value).__name__} object, repr() failed: {type(exc).__name__}: {_cut(str(exc))}>"
+
+
+def _exc_names(exception):
+    if isinstance(exception, tuple):
+        return " or ".join(e.__name__ for e in exception)
+    return exception.__name__
+
+
+def _is_exception_type(e):
+    return isinstance(e, type) and issubclass(e, BaseException)
 
 
 class _Expectation:
-    __slots__ = ("actual",)
+    """What ``expect(actual)`` returns. Every matcher raises ``AssertionError`` when it fails.
 
-    def __init__(self, actual):
+    ``.not_`` returns a negated copy: the matcher after it must fail for the check to pass.
+    A matcher returns a plain (not negated) expectation of the same value, so in
+    ``expect(x).not_.to_be_none().to_equal(3)`` the ``not_`` applies to ``to_be_none`` only.
+    """
+
+    __slots__ = ("actual", "negated")
+
+    def __init__(self, actual, negated=False):
         self.actual = actual
+        self.negated = negated
 
-    def _check(self, ok, message):
-        if not ok:
-            raise AssertionError(message)
-        return self
+    @property
+    def not_(self):
+        """The same expectation, negated (``.not_.not_`` is the plain one again)."""
+        return _Expectation(self.actual, not self.negated)
+
+    def __repr__(self):
+        return f"expect({_show(self.actual)}){'.not_' if self.negated else ''}"
+
+    # The message of every failure: "expected <actual> [not ]<phrase>[, <detail>]".
+    def _message(self, phrase, detail=None):
+        text = f"expected {_show(self.actual)} {'not ' if self.negated else ''}{phrase}"
+        return f"{text}, {detail}" if detail else text
+
+    def _check(self, ok, phrase, detail=None):
+        """Pass if ``ok`` (or, negated, if not ``ok``); ``detail`` explains a plain failure."""
+        if bool(ok) == self.negated:
+            raise AssertionError(self._message(phrase, None if self.negated else detail))
+        return _Expectation(self.actual) if self.negated else self
+
+    def _unfit(self, phrase, reason):
+        """The check does not apply to this value (no length, not a string...): a failure
+        whether negated or not, so ``.not_`` never turns a type error into a pass."""
+        raise AssertionError(self._message(phrase, f"but {reason}")) from None
 
     def to_equal(self, expected):
-        return self._check(self.actual == expected, f"expected {self.actual!r} to equal {expected!r}")
+        return self._check(self.actual == expected, f"to equal {_show(expected)}")
 
     def not_to_equal(self, other):
-        return self._check(self.actual != other, f"expected {self.actual!r} not to equal {other!r}")
+        return self.not_.to_equal(other)
 
     def to_be(self, expected):
-        return self._check(self.actual is expected, f"expected {self.actual!r} to be {expected!r}")
+        ok = self.actual is expected
+        detail = None
+        if not ok:
+            try:
+                if self.actual == expected:
+                    detail = "they are equal but not the same object"
+            except Exception:
+                pass
+        return self._check(ok, f"to be {_show(expected)}", detail)
 
     def to_be_true(self):
-        return self._check(self.actual is True, f"expected {self.actual!r} to be True")
+        """Truthiness, as ``if x:`` sees it (``expect("abc").to_be_true()`` passes)."""
+        return self._check(self.actual, "to be truthy")
 
     def to_be_false(self):
-        return self._check(self.actual is False, f"expected {self.actual!r} to be False")
+        """Falsiness, as ``if not x:`` sees it (``expect(0).to_be_false()`` passes)."""
+        return self._check(not self.actual, "to be falsy")
 
     def to_be_none(self):
-        return self._check(self.actual is None, f"expected {self.actual!r} to be None")
+        return self._check(self.actual is None, "to be None")
 
     def to_contain(self, item):
+        phrase = f"to contain {_show(item)}"
         try:
             ok = item in self.actual
+        except TypeError as exc:
+            self._unfit(phrase, f"`in` does not apply to it (TypeError: {exc})")
+        return self._check(ok, phrase)
+
+    def to_have_key(self, key):
+        """A mapping (anything with ``keys()``) has ``key`` among its keys."""
+        phrase = f"to have key {_show(key)}"
+        keys = getattr(self.actual, "keys", None)
+        if not callable(keys):
+            self._unfit(phrase, f"it is a {type(self.actual).__name__}, not a mapping")
+        try:
+            ok = key in keys()
+        except TypeError as exc:  # e.g. an unhashable key
+            self._unfit(phrase, f"its keys cannot be searched for it (TypeError: {exc})")
+        return self._check(ok, phrase)
+
+    def _length(self, phrase):
+        try:
+            return len(self.actual)
         except TypeError:
-            ok = False
-        return self._check(ok, f"expected {self.actual!r} to contain {item!r}")
+            self._unfit(phrase, f"it has no length ({type(self.actual).__name__})")
 
     def to_have_length(self, length):
+        phrase = f"to have length {length}"
+        actual_length = self._length(phrase)
+        return self._check(actual_length == length, phrase, f"it has length {actual_length}")
+
+    def to_be_empty(self):
+        phrase = "to be empty"
+        actual_length = self._length(phrase)
+        return self._check(actual_length == 0, phrase, f"it has length {actual_length}")
+
+    def _compare(self, op, other, phrase):
         try:
-            actual_length = len(self.actual)
-        except TypeError:
-            raise AssertionError(f"expected {self.actual!r} to have a length, it has none") from None
-        return self._check(
-            actual_length == length,
-            f"expected {self.actual!r} to have length {length}, it has length {actual_length}",
-        )
+            return op(self.actual, other)
+        except TypeError as exc:
+            self._unfit(phrase, f"they cannot be compared (TypeError: {exc})")
 
     def to_be_greater_than(self, other):
-        return self._check(self.actual > other, f"expected {self.actual!r} to be greater than {other!r}")
+        phrase = f"to be greater than {_show(other)}"
+        return self._check(self._compare(lambda a, b: a > b, other, phrase), phrase)
 
     def to_be_less_than(self, other):
-        return self._check(self.actual < other, f"expected {self.actual!r} to be less than {other!r}")
+        phrase = f"to be less than {_show(other)}"
+        return self._check(self._compare(lambda a, b: a < b, other, phrase), phrase)
+
+    def _affix(self, method, affix, phrase):
+        if not isinstance(self.actual, (str, bytes, bytearray)):
+            self._unfit(phrase, f"it is a {type(self.actual).__name__}, not a string")
+        try:
+            return getattr(self.actual, method)(affix)
+        except TypeError as exc:  # str value, bytes prefix or the reverse
+            self._unfit(phrase, f"the types do not fit (TypeError: {exc})")
+
+    def to_start_with(self, prefix):
+        phrase = f"to start with {_show(prefix)}"
+        return self._check(self._affix("startswith", prefix, phrase), phrase)
+
+    def to_end_with(self, suffix):
+        phrase = f"to end with {_show(suffix)}"
+        return self._check(self._affix("endswith", suffix, phrase), phrase)
+
+    def to_match(self, pattern):
+        """``re.search(pattern, actual)`` finds a match (anywhere: anchor with ^ and $)."""
+        import re
+
+        shown = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+        phrase = f"to match {_show(shown)}"
+        if not isinstance(self.actual, (str, bytes, bytearray)):
+            self._unfit(phrase, f"it is a {type(self.actual).__name__}, not a string")
+        try:
+            found = re.search(pattern, self.actual)
+        except TypeError as exc:  # str pattern, bytes value or the reverse
+            self._unfit(phrase, f"the types do not fit (TypeError: {exc})")
+        if found is not None and self.negated:
+            raise AssertionError(self._message(phrase, f"found {_show(found.group(0))} at {found.start()}"))
+        return self._check(found is not None, phrase)
 
     def to_raise(self, exception=Exception, match=None):
-        """``expect(callable).to_raise(ValueError, match="substring")``."""
+        """``expect(callable).to_raise(ValueError, match="substring")``: calling it raises.
+
+        Negated (``expect(f).not_.to_raise(ValueError)``), calling it must not raise that
+        exception (with ``match``: that exception with that text); it failing that way is an
+        ``AssertionError`` chained to the exception. Other exceptions propagate unchanged in
+        both forms, as from any code under test.
+        """
         if not callable(self.actual):
-            raise TypeError(f"expect(...).to_raise() needs a callable, got {self.actual!r}")
+            raise TypeError(f"expect(...).to_raise() needs a callable, got {_show(self.actual)}")
+        if not (_is_exception_type(exception) or (
+            isinstance(exception, tuple) and exception and all(_is_exception_type(e) for e in exception)
+        )):
+            raise TypeError(f"expect(...).to_raise() takes an exception class, got {_show(exception)}")
+        what = _exc_names(exception) + (f" matching {match!r}" if match is not None else "")
         try:
-            self.actual()
+            result = self.actual()
         except exception as exc:
+            got = f"got {type(exc).__name__}: {_cut(str(exc))}" if str(exc) else f"got {type(exc).__name__}"
             if match is not None and match not in str(exc):
-                raise AssertionError(
-                    f"expected {exception.__name__} matching {match!r}, got {type(exc).__name__}: {exc}"
-                ) from exc
+                if self.negated:
+                    raise
+                raise AssertionError(f"expected {what}, {got}") from exc
+            if self.negated:
+                raise AssertionError(f"expected {what} not to be raised, {got}") from exc
             return self
-        raise AssertionError(f"expected {exception.__name__} to be raised, nothing was raised")
+        if _is_awaitable(result):
+            _close(result)
+            raise TypeError(
+                "expect(...).to_raise() calls its argument synchronously and got an awaitable: "
+                "await the call in an async test and check the exception there"
+            )
+        if self.negated:
+            return _Expectation(self.actual)
+        raise AssertionError(f"expected {what} to be raised, nothing was raised (it returned {_show(result)})")
+
+
+def _is_awaitable(value):
+    return hasattr(value, "__await__") and not isinstance(value, type)
+
+
+def _close(awaitable):
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            pass
 
 
 def expect(actual):
-    """Fluent assertions: ``expect(x).to_equal(y)``. Plain ``assert`` works just as well."""
+    """Fluent assertions: ``expect(x).to_equal(y)``, negated ``expect(x).not_.to_equal(y)``.
+    Plain ``assert`` works just as well. The matchers are listed in docs/expect.md."""
     return _Expectation(actual)
 
 
