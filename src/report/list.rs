@@ -3,7 +3,7 @@ use std::io::Write;
 
 use crate::error::ExitCode;
 use crate::runner::plan::{Plan, test_id};
-use crate::runner::scan::scan_bench;
+use crate::runner::scan::{Tags, scan_bench};
 
 /// Print the plan's test ids (and benchmark entries, `path::group::entry`); files whose tests
 /// only an import can tell are printed as their path with a note. Exit 5 when nothing is listed.
@@ -23,9 +23,14 @@ pub fn list(plan: &Plan) -> ExitCode {
             n += 1;
             let _ = writeln!(
                 out,
-                "{}{}",
+                "{}{}{}",
                 test_id(&f.file.rel, t),
-                if t.skip { " (skip)" } else { "" }
+                if t.skip { " (skip)" } else { "" },
+                if t.tags == Tags::Unknown {
+                    " (tags known only on import)"
+                } else {
+                    ""
+                }
             );
         }
     }

@@ -267,6 +267,8 @@ enum Bound {
     },
     /// `import a.b as x` (the module a.b) or `import a.b` (binds a: the module a).
     Module { module: String },
+    /// A module-level constant of string literals (`UNIT = ["unit"]`), usable as tags.
+    Strings(Vec<String>),
     /// Anything else (an assignment...).
     Other,
 }
@@ -541,12 +543,17 @@ fn parse(src: &str) -> ModuleInfo {
             .iter()
             .any(|(_, b)| matches!(b, Block::Class(_) | Block::Def { .. }));
         let top = stack.last().map(|(_, b)| *b);
+        let names = &m.names;
         let test_of = |decorators: &[(u32, String)]| {
             decorators.iter().find_map(|(line, d)| {
                 let args = test_decorator(d)?;
                 let tags = match keyword(args, "tags") {
                     None => Tags::Known(Vec::new()),
-                    Some(v) => string_literals(v).map(Tags::Known).unwrap_or(Tags::Unknown),
+                    Some(v) => match (string_literals(v), names.get(v)) {
+                        (Some(t), _) => Tags::Known(t),
+                        (None, Some(Bound::Strings(t))) => Tags::Known(t.clone()),
+                        _ => Tags::Unknown,
+                    },
                 };
                 let skip = keyword(args, "skip").is_some_and(|v| v != "None" && v != "False");
                 Some(TestDef {
@@ -669,10 +676,14 @@ fn parse(src: &str) -> ModuleInfo {
                 ));
             }
         }
-        if let Some((target, _)) = text.split_once('=') {
+        if let Some((target, value)) = text.split_once('=') {
             let target = target.split(':').next().unwrap_or(target).trim();
             if is_ident(target) && !text.contains("==") {
-                m.bind(target, Bound::Other);
+                let b = match string_literals(value) {
+                    Some(v) if !value.trim().is_empty() => Bound::Strings(v),
+                    _ => Bound::Other,
+                };
+                m.bind(target, b);
             }
         }
     }
@@ -1101,7 +1112,7 @@ impl Resolver {
     fn eval(&mut self, m: usize, b: &Bound, depth: usize) -> Val {
         match b {
             Bound::Class(i) => self.class(m, *i, depth),
-            Bound::Func(_) | Bound::Other => Val::NotSuite,
+            Bound::Func(_) | Bound::Strings(_) | Bound::Other => Val::NotSuite,
             Bound::Module { module } => self.import(module),
             Bound::From {
                 module,
@@ -1124,6 +1135,7 @@ impl Resolver {
                 let mut v = match bound {
                     Some(b) => self.eval(m, b, depth + 1),
                     None if head == "TestSuite" => Val::TestSuite,
+                    None if head == "dbtest" => Val::External("dbtest".into()),
                     None if !self.mods[m].info.stars.is_empty() => self.lookup(m, head, depth + 1),
                     // A builtin (object, Exception...).
                     None => Val::NotSuite,
@@ -1342,7 +1354,8 @@ pub fn scan_bench(src: &str) -> Result<Vec<(String, Vec<String>)>, String> {
             continue;
         }
         pending.clear();
-        if l.indent > 0 {
+        // Nested code, and docstrings that mention the API.
+        if l.indent > 0 || text.starts_with(['"', '\'']) {
             continue;
         }
         if let Some(at) = text.find("BenchmarkGroup(") {
@@ -1363,7 +1376,7 @@ pub fn scan_bench(src: &str) -> Result<Vec<(String, Vec<String>)>, String> {
                 }
                 _ => return Err(format!("line {}: a group made at run time", l.line)),
             }
-        } else if idents(text).any(|i| i == "register_group" || i == "BenchmarkGroup")
+        } else if (text.contains("register_group") || text.contains("BenchmarkGroup"))
             && !text.starts_with("from ")
             && !text.starts_with("import ")
         {
@@ -1465,5 +1478,229 @@ def plain(): ...
         );
         assert_eq!(string_literals("'solo'"), Some(vec!["solo".into()]));
         assert_eq!(string_literals("TAGS"), None);
+    }
+
+    /// A project in a temporary folder: (rel, source) pairs.
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (rel, src) in files {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, src).unwrap();
+        }
+        d
+    }
+
+    fn scan_in(d: &tempfile::TempDir, rel: &str) -> FileScan {
+        Resolver::new(Some(d.path().to_path_buf())).scan_file(&d.path().join(rel), rel)
+    }
+
+    fn ids(found: FileScan) -> Vec<String> {
+        match found {
+            FileScan::Known(t) => t
+                .iter()
+                .map(|t| match &t.suite {
+                    Some(s) => format!("{s}::{}", t.name),
+                    None => t.name.clone(),
+                })
+                .collect(),
+            FileScan::Undecidable(why) => panic!("undecidable: {why}"),
+        }
+    }
+
+    fn undecidable(found: FileScan) -> String {
+        match found {
+            FileScan::Undecidable(why) => why,
+            FileScan::Known(t) => panic!("decided: {t:?}"),
+        }
+    }
+
+    const BASE: &str = "from dbtest import TestSuite, test\n\nclass CommonTestSuite(TestSuite):\n    async def setup(self):\n        pass\n\n    @test(tags=['smoke'])\n    async def test_init(self):\n        pass\n";
+
+    #[test]
+    fn inherited_tests_within_one_file_appear_in_each_suite() {
+        let src = "from dbtest import TestSuite, test\n\nclass Direct(TestSuite):\n    @test\n    def one(self): pass\n    @test\n    def two(self): pass\n\nclass Child(Direct):\n    @test\n    def three(self): pass\n";
+        assert_eq!(
+            ids(Resolver::new(None).scan_source(src, "test_x.py")),
+            [
+                "Direct::one",
+                "Direct::two",
+                "Child::one",
+                "Child::two",
+                "Child::three"
+            ]
+        );
+    }
+
+    #[test]
+    fn bases_imported_from_project_modules_in_every_form() {
+        let test_file = |import: &str, base: &str| {
+            format!(
+                "{import}\nfrom dbtest import test\n\nclass TestUsers({base}):\n    @test(tags=['unit'])\n    def test_create(self): pass\n"
+            )
+        };
+        for (import, base) in [
+            ("from tests.base import CommonTestSuite", "CommonTestSuite"),
+            ("from ..base import CommonTestSuite", "CommonTestSuite"),
+            ("from ..base import CommonTestSuite as Common", "Common"),
+            ("import tests.base as b", "b.CommonTestSuite"),
+            ("import tests.base", "tests.base.CommonTestSuite"),
+            ("from tests import base", "base.CommonTestSuite"),
+            ("from tests import CommonTestSuite", "CommonTestSuite"),
+            ("from tests.reexport import *", "CommonTestSuite"),
+        ] {
+            let d = project(&[
+                ("tests/__init__.py", "from .base import CommonTestSuite\n"),
+                ("tests/base.py", BASE),
+                ("tests/reexport.py", "from tests.base import *\n"),
+                ("tests/unit/test_users.py", &test_file(import, base)),
+            ]);
+            let found = scan_in(&d, "tests/unit/test_users.py");
+            assert_eq!(
+                ids(found.clone()),
+                ["TestUsers::test_init", "TestUsers::test_create"],
+                "{import}"
+            );
+            let FileScan::Known(t) = found else {
+                unreachable!()
+            };
+            assert_eq!(t[0].tags, Tags::Known(vec!["smoke".into()]), "{import}");
+        }
+    }
+
+    #[test]
+    fn method_resolution_order_overrides_and_duplicates() {
+        // Python: D's MRO is D, B, C, A; the engine lists A's tests first, later classes
+        // replacing a test keep its place, the most derived definition gives the tags.
+        let d = project(&[
+            (
+                "tests/a.py",
+                "from dbtest import TestSuite, test\nclass A(TestSuite):\n    @test(tags=['a'])\n    def t1(self): pass\n    @test(tags=['a'])\n    def t2(self): pass\n",
+            ),
+            (
+                "tests/test_d.py",
+                "from dbtest import test\nfrom tests.a import A\nclass B(A):\n    @test(tags=['b'])\n    def t1(self): pass\nclass C(A):\n    @test(tags=['c'])\n    def t1(self): pass\n    @test\n    def t3(self): pass\nclass D(B, C):\n    @test(tags=['d1'])\n    def t4(self): pass\n    @test(tags=['d2'])\n    def t4(self): pass\n    def t2(self): pass\n",
+            ),
+        ]);
+        let found = scan_in(&d, "tests/test_d.py");
+        let FileScan::Known(t) = found.clone() else {
+            panic!("{found:?}")
+        };
+        let d_tests: Vec<(&str, &Tags)> = t
+            .iter()
+            .filter(|t| t.suite.as_deref() == Some("D"))
+            .map(|t| (t.name.as_str(), &t.tags))
+            .collect();
+        let k = |v: &[&str]| Tags::Known(v.iter().map(|s| s.to_string()).collect());
+        // t2 redefined without @test in D stays A's test (the engine looks for __dbtest__).
+        assert_eq!(
+            d_tests,
+            vec![
+                ("t1", &k(&["b"])),
+                ("t2", &k(&["a"])),
+                ("t3", &k(&[])),
+                ("t4", &k(&["d2"]))
+            ]
+        );
+        assert_eq!(
+            ids(found),
+            [
+                "B::t1", "B::t2", "C::t1", "C::t2", "C::t3", "D::t1", "D::t2", "D::t3", "D::t4"
+            ]
+        );
+    }
+
+    #[test]
+    fn what_only_running_code_tells_is_undecidable() {
+        let cases = [
+            (
+                "from installed_pkg import Shared\nclass TestX(Shared):\n    pass\n",
+                "installed_pkg",
+            ),
+            (
+                "from tests.base import CommonTestSuite\nTestX = type('TestX', (CommonTestSuite,), {})\n",
+                "type",
+            ),
+            (
+                "from tests.base import CommonTestSuite\nif True:\n    class TestX(CommonTestSuite):\n        pass\n",
+                "inside a block",
+            ),
+            (
+                "from tests.base import CommonTestSuite\ndef deco(c): return c\n@deco\nclass TestX(CommonTestSuite):\n    pass\n",
+                "class decorator",
+            ),
+            (
+                "from tests.base import make_base\nclass TestX(make_base()):\n    pass\n",
+                "computed",
+            ),
+            (
+                "from installed_pkg import *\nclass TestX(Shared):\n    pass\n",
+                "installed_pkg",
+            ),
+            (
+                "from tests.base import CommonTestSuite\nclass TestX(CommonTestSuite):\n    pass\nAlias = TestX\n",
+                "uses TestX",
+            ),
+            (
+                "from tests.base import CommonTestSuite\ndef make():\n    class T(CommonTestSuite):\n        pass\n    return T\nTestX = make()\n",
+                "uses make",
+            ),
+            (
+                "from tests.nowhere import Missing\nclass TestX(Missing):\n    pass\n",
+                "tests.nowhere",
+            ),
+        ];
+        for (src, why) in cases {
+            let d = project(&[("tests/base.py", BASE), ("tests/test_x.py", src)]);
+            let got = undecidable(scan_in(&d, "tests/test_x.py"));
+            assert!(got.contains(why), "{src}: {got}");
+        }
+    }
+
+    #[test]
+    fn ordinary_classes_and_stdlib_bases_stay_decidable() {
+        let src = "import enum\nfrom dataclasses import dataclass\nfrom collections import OrderedDict\nfrom dbtest import TestSuite, test\n\nclass Color(enum.Enum):\n    RED = 1\n\n@dataclass\nclass Point:\n    x: int\n\nclass MyError(Exception):\n    pass\n\nclass Od(OrderedDict):\n    pass\n\nTAGS = ['unit', 'fast']\nDATA = make_data() if False else []\n\n@test(tags=TAGS)\ndef uses_a_constant(): pass\n";
+        let found = Resolver::new(None).scan_source(src, "test_x.py");
+        let FileScan::Known(t) = found else {
+            panic!("{found:?}")
+        };
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].tags, Tags::Known(vec!["unit".into(), "fast".into()]));
+    }
+
+    #[test]
+    fn module_dict_order_and_rebinding() {
+        // A name bound twice keeps its first place and its last value.
+        let src = "from dbtest import TestSuite, test\n\n@test\ndef first(): pass\n\nclass S(TestSuite):\n    @test\n    def a(self): pass\n\n@test\ndef first(): pass\n\n@test\ndef last(): pass\n\ndef helper(): pass\n";
+        assert_eq!(
+            ids(Resolver::new(None).scan_source(src, "test_x.py")),
+            ["first", "S::a", "last"]
+        );
+    }
+
+    #[test]
+    fn bench_groups_and_entries() {
+        let src = "from dbtest import BenchmarkGroup\n\ng = BenchmarkGroup('sorting', baseline='a')\nh = BenchmarkGroup(name='other')\n\n@g.add('a')\ndef f(): pass\n\n@g.add(name='b')\nasync def f2(): pass\n\n@h.add\ndef bare(): pass\n\n@h.add()\ndef empty(): pass\n";
+        assert_eq!(
+            scan_bench(src).unwrap(),
+            vec![
+                (
+                    "sorting".to_string(),
+                    vec!["a".to_string(), "b".to_string()]
+                ),
+                (
+                    "other".to_string(),
+                    vec!["bare".to_string(), "empty".to_string()]
+                ),
+            ]
+        );
+        assert!(
+            scan_bench("from dbtest import BenchmarkGroup\ng = BenchmarkGroup(NAME)\n").is_err()
+        );
+        assert!(scan_bench("from other import g\n@g.add('x')\ndef f(): pass\n").is_err());
+        assert!(
+            scan_bench("from dbtest import BenchmarkGroup\ng = BenchmarkGroup('x')\n@g.add(label)\ndef f(): pass\n").is_err()
+        );
+        assert!(scan_bench("import dbtest\ndbtest.register_group(make())\n").is_err());
     }
 }
