@@ -55,11 +55,13 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                 let found = match resolver.scan_file(&file.path, &file.rel) {
                     FileScan::Known(tests) => tests,
                     FileScan::Undecidable(why) => {
-                        out.test_files.push(PlannedFile {
-                            file,
-                            tests: Vec::new(),
-                            undecidable: Some(why),
-                        });
+                        if filter.may_select_undecidable_file(&file.rel) {
+                            out.test_files.push(PlannedFile {
+                                file,
+                                tests: Vec::new(),
+                                undecidable: Some(why),
+                            });
+                        }
                         continue;
                     }
                 };

@@ -1030,7 +1030,9 @@ impl Resolver {
             .split('.')
             .filter(|s| !s.is_empty())
             .collect();
-        if level - 1 > pkg.len() {
+        // Python: "attempted relative import with no known parent package" / "beyond
+        // top-level package".
+        if pkg.is_empty() || level - 1 >= pkg.len() {
             return None;
         }
         pkg.truncate(pkg.len() - (level - 1));
