@@ -48,7 +48,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(cli)?;
     if settings.list {
         let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-        return Ok(crate::report::list::list(&plan(files, &settings.filter)));
+        return Ok(crate::report::list::list(
+            &plan(files, &settings.filter),
+            &settings.filter,
+        ));
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

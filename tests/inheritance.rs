@@ -283,6 +283,37 @@ fn bench_list_names_groups_and_entries_without_running_them() {
     );
     assert!(!p.exists("ran.marker"), "bench --list imported the file");
 
+    // The same entries a (short) run of them reports, and -k selects as the run does.
+    for k in [None, Some("list.sort"), Some("lookups"), Some("*::set_in")] {
+        let mut args = vec!["bench", "benches", "--bench-time", "0.05", "--samples", "5"];
+        args.extend(["--warmup", "0"]);
+        if let Some(k) = k {
+            args.extend(["-k", k]);
+        }
+        let (report, out) = p.run_json(&args);
+        assert_eq!(code(&out), Some(0), "{args:?}: {}", stderr(&out));
+        let ran: Vec<String> = report["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| {
+                g["entries"].as_array().unwrap().iter().map(move |e| {
+                    format!(
+                        "benches/bench_sorting.py::{}::{}",
+                        g["name"].as_str().unwrap(),
+                        e["name"].as_str().unwrap()
+                    )
+                })
+            })
+            .collect();
+        args.push("--list");
+        let out = p.cmd().args(&args).output().unwrap();
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let listed: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+        assert_eq!(listed, ran, "{args:?}");
+    }
+    std::fs::remove_file(p.path("ran.marker")).unwrap();
+
     // Groups made at run time are named as such, not guessed.
     p.write(
         "benches/bench_made.py",

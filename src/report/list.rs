@@ -2,12 +2,14 @@
 use std::io::Write;
 
 use crate::error::ExitCode;
+use crate::runner::filter::Filter;
 use crate::runner::plan::{Plan, test_id};
 use crate::runner::scan::{Tags, scan_bench};
 
-/// Print the plan's test ids (and benchmark entries, `path::group::entry`); files whose tests
-/// only an import can tell are printed as their path with a note. Exit 5 when nothing is listed.
-pub fn list(plan: &Plan) -> ExitCode {
+/// Print the plan's test ids (and benchmark entries, `path::group::entry`, that `filter`
+/// selects as a run's workers would); files whose tests only an import can tell are printed as
+/// their path with a note. Exit 5 when nothing is listed.
+pub fn list(plan: &Plan, filter: &Filter) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let (mut n, mut entries, mut undecided) = (0, 0, 0);
     for f in &plan.test_files {
@@ -45,6 +47,13 @@ pub fn list(plan: &Plan) -> ExitCode {
             Ok(groups) => {
                 for (group, names) in groups {
                     for e in names {
+                        // As `python::bench` selects entries: by `group::entry` or `group`.
+                        let id = format!("{group}::{e}");
+                        if !(filter.selects(&b.rel, &id, &[])
+                            || filter.selects(&b.rel, &group, &[]))
+                        {
+                            continue;
+                        }
                         entries += 1;
                         let _ = writeln!(out, "{}::{group}::{e}", b.rel);
                     }
