@@ -307,6 +307,9 @@ struct ModuleInfo {
     stars: Vec<(String, usize)>,
     /// Why the file's suites or tests cannot be known without running it.
     dynamic: Option<String>,
+    /// Module-level statements (line) that use a class of the file (index) after its
+    /// definition: `Alias = Suite`, `Suite.extra = ...`.
+    class_uses: Vec<(u32, usize)>,
 }
 
 impl ModuleInfo {
@@ -664,11 +667,14 @@ fn parse(src: &str) -> ModuleInfo {
             stack.push((l.indent, Block::Other));
         }
         if m.dynamic.is_none() {
-            let suspicious = idents(text).find(|id| {
-                DYNAMIC_NAMES.contains(id)
-                    || factories.iter().any(|f| f == id)
-                    || matches!(m.names.get(*id), Some(Bound::Class(_)))
-            });
+            for id in idents(text) {
+                if let Some(Bound::Class(i)) = m.names.get(id) {
+                    // Aliasing or changing a class matters only if it is a suite.
+                    m.class_uses.push((l.line, *i));
+                }
+            }
+            let suspicious = idents(text)
+                .find(|id| DYNAMIC_NAMES.contains(id) || factories.iter().any(|f| f == id));
             if let Some(id) = suspicious {
                 m.dynamic = Some(format!(
                     "line {} uses {id} at module level, which may make suites or tests",
@@ -984,7 +990,7 @@ impl Resolver {
 
     /// The project root a discovered file's path and root-relative path imply.
     pub fn root_of(path: &Path, rel: &str) -> Option<PathBuf> {
-        if Path::new(rel).is_absolute() {
+        if Path::new(rel).is_absolute() || rel.split('/').any(|c| c == ".." || c == ".") {
             return None;
         }
         path.ancestors()
@@ -1244,6 +1250,14 @@ impl Resolver {
         let package = name.rsplit_once('.').map_or("", |(p, _)| p).to_string();
         let order = info.order.clone();
         let m = self.add(info, package, None);
+        for (line, i) in self.mods[m].info.class_uses.clone() {
+            if !matches!(self.class(m, i, 0), Val::NotSuite) {
+                let name = &self.mods[m].info.classes[i].name;
+                return FileScan::Undecidable(format!(
+                    "line {line} uses suite {name} at module level, which may make suites or tests"
+                ));
+            }
+        }
         let mut tests = Vec::new();
         for key in &order {
             let Some(b) = self.mods[m].info.names.get(key).cloned() else {
@@ -1641,7 +1655,7 @@ def plain(): ...
             ),
             (
                 "from tests.base import CommonTestSuite\nclass TestX(CommonTestSuite):\n    pass\nAlias = TestX\n",
-                "uses TestX",
+                "uses suite TestX",
             ),
             (
                 "from tests.base import CommonTestSuite\ndef make():\n    class T(CommonTestSuite):\n        pass\n    return T\nTestX = make()\n",
@@ -1661,7 +1675,7 @@ def plain(): ...
 
     #[test]
     fn ordinary_classes_and_stdlib_bases_stay_decidable() {
-        let src = "import enum\nfrom dataclasses import dataclass\nfrom collections import OrderedDict\nfrom dbtest import TestSuite, test\n\nclass Color(enum.Enum):\n    RED = 1\n\n@dataclass\nclass Point:\n    x: int\n\nclass MyError(Exception):\n    pass\n\nclass Od(OrderedDict):\n    pass\n\nTAGS = ['unit', 'fast']\nDATA = make_data() if False else []\n\n@test(tags=TAGS)\ndef uses_a_constant(): pass\n";
+        let src = "import enum\nfrom dataclasses import dataclass\nfrom collections import OrderedDict\nfrom dbtest import TestSuite, test\n\nclass Color(enum.Enum):\n    RED = 1\n\n@dataclass\nclass Point:\n    x: int\n\nclass MyError(Exception):\n    pass\n\nclass Od(OrderedDict):\n    pass\n\nORIGIN = Point(0)\nTAGS = ['unit', 'fast']\nDATA = make_data() if False else []\n\n@test(tags=TAGS)\ndef uses_a_constant(): pass\n";
         let found = Resolver::new(None).scan_source(src, "test_x.py");
         let FileScan::Known(t) = found else {
             panic!("{found:?}")
