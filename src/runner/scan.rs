@@ -626,7 +626,11 @@ fn parse(src: &str) -> ModuleInfo {
                     m.bind(name, Bound::Func(t));
                     current_def = Some(name.to_string());
                 }
-                _ if !in_code && t.is_some() && m.dynamic.is_none() => {
+                // At module level or in a class body, but under an if/for/try.
+                _ if t.is_some()
+                    && m.dynamic.is_none()
+                    && !stack.iter().any(|(_, b)| matches!(b, Block::Def { .. })) =>
+                {
                     m.dynamic = Some(format!(
                         "test {name} is defined inside a block (line {})",
                         l.line
@@ -645,6 +649,9 @@ fn parse(src: &str) -> ModuleInfo {
         }
         decorators.clear();
         if in_code {
+            if text.ends_with(':') {
+                stack.push((l.indent, Block::Other));
+            }
             // A class-body assignment replaces a test of that name.
             if let Some(Block::Class(idx)) = top {
                 if let Some((target, _)) = text.split_once('=') {
@@ -692,6 +699,22 @@ fn parse(src: &str) -> ModuleInfo {
                 m.bind(target, b);
             }
         }
+    }
+    // The `test` decorator or the module under another name: the scan would not see tests.
+    if m.dynamic.is_none() {
+        m.dynamic = m.names.iter().find_map(|(alias, b)| match b {
+            Bound::From {
+                module,
+                level: 0,
+                name,
+            } if module == "dbtest" && name == "test" && alias != "test" => {
+                Some(format!("dbtest's test is imported as {alias}"))
+            }
+            Bound::Module { module } if module == "dbtest" && alias != "dbtest" => {
+                Some(format!("dbtest is imported as {alias}"))
+            }
+            _ => None,
+        });
     }
     m
 }
@@ -1660,6 +1683,18 @@ def plain(): ...
             (
                 "from tests.base import CommonTestSuite\ndef make():\n    class T(CommonTestSuite):\n        pass\n    return T\nTestX = make()\n",
                 "uses make",
+            ),
+            (
+                "from dbtest import TestSuite, test as check\nclass TestX(TestSuite):\n    @check\n    def t(self): pass\n",
+                "imported as check",
+            ),
+            (
+                "import dbtest as d\n@d.test\ndef t(): pass\n",
+                "imported as d",
+            ),
+            (
+                "import sys\nfrom dbtest import TestSuite, test\nclass TestX(TestSuite):\n    if sys.platform:\n        @test\n        def t(self): pass\n",
+                "inside a block",
             ),
             (
                 "from tests.nowhere import Missing\nclass TestX(Missing):\n    pass\n",
