@@ -613,7 +613,13 @@ fn parse(src: &str) -> ModuleInfo {
                         factories.push(f.clone());
                     }
                 }
-                stack.push((l.indent, Block::Other));
+                // A nested class's methods are not the suite's (nor module-level) tests.
+                stack.push((
+                    l.indent,
+                    Block::Def {
+                        module_level: false,
+                    },
+                ));
             }
             decorators.clear();
             continue;
@@ -1717,6 +1723,15 @@ def plain(): ...
         };
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].tags, Tags::Known(vec!["unit".into(), "fast".into()]));
+    }
+
+    #[test]
+    fn nested_classes_are_not_suites_of_their_own() {
+        let src = "from dbtest import TestSuite, test\n\nclass S(TestSuite):\n    class Inner:\n        @test\n        def not_collected(self): pass\n\n    @test\n    def t(self): pass\n";
+        assert_eq!(
+            ids(Resolver::new(None).scan_source(src, "test_x.py")),
+            ["S::t"]
+        );
     }
 
     #[test]
