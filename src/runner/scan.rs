@@ -1067,7 +1067,7 @@ impl Resolver {
             .collect();
         // Python: "attempted relative import with no known parent package" / "beyond
         // top-level package".
-        if pkg.is_empty() || level - 1 >= pkg.len() {
+        if pkg.is_empty() || level > pkg.len() {
             return None;
         }
         pkg.truncate(pkg.len() - (level - 1));
