@@ -18,7 +18,7 @@ use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport
 use crate::runner::discover::{FileKind, discover};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, ErrorKind, Event, TestResult, TestStart};
-use crate::runner::plan::{Plan, plan, test_id};
+use crate::runner::plan::{Plan, plan};
 use crate::runner::python::{self, FileTask};
 use crate::runner::schedule::{EventQueue, Shared, run_benchmarks, run_files};
 use crate::runner::stdio;
@@ -48,7 +48,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(cli)?;
     if settings.list {
         let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-        return Ok(list(&plan(files, &settings.filter)));
+        return Ok(crate::report::list::list(
+            &plan(files, &settings.filter),
+            &settings.filter,
+        ));
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -190,32 +193,6 @@ struct Run<'a> {
     workers: Vec<supervise::Worker>,
     /// Removed when the run ends.
     _spool: SpoolDir,
-}
-
-fn list(plan: &Plan) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    let mut n = 0;
-    for f in &plan.test_files {
-        if f.tests.is_empty() {
-            let _ = writeln!(out, "{}", f.file.rel);
-        }
-        for t in &f.tests {
-            n += 1;
-            let _ = writeln!(
-                out,
-                "{}{}",
-                test_id(&f.file.rel, t),
-                if t.skip { " (skip)" } else { "" }
-            );
-        }
-    }
-    let _ = out.flush();
-    eprintln!("{n} tests in {} files", plan.test_files.len());
-    if plan.test_files.is_empty() {
-        ExitCode::NoTests
-    } else {
-        ExitCode::Ok
-    }
 }
 
 /// A private folder for workers' output spools, removed when the run ends.

@@ -4,6 +4,7 @@ mod bench_view;
 mod console;
 mod html;
 mod json;
+pub mod list;
 mod markdown;
 mod progress;
 mod text;

@@ -147,6 +147,12 @@ impl Filter {
         self.decide(rel_path, id, Some(tags)) == Decision::Yes
     }
 
+    /// Whether a file whose tests only its import can tell may have a test this filter
+    /// selects: only the mode can rule out a whole file without knowing its tests' ids or tags.
+    pub fn may_select_undecidable_file(&self, rel_path: &str) -> bool {
+        !(self.mode == Mode::Unit && Self::in_integration_folder(rel_path))
+    }
+
     /// Whether a file in which the static scan found no tests (it may fail to import, or define
     /// tests dynamically) is still worth importing: only when no filter asks for something
     /// such a file cannot be shown to have.
@@ -210,5 +216,17 @@ mod tests {
         assert!(f(None, &[], &[], Mode::Unit).selects_opaque_file("tests/test_broken.py"));
         assert!(!f(None, &[], &[], Mode::Integration).selects_opaque_file("tests/test_broken.py"));
         assert!(!f(Some("other"), &[], &[], Mode::All).selects_opaque_file("tests/test_broken.py"));
+    }
+
+    #[test]
+    fn undecidable_files() {
+        let any = f(Some("nothing"), &["db"], &["slow"], Mode::All);
+        assert!(any.may_select_undecidable_file("tests/integration/test_a.py"));
+        let unit = f(None, &[], &[], Mode::Unit);
+        assert!(unit.may_select_undecidable_file("tests/unit/test_a.py"));
+        assert!(!unit.may_select_undecidable_file("tests/integration/test_a.py"));
+        let integ = f(None, &[], &[], Mode::Integration);
+        // Tests tagged `integration` may be anywhere.
+        assert!(integ.may_select_undecidable_file("tests/unit/test_a.py"));
     }
 }
