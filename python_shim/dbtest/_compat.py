@@ -1,0 +1,880 @@
+"""Running unittest and pytest-style tests (without fixtures) the way their own runners do.
+
+The dbtest binary imports a test file, then asks ``collect(module, rel, ...)`` for the file's
+unittest and pytest-style tests, in the order ``python -m unittest``/pytest run them, and a
+``Session`` runs them one by one: ``Session.run(item)`` drives the class and module set-up
+that unittest's ``TestSuite`` and pytest's xunit fixtures would, then the test itself, and
+returns an outcome tuple the binary turns into a report entry:
+
+    (status, kind, message, exception, note)
+
+``status`` is one of passed/failed/error/skipped/xfailed/xpassed; ``kind`` an error kind or
+None; ``message`` a one-line text (None: the binary describes ``exception``); ``exception``
+the exception to describe (its traceback already trimmed of unittest's/pytest's frames);
+``note`` extra text appended to the traceback (other failures: further subtests, teardown).
+
+pytest is never imported here unless the test file imported it: marks are read only when
+``pytest`` is in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+# Mark names that mean something to the runner; any other mark is a tag.
+_RUNNER_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
+
+
+class Item:
+    """One test: a unittest method, or a pytest-style function/method (one parametrized case)."""
+
+    __slots__ = (
+        "style",  # "unittest" | "pytest"
+        "cls",  # the class (None for module-level functions)
+        "suite",  # the class's name in the module, or None
+        "name",  # method/function name with the param id: test_f[1-a]
+        "func",  # the function to call (pytest style) or the method name (unittest)
+        "params",  # dict of parametrized arguments
+        "marks",  # list of Mark objects (pytest style)
+        "tags",  # other mark names
+        "line",
+        "missing",  # arguments nothing provides: an error of kind fixture
+        "collect_error",  # an exception raised while making this item (bad parametrize...)
+    )
+
+    def __init__(self, style, cls, suite, name, func, line, params=None, marks=(), tags=(), missing=(), collect_error=None):
+        self.style = style
+        self.cls = cls
+        self.suite = suite
+        self.name = name
+        self.func = func
+        self.params = params or {}
+        self.marks = list(marks)
+        self.tags = list(tags)
+        self.line = line
+        self.missing = list(missing)
+        self.collect_error = collect_error
+
+    def descriptor(self):
+        return (self.suite, self.name, self.tags, self.line)
+
+
+def _line_of(func):
+    try:
+        func = inspect.unwrap(func)
+    except Exception:
+        pass
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    return code.co_firstlineno
+
+
+def _marks_of(obj):
+    """pytest's ``get_unpacked_marks``: Mark objects stored on a function, class or module."""
+    if isinstance(obj, type):
+        lists = [k.__dict__.get("pytestmark", []) for k in reversed(obj.__mro__)]
+    else:
+        lists = [getattr(obj, "pytestmark", [])]
+    out = []
+    for item in lists:
+        if item is None:
+            continue
+        if isinstance(item, (list, tuple)):
+            out.extend(item)
+        else:
+            out.append(item)
+    marks = []
+    for m in out:
+        m = getattr(m, "mark", m)  # a MarkDecorator holds its Mark
+        if hasattr(m, "name") and hasattr(m, "args") and hasattr(m, "kwargs"):
+            marks.append(m)
+    return marks
+
+
+def _funcargnames(func, cls=None, name=""):
+    """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (ValueError, TypeError):
+        return ()
+    names = tuple(
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.default is inspect.Parameter.empty
+    )
+    if not name:
+        name = getattr(func, "__name__", "")
+    if (
+        cls is not None
+        and not any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in params)
+        and not isinstance(inspect.getattr_static(cls, name, None), staticmethod)
+    ):
+        names = names[1:]
+    if hasattr(func, "__wrapped__"):
+        # mock.patch decorators supply their own arguments.
+        patchings = getattr(func, "patchings", None)
+        if patchings:
+            names = names[len([p for p in patchings if not getattr(p, "attribute_name", None) and p.new is _mock_default()]):]
+    return names
+
+
+def _mock_default():
+    m = sys.modules.get("unittest.mock")
+    return getattr(m, "DEFAULT", object()) if m else object()
+
+
+# ---------------------------------------------------------------- parametrize
+
+def _idval_from_value(val):
+    import enum
+    import re
+
+    if isinstance(val, str):
+        return _ascii_escaped(val)
+    if isinstance(val, bytes):
+        return _ascii_escaped(val)
+    if val is None or isinstance(val, (float, int, bool, complex)):
+        return str(val)
+    if isinstance(val, re.Pattern):
+        return _ascii_escaped(val.pattern)
+    if isinstance(val, enum.Enum):
+        return str(val)
+    if isinstance(getattr(val, "__name__", None), str):
+        return val.__name__
+    return None
+
+
+def _ascii_escaped(val):
+    if isinstance(val, bytes):
+        return val.decode("ascii", "backslashreplace")
+    return val.encode("unicode_escape").decode("ascii")
+
+
+def _make_ids(argnames, paramsets, ids, idfn, nodeid):
+    """Ids of one parametrize call's cases, as pytest's IdMaker makes them."""
+    try:
+        from _pytest.python import IdMaker
+
+        return [str(i) for i in IdMaker(argnames, paramsets, idfn, ids, None, nodeid).make_unique_parameterset_ids()]
+    except ImportError:
+        pass
+    resolved = []
+    for idx, ps in enumerate(paramsets):
+        if ps.id is not None:
+            resolved.append(_ascii_escaped(ps.id))
+        elif ids and idx < len(ids) and ids[idx] is not None:
+            resolved.append(_idval_from_value(ids[idx]) or str(ids[idx]))
+        else:
+            parts = []
+            for val, argname in zip(ps.values, argnames):
+                v = None
+                if idfn is not None:
+                    got = idfn(val)
+                    v = None if got is None else _idval_from_value(got)
+                if v is None and not (isinstance(val, (str, bytes)) and len(val) > 100):
+                    v = _idval_from_value(val)
+                parts.append(v if v is not None else f"{argname}{idx}")
+            resolved.append("-".join(parts))
+    if len(set(resolved)) != len(resolved):
+        from collections import Counter, defaultdict
+
+        counts = Counter(resolved)
+        suffixes = defaultdict(int)
+        for index, id_ in enumerate(resolved):
+            if counts[id_] > 1:
+                suffix = "_" if id_ and id_[-1].isdigit() else ""
+                new = f"{id_}{suffix}{suffixes[id_]}"
+                while new in set(resolved):
+                    suffixes[id_] += 1
+                    new = f"{id_}{suffix}{suffixes[id_]}"
+                resolved[index] = new
+                suffixes[id_] += 1
+    return resolved
+
+
+def _expand(func, marks, nodeid):
+    """The parametrized cases of a test: [(id or None, params dict, extra marks)]."""
+    cases = [(None, {}, [])]
+    pmarks = [m for m in marks if m.name == "parametrize"]
+    if not pmarks:
+        return cases
+    from _pytest.mark.structures import ParameterSet
+
+    for m in pmarks:
+        args = list(m.args)
+        kwargs = dict(m.kwargs)
+        argnames = args.pop(0) if args else kwargs.pop("argnames")
+        argvalues = args.pop(0) if args else kwargs.pop("argvalues")
+        ids = kwargs.get("ids")
+        if isinstance(argnames, str):
+            trailing = argnames.rstrip().endswith(",")
+            argnames = [x.strip() for x in argnames.split(",") if x.strip()]
+            force_tuple = len(argnames) == 1 and not trailing
+        else:
+            argnames = list(argnames)
+            force_tuple = False
+        paramsets = [ParameterSet.extract_from(x, force_tuple=force_tuple) for x in argvalues]
+        idfn = ids if callable(ids) else None
+        ids = None if callable(ids) or ids is None else list(ids)
+        if not paramsets:
+            # pytest skips a test whose parameter set is empty.
+            new = []
+            for cid, params, extra in cases:
+                p = dict(params)
+                for a in argnames:
+                    p[a] = None
+                skip = _SyntheticMark("skip", (), {"reason": f"got empty parameter set for ({', '.join(argnames)})"})
+                new.append((_join(cid, "|".join(argnames) + "0"), p, extra + [skip]))
+            cases = new
+            continue
+        made = _make_ids(argnames, paramsets, ids, idfn, nodeid)
+        new = []
+        for cid, params, extra in cases:
+            for ps, pid in zip(paramsets, made):
+                p = dict(params)
+                for a, v in zip(argnames, ps.values):
+                    p[a] = v
+                new.append((_join(cid, pid), p, extra + [getattr(x, "mark", x) for x in ps.marks]))
+        cases = new
+    return cases
+
+
+def _join(a, b):
+    return b if a is None else f"{a}-{b}"
+
+
+class _SyntheticMark:
+    __slots__ = ("name", "args", "kwargs")
+
+    def __init__(self, name, args, kwargs):
+        self.name, self.args, self.kwargs = name, args, kwargs
+
+
+# ---------------------------------------------------------------- collection
+
+def _is_dbtest(obj):
+    if hasattr(obj, "__dbtest__"):
+        return True
+    dbtest = sys.modules.get("dbtest")
+    base = getattr(dbtest, "TestSuite", None)
+    return isinstance(obj, type) and base is not None and issubclass(obj, base)
+
+
+def _pytest_items(cls, suite, name, func, module_marks, rel, has_pytest):
+    """The items for one pytest-style function (one per parametrized case)."""
+    own = _marks_of(func) if has_pytest else []
+    class_marks = _marks_of(cls) if (has_pytest and cls is not None) else []
+    marks = own + class_marks + module_marks
+    line = _line_of(func)
+    nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
+    try:
+        cases = _expand(func, marks, nodeid)
+    except BaseException as e:  # noqa: BLE001 - a bad parametrize is this test's error
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return [Item("pytest", cls, suite, name, func, line, marks=marks, collect_error=e)]
+    argnames = _funcargnames(func, cls=cls, name=name)
+    items = []
+    for cid, params, extra in cases:
+        all_marks = extra + marks
+        tags = []
+        for m in all_marks:
+            if m.name not in _RUNNER_MARKS and m.name not in tags:
+                tags.append(m.name)
+        missing = [a for a in argnames if a not in params]
+        full = name if cid is None else f"{name}[{cid}]"
+        items.append(Item("pytest", cls, suite, full, func, line, params, all_marks, tags, missing))
+    return items
+
+
+def _unittest_names(cls):
+    import unittest
+
+    return unittest.defaultTestLoader.getTestCaseNames(cls)
+
+
+def collect(module, rel):
+    """The unittest and pytest-style tests of an imported module, in run order."""
+    items = []
+    unittest = sys.modules.get("unittest")
+    testcase = getattr(unittest, "TestCase", None) if unittest else None
+    has_pytest = "pytest" in sys.modules and "_pytest.mark.structures" in sys.modules
+    module_marks = _marks_of(module) if has_pytest else []
+    seen = set()
+    for key, value in list(vars(module).items()):
+        if isinstance(value, type):
+            if testcase is not None and issubclass(value, testcase):
+                if getattr(value, "__module__", "").startswith("unittest"):
+                    continue  # TestCase, IsolatedAsyncioTestCase, FunctionTestCase themselves
+                try:
+                    names = _unittest_names(value)
+                except Exception:  # noqa: BLE001
+                    names = []
+                for n in names:
+                    items.append(Item("unittest", value, key, n, n, _line_of(getattr(value, n, None))))
+                continue
+            if (
+                not key.startswith("Test")
+                or _is_dbtest(value)
+                or not getattr(value, "__test__", True)
+                or value.__init__ is not object.__init__
+                or value.__new__ is not object.__new__
+            ):
+                continue
+            # pytest's order: base classes' tests first, each name once.
+            per_class = []
+            names_seen = set()
+            for k in (value,) + value.__mro__:
+                found = []
+                for n, obj in list(vars(k).items()):
+                    if n in names_seen:
+                        continue
+                    names_seen.add(n)
+                    if not n.startswith("test"):
+                        continue
+                    if isinstance(obj, staticmethod):
+                        obj = obj.__func__
+                    if not inspect.isfunction(obj) or not getattr(obj, "__test__", True) or _is_dbtest(obj):
+                        continue
+                    found.append((n, obj))
+                per_class.append(found)
+            for found in reversed(per_class):
+                for n, obj in found:
+                    items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest))
+            continue
+        if (
+            key.startswith("test")
+            and inspect.isfunction(value)
+            and getattr(value, "__test__", True)
+            and not _is_dbtest(value)
+            and id(value) not in seen
+        ):
+            seen.add(id(value))
+            items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest))
+    return items
+
+
+# ---------------------------------------------------------------- outcomes
+
+def _trim(exc):
+    """Drop unittest's and pytest's own frames (``__unittest`` globals, ``__tracebackhide__``)."""
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    keep = [
+        t
+        for t in frames
+        if "__unittest" not in t.tb_frame.f_globals and not t.tb_frame.f_locals.get("__tracebackhide__")
+    ]
+    if len(keep) == len(frames) or not keep:
+        return exc
+    # Rebuild the chain from the kept entries.
+    import types
+
+    new = None
+    for t in reversed(keep):
+        new = types.TracebackType(new, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    try:
+        return exc.with_traceback(new)
+    except Exception:  # noqa: BLE001
+        return exc
+
+
+def _outcome_classes():
+    """pytest's outcome exceptions (Skipped, Failed, XFailed), if pytest was imported."""
+    out = sys.modules.get("_pytest.outcomes")
+    if out is None:
+        return None, None, None
+    return out.Skipped, out.Failed, getattr(out, "XFailed", None)
+
+
+def module_skip_reason(exc):
+    """The reason, if ``exc`` (raised while importing a file) skips the whole file."""
+    skipped, _, _ = _outcome_classes()
+    if skipped is not None and isinstance(exc, skipped):
+        return str(getattr(exc, "msg", None) or exc) or "skipped"
+    unittest = sys.modules.get("unittest")
+    if unittest is not None and isinstance(exc, unittest.SkipTest):
+        return str(exc) or "skipped"
+    return None
+
+
+def _is_failure(exc, failure_exception=AssertionError):
+    return isinstance(exc, failure_exception)
+
+
+def _classify(exc):
+    """Outcome of an exception raised by a pytest-style test or hook: (status, message)."""
+    skipped, failed, xfailed = _outcome_classes()
+    if skipped is not None and isinstance(exc, skipped):
+        return "skipped", str(getattr(exc, "msg", None) or "skipped")
+    unittest = sys.modules.get("unittest")
+    if unittest is not None and isinstance(exc, unittest.SkipTest):
+        return "skipped", str(exc) or "skipped"
+    if xfailed is not None and isinstance(exc, xfailed):
+        return "xfailed", str(getattr(exc, "msg", None) or exc)
+    if failed is not None and isinstance(exc, failed):
+        return "failed", str(getattr(exc, "msg", None) or exc)
+    if isinstance(exc, AssertionError):
+        return "failed", None
+    return "error", None
+
+
+class _Result:
+    """The unittest result object TestCase.run reports to, for one test at a time."""
+
+    def __init__(self):
+        import unittest
+
+        class Result(unittest.TestResult):
+            def __init__(self):
+                super().__init__()
+                self.reset()
+
+            def reset(self):
+                self.problems = []  # (status, exc) of the test itself
+                self.subtests = []  # (label, exc)
+                self.skip = None
+                self.xfail = None
+                self.xpass = False
+                self.success = False
+
+            def startTest(self, test):
+                pass
+
+            def stopTest(self, test):
+                pass
+
+            def addSuccess(self, test):
+                self.success = True
+
+            def addError(self, test, err):
+                self.problems.append(("error", err[1]))
+
+            def addFailure(self, test, err):
+                self.problems.append(("failed", err[1]))
+
+            def addSkip(self, test, reason):
+                if getattr(test, "_subDescription", None) is not None and test is not getattr(self, "current", None):
+                    return  # a skipped subtest does not skip its test
+                self.skip = reason
+
+            def addExpectedFailure(self, test, err):
+                self.xfail = err[1]
+
+            def addUnexpectedSuccess(self, test):
+                self.xpass = True
+
+            def addSubTest(self, test, subtest, err):
+                if err is not None:
+                    label = subtest._subDescription()
+                    self.subtests.append((label, err[1], issubclass(err[0], test.failureException)))
+
+            def addDuration(self, test, elapsed):
+                pass
+
+        self.result = Result()
+
+
+class Session:
+    """Runs one file's items, doing class and module set-up once each, in order."""
+
+    def __init__(self, module, rel):
+        self.module = module
+        self.rel = rel
+        self.module_state = None  # None: not set up; "ok"; or a problem tuple
+        self.cls = None  # the class currently set up
+        self.cls_state = None
+        self._result = None
+        self._loop = None
+
+    # -------------------------------------------------------------- fixtures
+
+    def _call_optional(self, func, arg):
+        """pytest's _call_with_optional_argument."""
+        code = getattr(func, "__code__", None)
+        count = code.co_argcount if code is not None else 0
+        if inspect.ismethod(func):
+            count -= 1
+        result = func(arg) if count else func()
+        self._await(result)
+
+    def _await(self, result):
+        if inspect.isawaitable(result):
+            return self._event_loop().run_until_complete(result)
+        return result
+
+    def _event_loop(self):
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def _setup_module(self):
+        for name in ("setUpModule", "setup_module"):
+            f = getattr(self.module, name, None)
+            if f is not None and callable(f):
+                try:
+                    self._call_optional(f, self.module)
+                except BaseException as e:  # noqa: BLE001
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    unittest = sys.modules.get("unittest")
+                    extras = []
+                    if unittest is not None:
+                        try:
+                            unittest.case.doModuleCleanups()
+                        except Exception as ce:  # noqa: BLE001
+                            extras.append(ce)
+                    return self._setup_problem(e, name)
+                break
+        return "ok"
+
+    def _setup_problem(self, e, name):
+        status, message = _classify(e)
+        if status in ("skipped", "xfailed"):
+            return ("skipped", None, message, None, None)
+        return ("error", "setup", f"{name} failed: {_one_line(e)}", _trim(e), None)
+
+    def _teardown_module(self):
+        """Problems of tearing down the module: [(entry name, exception)]."""
+        problems = []
+        if self.module_state != "ok":
+            return problems
+        for name in ("tearDownModule", "teardown_module"):
+            f = getattr(self.module, name, None)
+            if f is not None and callable(f):
+                try:
+                    self._call_optional(f, self.module)
+                except BaseException as e:  # noqa: BLE001
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    problems.append((None, name, _trim(e)))
+                break
+        unittest = sys.modules.get("unittest")
+        if unittest is not None:
+            try:
+                unittest.case.doModuleCleanups()
+            except Exception as e:  # noqa: BLE001
+                problems.append((None, "tearDownModule", _trim(e)))
+        return problems
+
+    def _setup_class(self, item):
+        cls = item.cls
+        if item.style == "unittest":
+            if getattr(cls, "__unittest_skip__", False):
+                return "ok"
+            try:
+                cls._classSetupFailed = False
+            except TypeError:
+                pass
+            try:
+                cls.setUpClass()
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                try:
+                    cls._classSetupFailed = True
+                except TypeError:
+                    pass
+                try:
+                    cls.doClassCleanups()
+                except Exception:  # noqa: BLE001
+                    pass
+                return self._setup_problem(e, "setUpClass")
+            return "ok"
+        f = getattr(cls, "setup_class", None)
+        if f is not None and callable(f):
+            try:
+                self._call_optional(f, cls)
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                return self._setup_problem(e, "setup_class")
+        return "ok"
+
+    def _teardown_class(self):
+        cls, style, state = self.cls, self._cls_style, self.cls_state
+        self.cls = None
+        problems = []
+        if cls is None or state != "ok":
+            return problems
+        suite = self._cls_suite
+        if style == "unittest":
+            if getattr(cls, "__unittest_skip__", False):
+                return problems
+            try:
+                cls.tearDownClass()
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                problems.append((suite, "tearDownClass", _trim(e)))
+            try:
+                cls.doClassCleanups()
+                for info in getattr(cls, "tearDown_exceptions", []):
+                    problems.append((suite, "tearDownClass", _trim(info[1])))
+            except Exception as e:  # noqa: BLE001
+                problems.append((suite, "tearDownClass", _trim(e)))
+            return problems
+        f = getattr(cls, "teardown_class", None)
+        if f is not None and callable(f):
+            try:
+                self._call_optional(f, cls)
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                problems.append((suite, "teardown_class", _trim(e)))
+        return problems
+
+    def enter(self, item):
+        """Set up what ``item`` needs (tearing down the previous class if it changes).
+
+        Returns (teardown problems of the previous class, set-up problem for this item or None);
+        a problem list entry is (suite or None, hook name, exception)."""
+        problems = []
+        if self.cls is not None and (item.cls is not self.cls or item.suite != self._cls_suite):
+            problems = self._teardown_class()
+        if self.module_state is None:
+            self.module_state = self._setup_module()
+        if self.module_state != "ok":
+            return problems, self.module_state
+        if item.cls is not None and self.cls is None:
+            self.cls = item.cls
+            self._cls_style = item.style
+            self._cls_suite = item.suite
+            self.cls_state = self._setup_class(item)
+        if item.cls is not None and self.cls_state != "ok":
+            return problems, self.cls_state
+        return problems, None
+
+    def finish(self):
+        """Tear down the last class and the module: [(suite or None, hook name, exception)]."""
+        problems = self._teardown_class()
+        problems.extend(self._teardown_module())
+        if self._loop is not None:
+            try:
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            except Exception:  # noqa: BLE001
+                pass
+            self._loop.close()
+            self._loop = None
+        return problems
+
+    # -------------------------------------------------------------- tests
+
+    def run(self, item):
+        """Run one test (after ``enter``): its outcome tuple."""
+        if item.collect_error is not None:
+            return ("error", "exception", None, _trim(item.collect_error), None)
+        if item.style == "unittest":
+            return self._run_unittest(item)
+        return self._run_pytest(item)
+
+    def _run_unittest(self, item):
+        if self._result is None:
+            self._result = _Result().result
+        result = self._result
+        result.reset()
+        try:
+            test = item.cls(item.func)
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return ("error", "exception", None, _trim(e), None)
+        result.current = test
+        test.run(result)
+        result.current = None
+        if result.skip is not None:
+            return ("skipped", None, result.skip, None, None)
+        if result.xfail is not None:
+            return ("xfailed", None, _one_line(result.xfail), None, None)
+        if result.xpass:
+            return ("xpassed", None, "unexpected success (the test is marked expectedFailure)", None, None)
+        notes = []
+        first = None
+        status = None
+        for st, exc in result.problems:
+            if first is None:
+                first, status = exc, st
+            else:
+                notes.append(("also", exc))
+        if result.subtests:
+            if first is None:
+                label, exc, is_failure = result.subtests[0]
+                first = exc
+                status = "failed" if any(f for _, _, f in result.subtests) else "error"
+                rest = result.subtests[1:]
+            else:
+                rest = result.subtests
+            message = _subtest_message(result.subtests)
+            for label, exc, _ in rest:
+                notes.append((label, exc))
+            return (status, "exception" if status == "error" else None, message, _trim(first), _notes(notes))
+        if first is not None:
+            if status == "failed" and not isinstance(first, AssertionError):
+                # a custom failureException: still a failure
+                pass
+            return (status, "exception" if status == "error" else None, None, _trim(first), _notes(notes))
+        return ("passed", None, None, None, None)
+
+    def _run_pytest(self, item):
+        globs = getattr(item.func, "__globals__", None) or vars(self.module)
+        skip = _skip_reason(item.marks, globs)
+        if skip is not None:
+            return ("skipped", None, skip, None, None)
+        xfail = _xfail_of(item.marks, globs)
+        if xfail is not None and not xfail["run"]:
+            return ("xfailed", None, "[NOTRUN] " + xfail["reason"] if xfail["reason"] else "[NOTRUN]", None, None)
+        if item.missing:
+            names = ", ".join(repr(m) for m in item.missing)
+            word = "fixture" if len(item.missing) == 1 else "fixtures"
+            return ("error", "fixture", f"{word} {names} not found (dbtest does not support fixtures yet)", None, None)
+        instance = None
+        func = item.func
+        try:
+            if item.cls is not None:
+                instance = item.cls()
+                func = getattr(instance, item.func.__name__, None) or item.func.__get__(instance)
+                setup = getattr(instance, "setup_method", None)
+                if setup is not None:
+                    self._call_optional(setup, func)
+            else:
+                setup = getattr(self.module, "setup_function", None)
+                if setup is not None and callable(setup):
+                    self._call_optional(setup, item.func)
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            status, message = _classify(e)
+            if status in ("skipped", "xfailed"):
+                return (status, None, message, None, None)
+            return ("error", "setup", message, _trim(e), None)
+        outcome = self._call_test(func, item, xfail)
+        # teardown
+        try:
+            if instance is not None:
+                td = getattr(instance, "teardown_method", None)
+                if td is not None:
+                    self._call_optional(td, func)
+            else:
+                td = getattr(self.module, "teardown_function", None)
+                if td is not None and callable(td):
+                    self._call_optional(td, item.func)
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            if outcome[0] in ("passed", "skipped", "xpassed", "xfailed"):
+                return ("error", "teardown", None, _trim(e), None)
+            return outcome[:4] + (_notes([("teardown also failed", e)]),)
+        return outcome
+
+    def _call_test(self, func, item, xfail):
+        try:
+            self._await(func(**item.params))
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            status, message = _classify(e)
+            if status == "skipped":
+                return ("skipped", None, message, None, None)
+            if status == "xfailed":
+                return ("xfailed", None, message, None, None)
+            if xfail is not None:
+                raises = xfail["raises"]
+                if raises is None or isinstance(e, raises):
+                    return ("xfailed", None, xfail["reason"] or _one_line(e), None, None)
+            if message is not None:
+                return (status, None if status == "failed" else "exception", message, _trim(e), None)
+            return (status, None if status == "failed" else "exception", None, _trim(e), None)
+        if xfail is not None:
+            if xfail["strict"]:
+                return ("failed", None, "[XPASS(strict)] " + xfail["reason"] if xfail["reason"] else "[XPASS(strict)]", None, None)
+            return ("xpassed", None, xfail["reason"] or None, None, None)
+        return ("passed", None, None, None, None)
+
+
+def _one_line(exc):
+    text = str(exc)
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _subtest_message(subtests):
+    parts = [f"{label}: {_one_line(exc)}" for label, exc, _ in subtests]
+    n = len(subtests)
+    head = f"{n} subtest{'s' if n > 1 else ''} failed"
+    return f"{head}: " + "; ".join(parts)
+
+
+def _notes(notes):
+    if not notes:
+        return None
+    import traceback
+
+    chunks = []
+    for label, exc in notes:
+        exc = _trim(exc)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        chunks.append(f"{label}:\n{text}")
+    return "\n".join(chunks)
+
+
+def _eval_condition(cond, globs, mark_name, kwargs):
+    if isinstance(cond, str):
+        import os
+        import platform
+
+        ns = {"os": os, "sys": sys, "platform": platform, "config": None}
+        ns.update(globs)
+        result = eval(compile(cond, f"<{mark_name} condition>", "eval"), ns)  # noqa: S307
+        return bool(result), kwargs.get("reason") or f"condition: {cond}"
+    result = bool(cond)
+    reason = kwargs.get("reason")
+    if reason is None:
+        raise TypeError(f"{mark_name}: you need to specify reason=STRING when using booleans as conditions")
+    return result, reason
+
+
+def _skip_reason(marks, globs):
+    for m in marks:
+        if m.name == "skipif":
+            conds = m.args if m.args else ([m.kwargs["condition"]] if "condition" in m.kwargs else [])
+            if not conds:
+                return m.kwargs.get("reason", "")
+            for c in conds:
+                hit, reason = _eval_condition(c, globs, "skipif", m.kwargs)
+                if hit:
+                    return reason
+    for m in marks:
+        if m.name == "skip":
+            if m.args:
+                return str(m.args[0])
+            return m.kwargs.get("reason", "unconditional skip")
+    return None
+
+
+def _xfail_of(marks, globs):
+    for m in marks:
+        if m.name != "xfail":
+            continue
+        kw = m.kwargs
+        run = kw.get("run", True)
+        strict = kw.get("strict", False)
+        raises = kw.get("raises")
+        conds = m.args if m.args else ([kw["condition"]] if "condition" in kw else [])
+        if not conds:
+            return {"run": run, "strict": strict, "raises": raises, "reason": kw.get("reason", "")}
+        for c in conds:
+            if isinstance(c, str):
+                hit, reason = _eval_condition(c, globs, "xfail", kw)
+            else:
+                hit, reason = bool(c), kw.get("reason", "")
+            if hit:
+                return {"run": run, "strict": strict, "raises": raises, "reason": reason}
+    return None
