@@ -21,6 +21,165 @@ enum Pattern {
     /// A pattern without glob characters matches as a substring, as `pytest -k word` users expect.
     Substring(String),
     Glob(GlobMatcher),
+    /// A pytest keyword expression (`parse and not slow`): each word matches, ignoring case, as
+    /// a substring of the path's parts, the suite, the test's name or id, or one of its tags.
+    Keywords(Expr),
+}
+
+/// A pytest `-k`/`-m` expression: `and`, `or`, `not`, parentheses and words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Word(String),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// Parse pytest's grammar: `expr := and ('or' and)*`, `and := not ('and' not)*`,
+    /// `not := 'not' not | '(' expr ')' | word`; a word is letters, digits and `_:+-.[]\/`.
+    pub fn parse(text: &str) -> Result<Expr, String> {
+        let tokens = tokenize(text)?;
+        if tokens.is_empty() {
+            return Err("empty expression".into());
+        }
+        let mut p = Parser { tokens, at: 0 };
+        let e = p.or()?;
+        if p.at < p.tokens.len() {
+            return Err(format!("unexpected {:?}", p.tokens[p.at]));
+        }
+        Ok(e)
+    }
+
+    /// Evaluate with `word` telling whether a word holds: None when not known yet (tags the
+    /// static scan could not read), evaluated with three-valued logic.
+    pub fn eval(&self, word: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
+        match self {
+            Expr::Word(w) => word(w),
+            Expr::Not(e) => e.eval(word).map(|b| !b),
+            Expr::And(a, b) => match (a.eval(word), b.eval(word)) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            },
+            Expr::Or(a, b) => match (a.eval(word), b.eval(word)) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    And,
+    Or,
+    Not,
+    Word(String),
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let is_word = |c: char| c.is_alphanumeric() || "_:+-.[]\\/".contains(c);
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '(' {
+            out.push(Token::Open);
+            i += 1;
+        } else if c == ')' {
+            out.push(Token::Close);
+            i += 1;
+        } else if is_word(c) {
+            let start = i;
+            while i < chars.len() && is_word(chars[i]) {
+                i += 1;
+            }
+            let w: String = chars[start..i].iter().collect();
+            out.push(match w.as_str() {
+                "and" => Token::And,
+                "or" => Token::Or,
+                "not" => Token::Not,
+                _ => Token::Word(w),
+            });
+        } else {
+            return Err(format!("unexpected character {c:?} at column {}", i + 1));
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut e = self.and()?;
+        while self.peek() == Some(&Token::Or) {
+            self.at += 1;
+            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+        }
+        Ok(e)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut e = self.not()?;
+        while self.peek() == Some(&Token::And) {
+            self.at += 1;
+            e = Expr::And(Box::new(e), Box::new(self.not()?));
+        }
+        Ok(e)
+    }
+
+    fn not(&mut self) -> Result<Expr, String> {
+        match self.tokens.get(self.at).cloned() {
+            Some(Token::Not) => {
+                self.at += 1;
+                Ok(Expr::Not(Box::new(self.not()?)))
+            }
+            Some(Token::Open) => {
+                self.at += 1;
+                let e = self.or()?;
+                if self.peek() != Some(&Token::Close) {
+                    return Err("expected ')'".into());
+                }
+                self.at += 1;
+                Ok(e)
+            }
+            Some(Token::Word(w)) => {
+                self.at += 1;
+                Ok(Expr::Word(w))
+            }
+            Some(t) => Err(format!("unexpected {t:?}")),
+            None => Err("the expression ends too early".into()),
+        }
+    }
+}
+
+/// Whether `-k TEXT` is a pytest keyword expression rather than a substring or a glob.
+fn is_expression(p: &str) -> bool {
+    let t = p.trim();
+    t.contains(char::is_whitespace) || t.contains(['(', ')'])
+}
+
+/// `word[params]`: a pytest id with its parameters, matched as a substring, not as a glob class.
+fn is_param_id(p: &str) -> bool {
+    match p.find('[') {
+        Some(i) => i > 0 && p.ends_with(']') && !p.contains(['*', '?', '{']),
+        None => false,
+    }
 }
 
 /// A filter as given on the command line: what worker processes are told.
@@ -30,12 +189,16 @@ pub struct FilterSpec {
     pub tags: Vec<String>,
     pub exclude_tags: Vec<String>,
     pub mode: Mode,
+    /// `-m`: a pytest marker expression over tags (`slow and not db`).
+    #[serde(default)]
+    pub markers: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub spec: FilterSpec,
     pattern: Option<Pattern>,
+    markers: Option<Expr>,
     tags: Vec<String>,
     exclude_tags: Vec<String>,
     pub mode: Mode,
@@ -70,13 +233,29 @@ impl Filter {
             tags: clean(tags),
             exclude_tags: clean(exclude_tags),
             mode,
+            markers: None,
         })
+    }
+
+    /// The same filter, also selecting by the marker expression `-m EXPR` (None: none).
+    pub fn with_markers(self, markers: Option<&str>) -> Result<Self, UserError> {
+        let mut spec = self.spec;
+        spec.markers = markers.map(str::to_string);
+        Self::from_spec(spec)
     }
 
     pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {
         let pattern = match spec.pattern.as_deref() {
             None => None,
-            Some(p) if !p.contains(['*', '?', '[', '{']) => Some(Pattern::Substring(p.to_string())),
+            Some(p) if is_expression(p) => Some(Pattern::Keywords(Expr::parse(p).map_err(
+                |reason| UserError::BadPattern {
+                    pattern: p.to_string(),
+                    reason,
+                },
+            )?)),
+            Some(p) if !p.contains(['*', '?', '[', '{']) || is_param_id(p) => {
+                Some(Pattern::Substring(p.to_string()))
+            }
             Some(p) => {
                 let glob = Glob::new(p).map_err(|e| UserError::BadPattern {
                     pattern: p.to_string(),
@@ -85,8 +264,16 @@ impl Filter {
                 Some(Pattern::Glob(glob.compile_matcher()))
             }
         };
+        let markers = match spec.markers.as_deref() {
+            None => None,
+            Some(m) => Some(Expr::parse(m).map_err(|reason| UserError::BadPattern {
+                pattern: m.to_string(),
+                reason,
+            })?),
+        };
         Ok(Filter {
             pattern,
+            markers,
             tags: spec.tags.clone(),
             exclude_tags: spec.exclude_tags.clone(),
             mode: spec.mode,
@@ -96,7 +283,10 @@ impl Filter {
 
     /// Whether anything narrows the run beyond the mode.
     pub fn is_active(&self) -> bool {
-        self.pattern.is_some() || !self.tags.is_empty() || !self.exclude_tags.is_empty()
+        self.pattern.is_some()
+            || self.markers.is_some()
+            || !self.tags.is_empty()
+            || !self.exclude_tags.is_empty()
     }
 
     fn matches(&self, text: &str) -> bool {
@@ -104,7 +294,25 @@ impl Filter {
             None => true,
             Some(Pattern::Substring(s)) => text.contains(s.as_str()),
             Some(Pattern::Glob(g)) => g.is_match(text),
+            // Words may name tags or parts of an id: a path alone cannot rule a file out.
+            Some(Pattern::Keywords(_)) => true,
         }
+    }
+
+    /// A keyword expression's verdict on a test, as pytest's `-k` matches it: each word, in
+    /// lower case, a substring of a part of the path, the suite, the name, the id or a tag.
+    fn keywords_match(e: &Expr, rel_path: &str, id: &str, tags: Option<&[String]>) -> Option<bool> {
+        let mut names: Vec<String> = rel_path.split('/').map(str::to_lowercase).collect();
+        names.extend(id.split("::").skip(1).map(str::to_lowercase));
+        names.push(id.to_lowercase());
+        e.eval(&|w: &str| {
+            let w = w.to_lowercase();
+            if names.iter().any(|n| n.contains(&w)) {
+                return Some(true);
+            }
+            let tags = tags?;
+            Some(tags.iter().any(|t| t.to_lowercase().contains(&w)))
+        })
     }
 
     fn in_integration_folder(rel_path: &str) -> bool {
@@ -115,11 +323,26 @@ impl Filter {
 
     /// Whether a test runs; `tags` is None when not known yet.
     pub fn decide(&self, rel_path: &str, id: &str, tags: Option<&[String]>) -> Decision {
-        if self.pattern.is_some() && !self.matches(rel_path) && !self.matches(id) {
+        let mut unknown = false;
+        if let Some(Pattern::Keywords(e)) = &self.pattern {
+            match Self::keywords_match(e, rel_path, id, tags) {
+                Some(false) => return Decision::No,
+                None => unknown = true,
+                Some(true) => {}
+            }
+        } else if self.pattern.is_some() && !self.matches(rel_path) && !self.matches(id) {
             return Decision::No;
         }
+        if let Some(m) = &self.markers {
+            match m.eval(&|w: &str| tags.map(|t| t.iter().any(|x| x == w))) {
+                Some(false) => return Decision::No,
+                None => unknown = true,
+                Some(true) => {}
+            }
+        }
         let Some(tags) = tags else {
-            let needs_tags = !self.tags.is_empty()
+            let needs_tags = unknown
+                || !self.tags.is_empty()
                 || !self.exclude_tags.is_empty()
                 || matches!(self.mode, Mode::Unit | Mode::Integration);
             return if needs_tags {
@@ -160,6 +383,9 @@ impl Filter {
         if self.pattern.is_some() && !self.matches(rel_path) {
             return false;
         }
+        if self.markers.is_some() {
+            return false;
+        }
         match self.mode {
             Mode::Integration => Self::in_integration_folder(rel_path) && self.tags.is_empty(),
             Mode::Unit => !Self::in_integration_folder(rel_path) && self.tags.is_empty(),
@@ -186,6 +412,44 @@ mod tests {
         assert!(glob.selects("tests/nested/a/test_same_name.py", "x", &[]));
         assert!(!glob.selects("tests/test_ok.py", "tests/test_ok.py::t", &[]));
         assert!(Filter::new(Some("[unclosed"), vec![], vec![], Mode::All).is_err());
+    }
+
+    #[test]
+    fn pytest_keyword_expressions() {
+        let t = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let k = f(Some("parse and not slow"), &[], &[], Mode::All);
+        let id = "tests/test_p.py::TestParser::test_parse_int[1-a]";
+        assert!(k.selects("tests/test_p.py", id, &[]));
+        assert!(!k.selects("tests/test_p.py", id, &t(&["slow"])));
+        assert_eq!(k.decide("tests/test_p.py", id, None), Decision::Maybe);
+        // Case-insensitive, over the parts of the path and the id.
+        let k = f(Some("(PARSER or config) and test_p"), &[], &[], Mode::All);
+        assert!(k.selects("tests/test_p.py", id, &[]));
+        assert!(!k.selects("tests/test_q.py", "tests/test_q.py::test_other", &[]));
+        assert!(f(Some("not other"), &[], &[], Mode::All).selects("a.py", "a.py::x", &[]));
+        // A parametrized id is a substring, not a glob class.
+        let p = f(Some("test_add[1-2-3]"), &[], &[], Mode::All);
+        assert!(p.selects("t.py", "t.py::test_add[1-2-3]", &[]));
+        assert!(!p.selects("t.py", "t.py::test_add[2-2-5]", &[]));
+        assert!(Filter::new(Some("a and (b"), vec![], vec![], Mode::All).is_err());
+        assert!(Filter::new(Some("a and"), vec![], vec![], Mode::All).is_err());
+    }
+
+    #[test]
+    fn marker_expressions() {
+        let t = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = Filter::new(None, vec![], vec![], Mode::All)
+            .unwrap()
+            .with_markers(Some("slow and not db"))
+            .unwrap();
+        assert!(m.selects("a.py", "a.py::x", &t(&["slow"])));
+        assert!(!m.selects("a.py", "a.py::x", &t(&["slow", "db"])));
+        assert!(!m.selects("a.py", "a.py::x", &t(&["slowish"])));
+        assert_eq!(m.decide("a.py", "a.py::x", None), Decision::Maybe);
+        assert!(m.is_active());
+        assert!(!m.selects_opaque_file("a.py"));
+        let bad = Filter::new(None, vec![], vec![], Mode::All).unwrap();
+        assert!(bad.with_markers(Some("slow and")).is_err());
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! unittest and pytest-style tests: the bridge to the shim's `_compat` module, which collects a
+//! file's `TestCase` methods and pytest-style functions and runs them with unittest's and
+//! pytest's semantics (class and module set-up, skips, expected failures, marks, parametrize).
+//! Rust keeps what it does for every test: filters, events, captured output, descriptions.
+use std::ffi::CString;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyModule;
+
+use super::Bridge;
+use super::failure::describe;
+use crate::runner::event::{ErrorKind, Status, TestResult};
+
+const SOURCE: &str = include_str!("../../../python_shim/dbtest/_compat.py");
+
+static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The `_compat` module, loaded once per interpreter from the source compiled into dbtest.
+/// Its file name lies in the shim's folder, so its frames never show in tracebacks.
+pub(super) fn module<'py>(py: Python<'py>, bridge: &Bridge) -> PyResult<Bound<'py, PyModule>> {
+    let m = MODULE.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
+        let code = CString::new(SOURCE).expect("the shim has no NUL bytes");
+        let file = CString::new(format!("{}dbtest/_compat.py", bridge.shim_dir))
+            .unwrap_or_else(|_| c"dbtest/_compat.py".to_owned());
+        Ok(PyModule::from_code(py, &code, &file, c"dbtest._compat")?.unbind())
+    })?;
+    Ok(m.bind(py).clone())
+}
+
+/// One unittest or pytest-style test the file defines (one parametrized case each).
+pub(super) struct CompatTest<'py> {
+    pub item: Bound<'py, PyAny>,
+    pub suite: Option<String>,
+    /// With a parametrized case's id: `test_add[1-2-3]`.
+    pub name: String,
+    pub tags: Vec<String>,
+    pub line: Option<u32>,
+}
+
+impl CompatTest<'_> {
+    pub fn id(&self, rel: &str) -> String {
+        match &self.suite {
+            Some(s) => format!("{rel}::{s}::{}", self.name),
+            None => format!("{rel}::{}", self.name),
+        }
+    }
+}
+
+/// The file's unittest and pytest-style tests, in the order their own runners run them.
+pub(super) fn collect<'py>(
+    py: Python<'py>,
+    bridge: &Bridge,
+    module: &Bound<'py, PyAny>,
+    rel: &str,
+) -> PyResult<Vec<CompatTest<'py>>> {
+    let compat = self::module(py, bridge)?;
+    let items = compat.call_method1("collect", (module, rel))?;
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let item = item?;
+        let (suite, name, tags, line): (Option<String>, String, Vec<String>, Option<u32>) =
+            item.call_method0("descriptor")?.extract()?;
+        out.push(CompatTest {
+            item,
+            suite,
+            name,
+            tags,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// A session running one file's tests: class and module set-up and tear-down in order.
+pub(super) fn session<'py>(
+    py: Python<'py>,
+    bridge: &Bridge,
+    module: &Bound<'py, PyAny>,
+    rel: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    self::module(py, bridge)?.call_method1("Session", (module, rel))
+}
+
+/// A class or module tear-down that failed: its own report entry.
+pub(super) struct HookProblem {
+    pub suite: Option<String>,
+    pub hook: String,
+    pub error: PyErr,
+}
+
+fn hook_problems(list: &Bound<'_, PyAny>) -> PyResult<Vec<HookProblem>> {
+    let mut out = Vec::new();
+    for p in list.try_iter()? {
+        let (suite, hook, exc): (Option<String>, String, Bound<'_, PyAny>) = p?.extract()?;
+        out.push(HookProblem {
+            suite,
+            hook,
+            error: PyErr::from_value(exc),
+        });
+    }
+    Ok(out)
+}
+
+/// Set up what the test needs: the previous class's tear-down problems, and the set-up
+/// outcome that stands for this test if its class or module could not be set up.
+pub(super) fn enter<'py>(
+    session: &Bound<'py, PyAny>,
+    test: &CompatTest<'py>,
+) -> PyResult<(Vec<HookProblem>, Option<Bound<'py, PyAny>>)> {
+    let got = session.call_method1(pyo3::intern!(session.py(), "enter"), (&test.item,))?;
+    let (problems, setup): (Bound<'py, PyAny>, Bound<'py, PyAny>) = got.extract()?;
+    Ok((hook_problems(&problems)?, Some(setup).filter(|s| !s.is_none())))
+}
+
+/// Run the test; its outcome (see `apply`).
+pub(super) fn run<'py>(
+    session: &Bound<'py, PyAny>,
+    test: &CompatTest<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    session.call_method1(pyo3::intern!(session.py(), "run"), (&test.item,))
+}
+
+/// Tear down the last class and the module.
+pub(super) fn finish(session: &Bound<'_, PyAny>) -> PyResult<Vec<HookProblem>> {
+    hook_problems(&session.call_method0("finish")?)
+}
+
+fn status_of(s: &str) -> Status {
+    match s {
+        "passed" => Status::Passed,
+        "failed" => Status::Failed,
+        "skipped" => Status::Skipped,
+        "xfailed" => Status::Xfailed,
+        "xpassed" => Status::Xpassed,
+        _ => Status::Error,
+    }
+}
+
+fn kind_of(s: &str) -> ErrorKind {
+    match s {
+        "setup" => ErrorKind::Setup,
+        "teardown" => ErrorKind::Teardown,
+        "fixture" => ErrorKind::Fixture,
+        _ => ErrorKind::Exception,
+    }
+}
+
+/// The first line of a message: report messages are one line.
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// Fill `r` from an outcome tuple `(status, kind, message, exception, note)`. Returns whether
+/// the test produced a problem whose output is worth keeping.
+pub(super) fn apply(
+    py: Python<'_>,
+    bridge: &Bridge,
+    outcome: &Bound<'_, PyAny>,
+    r: &mut TestResult,
+) -> PyResult<()> {
+    let (status, kind, message, exc, note): (
+        String,
+        Option<String>,
+        Option<String>,
+        Bound<'_, PyAny>,
+        Option<String>,
+    ) = outcome.extract()?;
+    r.status = status_of(&status);
+    r.kind = match (r.status, kind) {
+        (Status::Error, Some(k)) => Some(kind_of(&k)),
+        (Status::Error, None) => Some(ErrorKind::Exception),
+        _ => None,
+    };
+    r.message = message;
+    if !exc.is_none() {
+        let d = describe(py, &PyErr::from_value(exc), bridge);
+        if r.message.is_none() {
+            r.message = Some(one_line(&d.message()));
+        }
+        let mut tb = d.traceback;
+        if let Some(n) = note {
+            tb.push_str("\n\n");
+            tb.push_str(&n);
+        }
+        r.traceback = Some(tb);
+        if d.is_assertion && r.status == Status::Failed {
+            r.source = d.source;
+            r.values = d.values;
+        }
+    } else if let Some(n) = note {
+        r.traceback = Some(n);
+    }
+    Ok(())
+}
+
+/// A problem describing a failed tear-down hook: message and traceback.
+pub(super) fn describe_hook(py: Python<'_>, bridge: &Bridge, p: &HookProblem) -> (String, String) {
+    let d = describe(py, &p.error, bridge);
+    (
+        format!("{} failed: {}", p.hook, one_line(&d.message())),
+        d.traceback,
+    )
+}
+
+/// If importing a file raised this, the reason the whole file is skipped
+/// (`pytest.skip(..., allow_module_level=True)`, `pytest.importorskip`, `unittest.SkipTest`).
+pub(super) fn module_skip_reason(py: Python<'_>, bridge: &Bridge, err: &PyErr) -> Option<String> {
+    // Only files that imported pytest or unittest can raise their skip exceptions.
+    let sys = py.import("sys").ok()?;
+    let modules = sys.getattr("modules").ok()?;
+    let loaded = |name: &str| modules.contains(name).unwrap_or(false);
+    if !loaded("_pytest.outcomes") && !loaded("unittest") {
+        return None;
+    }
+    let compat = module(py, bridge).ok()?;
+    let reason = compat
+        .call_method1("module_skip_reason", (err.value(py),))
+        .ok()?;
+    reason.extract::<Option<String>>().ok().flatten()
+}
