@@ -286,9 +286,22 @@ enum BaseRef {
     Opaque(String),
 }
 
+/// A `def` as unittest and pytest-style collection see it: where, and its decorators.
+#[derive(Debug, Clone, Default)]
+struct DefInfo {
+    line: u32,
+    decorators: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 struct ClassDef {
     name: String,
+    /// Every method (and `__init__`), in `__dict__` order: unittest and pytest-style tests.
+    methods: Vec<(String, DefInfo)>,
+    /// The class statement's decorators (`@unittest.skip(...)`, `@pytest.mark.slow`).
+    decorators: Vec<String>,
+    /// The value of a `pytestmark = ...` in the class body.
+    pytestmark: Option<String>,
     bases: Vec<BaseRef>,
     /// Class decorators may replace the class or add tests.
     decorated: bool,
@@ -310,6 +323,10 @@ struct ModuleInfo {
     /// Module-level statements (line) that use a class of the file (index) after its
     /// definition: `Alias = Suite`, `Suite.extra = ...`.
     class_uses: Vec<(u32, usize)>,
+    /// Module-level functions: pytest-style tests when named `test*`.
+    defs: HashMap<String, DefInfo>,
+    /// The value of a module-level `pytestmark = ...`.
+    pytestmark: Option<String>,
 }
 
 impl ModuleInfo {
@@ -593,6 +610,9 @@ fn parse(src: &str) -> ModuleInfo {
                     bases,
                     decorated: !decorators.is_empty(),
                     tests: Vec::new(),
+                    methods: Vec::new(),
+                    decorators: decorators.iter().map(|(_, d)| d.clone()).collect(),
+                    pytestmark: None,
                 });
                 let idx = m.classes.len() - 1;
                 m.bind(name, Bound::Class(idx));
@@ -626,9 +646,21 @@ fn parse(src: &str) -> ModuleInfo {
         }
         if let Some(name) = def_name(text) {
             let t = test_of(&decorators);
+            let info = DefInfo {
+                line: decorators.first().map_or(l.line, |(line, _)| *line),
+                decorators: decorators.iter().map(|(_, d)| d.clone()).collect(),
+            };
             match top {
-                Some(Block::Class(idx)) => upsert(&mut m.classes[idx].tests, name, t),
+                Some(Block::Class(idx)) => {
+                    upsert(&mut m.classes[idx].tests, name, t);
+                    let methods = &mut m.classes[idx].methods;
+                    match methods.iter_mut().find(|(n, _)| n == name) {
+                        Some(e) => e.1 = info,
+                        None => methods.push((name.to_string(), info)),
+                    }
+                }
                 None => {
+                    m.defs.insert(name.to_string(), info);
                     m.bind(name, Bound::Func(t));
                     current_def = Some(name.to_string());
                 }
@@ -662,6 +694,9 @@ fn parse(src: &str) -> ModuleInfo {
             if let Some(Block::Class(idx)) = top {
                 if let Some((target, _)) = text.split_once('=') {
                     let target = target.trim();
+                    if target == "pytestmark" {
+                        m.classes[idx].pytestmark = Some(text.split_once('=').unwrap().1.into());
+                    }
                     if is_ident(target) && !text.contains("==") {
                         let tests = &mut m.classes[idx].tests;
                         if tests.iter().any(|(n, _)| n == target) {
@@ -697,6 +732,9 @@ fn parse(src: &str) -> ModuleInfo {
         }
         if let Some((target, value)) = text.split_once('=') {
             let target = target.split(':').next().unwrap_or(target).trim();
+            if target == "pytestmark" {
+                m.pytestmark = Some(value.to_string());
+            }
             if is_ident(target) && !text.contains("==") {
                 let b = match string_literals(value) {
                     Some(v) if !value.trim().is_empty() => Bound::Strings(v),
@@ -725,6 +763,89 @@ fn parse(src: &str) -> ModuleInfo {
     m
 }
 
+/// Marks pytest acts on; any other mark is a tag.
+const RUNNER_MARKS: &[&str] = &[
+    "skip",
+    "skipif",
+    "xfail",
+    "parametrize",
+    "usefixtures",
+    "filterwarnings",
+];
+
+/// The names of the pytest marks an expression applies (`pytest.mark.slow`,
+/// `[mark.a, pytest.mark.b(...)]`).
+fn mark_names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("mark.") {
+        let before = &rest[..at];
+        let after = &rest[at + 5..];
+        rest = after;
+        // `pytest.mark.x` or a bare `mark.x`, not `landmark.x`.
+        let prev = before.chars().next_back();
+        if prev.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if prev == Some('.') && !before.ends_with("pytest.") {
+            continue;
+        }
+        let end = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push(after[..end].to_string());
+        }
+    }
+    out
+}
+
+fn is_unittest_skip(deco: &str) -> bool {
+    let d = deco.trim();
+    let d = d.strip_prefix("unittest.").unwrap_or(d);
+    d.starts_with("skip(") || d == "skip"
+}
+
+/// A pytest-style test function or method read statically, with the marks of its class
+/// (decorators and `pytestmark` texts) and module. Parametrized tests' ids need their values:
+/// Err (only importing tells).
+fn pytest_test(
+    name: &str,
+    info: &DefInfo,
+    class_marks: &[String],
+    module_marks: Option<&str>,
+) -> Result<StaticTest, String> {
+    let mut marks: Vec<String> = Vec::new();
+    for d in info
+        .decorators
+        .iter()
+        .chain(class_marks)
+        .map(String::as_str)
+        .chain(module_marks)
+    {
+        marks.extend(mark_names(d));
+    }
+    if marks.iter().any(|m| m == "parametrize") {
+        return Err(format!(
+            "test {name} is parametrized (line {}): its ids are made at import",
+            info.line
+        ));
+    }
+    let mut tags: Vec<String> = Vec::new();
+    for m in &marks {
+        if !RUNNER_MARKS.contains(&m.as_str()) && !tags.contains(m) {
+            tags.push(m.clone());
+        }
+    }
+    Ok(StaticTest {
+        suite: None,
+        name: name.to_string(),
+        line: info.line,
+        skip: marks.iter().any(|m| m == "skip"),
+        tags: Tags::Known(tags),
+    })
+}
+
 /// What a static reading of one test file found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileScan {
@@ -740,6 +861,12 @@ enum Val {
     TestSuite,
     /// A suite class: (module, class index).
     Suite(usize, usize),
+    /// `unittest.TestCase` (or `IsolatedAsyncioTestCase`).
+    UnitCase,
+    /// A project class deriving from `unittest.TestCase`: (module, class index).
+    Case(usize, usize),
+    /// Any other project class: (module, class index).
+    Plain(usize, usize),
     NotSuite,
     /// A project module.
     Module(usize),
@@ -1100,6 +1227,10 @@ impl Resolver {
                     } else {
                         Val::NotSuite
                     }
+                } else if top == "unittest"
+                    && matches!(attr, "TestCase" | "IsolatedAsyncioTestCase")
+                {
+                    Val::UnitCase
                 } else if STDLIB.contains(&top) {
                     Val::NotSuite
                 } else {
@@ -1194,10 +1325,12 @@ impl Resolver {
             .insert((m, i), Val::Unknown("an inheritance cycle".into()));
         let bases = self.mods[m].info.classes[i].bases.clone();
         let mut suite = false;
+        let mut case = false;
         let mut unknown = None;
         for b in &bases {
             match self.base(m, b, depth) {
                 Val::TestSuite | Val::Suite(..) => suite = true,
+                Val::UnitCase | Val::Case(..) => case = true,
                 Val::Unknown(why) => {
                     unknown.get_or_insert(why);
                 }
@@ -1211,7 +1344,8 @@ impl Resolver {
                 Val::Unknown(format!("suite {} has a class decorator", c.name))
             }
             None if suite => Val::Suite(m, i),
-            None => Val::NotSuite,
+            None if case => Val::Case(m, i),
+            None => Val::Plain(m, i),
         };
         self.classes.insert((m, i), v.clone());
         v
@@ -1229,15 +1363,41 @@ impl Resolver {
             .collect()
     }
 
+    /// The project classes among a class's bases, resolved.
+    fn project_bases(&mut self, m: usize, i: usize) -> Vec<(usize, usize)> {
+        let bases = self.mods[m].info.classes[i].bases.clone();
+        bases
+            .iter()
+            .filter_map(|b| match self.base(m, b, 0) {
+                Val::Suite(bm, bi) | Val::Case(bm, bi) | Val::Plain(bm, bi) => Some((bm, bi)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The suite classes of a suite's MRO (C3), most derived first.
     fn mro(&mut self, key: (usize, usize), depth: usize) -> Result<Vec<(usize, usize)>, String> {
+        self.mro_of(key, depth, false)
+    }
+
+    /// The MRO (C3) of a class over its suite bases, or (`all`) over all its project bases.
+    fn mro_of(
+        &mut self,
+        key: (usize, usize),
+        depth: usize,
+        all: bool,
+    ) -> Result<Vec<(usize, usize)>, String> {
         if depth > MAX_DEPTH {
             return Err("inheritance too deep".into());
         }
-        let bases = self.suite_bases(key.0, key.1);
+        let bases = if all {
+            self.project_bases(key.0, key.1)
+        } else {
+            self.suite_bases(key.0, key.1)
+        };
         let mut seqs: Vec<Vec<(usize, usize)>> = Vec::new();
         for b in &bases {
-            seqs.push(self.mro(*b, depth + 1)?);
+            seqs.push(self.mro_of(*b, depth + 1, all)?);
         }
         seqs.push(bases);
         let mut out = vec![key];
@@ -1265,6 +1425,78 @@ impl Resolver {
         }
     }
 
+    /// A unittest test case's tests as `TestLoader` finds them: every `test*` method of the
+    /// class and its bases, sorted by name.
+    fn unittest_tests(&mut self, suite: &str, key: (usize, usize)) -> Result<Vec<StaticTest>, String> {
+        let mro = self.mro_of(key, 0, true)?;
+        let mut found: Vec<(String, DefInfo)> = Vec::new();
+        for (cm, ci) in &mro {
+            for (n, info) in &self.mods[*cm].info.classes[*ci].methods {
+                if n.starts_with("test") && !found.iter().any(|(f, _)| f == n) {
+                    found.push((n.clone(), info.clone()));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let class_skip = self.mods[key.0].info.classes[key.1]
+            .decorators
+            .iter()
+            .any(|d| is_unittest_skip(d));
+        Ok(found
+            .into_iter()
+            .map(|(name, info)| StaticTest {
+                suite: Some(suite.to_string()),
+                skip: class_skip || info.decorators.iter().any(|d| is_unittest_skip(d)),
+                name,
+                line: info.line,
+                tags: Tags::Known(Vec::new()),
+            })
+            .collect())
+    }
+
+    /// A pytest-style test class's tests: base classes' first, each name once.
+    fn pytest_class_tests(
+        &mut self,
+        suite: &str,
+        key: (usize, usize),
+        module_marks: Option<&str>,
+    ) -> Result<Vec<StaticTest>, String> {
+        let mro = self.mro_of(key, 0, true)?;
+        let mut seen: Vec<String> = Vec::new();
+        let mut per_class: Vec<Vec<(String, DefInfo)>> = Vec::new();
+        let mut class_marks: Vec<String> = Vec::new();
+        for (cm, ci) in &mro {
+            let c = &self.mods[*cm].info.classes[*ci];
+            if c.methods.iter().any(|(n, _)| n == "__init__" || n == "__new__") {
+                return Ok(Vec::new()); // pytest does not collect classes with __init__
+            }
+            class_marks.extend(c.decorators.iter().cloned());
+            if let Some(pm) = &c.pytestmark {
+                class_marks.push(pm.clone());
+            }
+            let mut found = Vec::new();
+            for (n, info) in &c.methods {
+                if seen.contains(n) {
+                    continue;
+                }
+                seen.push(n.clone());
+                if n.starts_with("test") {
+                    found.push((n.clone(), info.clone()));
+                }
+            }
+            per_class.push(found);
+        }
+        let mut out = Vec::new();
+        for found in per_class.into_iter().rev() {
+            for (n, info) in found {
+                let mut t = pytest_test(&n, &info, &class_marks, module_marks)?;
+                t.suite = Some(suite.to_string());
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
     /// A test file's tests, as a run of it reports them.
     pub fn scan_file(&mut self, path: &Path, rel: &str) -> FileScan {
         self.scan_source(&read_source(path), rel)
@@ -1280,12 +1512,18 @@ impl Resolver {
         let order = info.order.clone();
         let m = self.add(info, package, None);
         for (line, i) in self.mods[m].info.class_uses.clone() {
-            if !matches!(self.class(m, i, 0), Val::NotSuite) {
-                let name = &self.mods[m].info.classes[i].name;
-                return FileScan::Undecidable(format!(
-                    "line {line} uses suite {name} at module level, which may make suites or tests"
-                ));
-            }
+            let name = self.mods[m].info.classes[i].name.clone();
+            let what = match self.class(m, i, 0) {
+                Val::NotSuite => continue,
+                Val::Plain(..) if !name.starts_with("Test") => continue,
+                Val::Case(..) => "test case",
+                Val::Plain(..) => "test class",
+                _ => "suite",
+            };
+            let name = &self.mods[m].info.classes[i].name;
+            return FileScan::Undecidable(format!(
+                "line {line} uses {what} {name} at module level, which may make suites or tests"
+            ));
         }
         let mut tests = Vec::new();
         for key in &order {
@@ -1300,8 +1538,38 @@ impl Resolver {
                     tags: t.tags,
                     skip: t.skip,
                 }),
+                Bound::Func(None) if key.starts_with("test") => {
+                    let Some(info) = self.mods[m].info.defs.get(key).cloned() else {
+                        continue;
+                    };
+                    let module_marks = self.mods[m].info.pytestmark.clone();
+                    match pytest_test(key, &info, &[], module_marks.as_deref()) {
+                        Ok(t) => tests.push(t),
+                        Err(why) => return FileScan::Undecidable(why),
+                    }
+                }
+                Bound::From { .. } => {
+                    // A test case imported into the file runs there too (as unittest does).
+                    if let Val::Case(cm, ci) = self.eval(m, &b, 0) {
+                        match self.unittest_tests(key, (cm, ci)) {
+                            Ok(t) => tests.extend(t),
+                            Err(why) => return FileScan::Undecidable(why),
+                        }
+                    }
+                }
                 Bound::Class(i) => match self.class(m, i, 0) {
                     Val::Unknown(why) => return FileScan::Undecidable(why),
+                    Val::Case(cm, ci) => match self.unittest_tests(key, (cm, ci)) {
+                        Ok(t) => tests.extend(t),
+                        Err(why) => return FileScan::Undecidable(why),
+                    },
+                    Val::Plain(cm, ci) if key.starts_with("Test") => {
+                        let module_marks = self.mods[m].info.pytestmark.clone();
+                        match self.pytest_class_tests(key, (cm, ci), module_marks.as_deref()) {
+                            Ok(t) => tests.extend(t),
+                            Err(why) => return FileScan::Undecidable(why),
+                        }
+                    }
                     Val::Suite(..) => {
                         let mro = match self.mro((m, i), 0) {
                             Ok(mro) => mro,
@@ -1723,6 +1991,67 @@ def plain(): ...
         };
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].tags, Tags::Known(vec!["unit".into(), "fast".into()]));
+    }
+
+    #[test]
+    fn unittest_cases_across_project_files_and_mixins() {
+        let d = project(&[
+            (
+                "tests/base.py",
+                "import unittest\n\nclass Shared:\n    def test_shared(self): pass\n\nclass Base(unittest.TestCase):\n    def test_base(self): pass\n    def helper(self): pass\n",
+            ),
+            (
+                "tests/test_cases.py",
+                "from unittest import IsolatedAsyncioTestCase, skip\nfrom tests.base import Base, Shared\n\nclass Zed(Shared, Base):\n    def test_b(self): pass\n    def testCamel(self): pass\n\n@skip('no')\nclass Skipped(IsolatedAsyncioTestCase):\n    async def test_a(self): pass\n\nclass Mixin:\n    def test_never(self): pass\n",
+            ),
+        ]);
+        // Sorted by name as unittest's loader does; the imported Base runs here too.
+        assert_eq!(
+            ids(scan_in(&d, "tests/test_cases.py")),
+            [
+                "Base::test_base",
+                "Zed::testCamel",
+                "Zed::test_b",
+                "Zed::test_base",
+                "Zed::test_shared",
+                "Skipped::test_a"
+            ]
+        );
+        let FileScan::Known(t) = scan_in(&d, "tests/test_cases.py") else {
+            panic!()
+        };
+        assert!(t.iter().find(|t| t.name == "test_a").unwrap().skip);
+        // A test case changed at module level (generated tests): only the import tells.
+        let d = project(&[(
+            "tests/test_gen.py",
+            "import unittest\nclass G(unittest.TestCase):\n    pass\nfor n in range(3):\n    setattr(G, f'test_{n}', lambda self: None)\n",
+        )]);
+        assert!(!undecidable(scan_in(&d, "tests/test_gen.py")).is_empty());
+    }
+
+    #[test]
+    fn pytest_style_functions_classes_and_marks() {
+        let src = "import pytest\n\npytestmark = pytest.mark.style\n\ndef helper(): pass\n\ndef test_plain(): pass\n\n@pytest.mark.slow\n@pytest.mark.skip(reason='x')\nasync def test_marked(): pass\n\nclass TestThing:\n    pytestmark = [pytest.mark.db]\n    def setup_method(self, m): pass\n    def test_m(self): pass\n\nclass TestInit:\n    def __init__(self): pass\n    def test_no(self): pass\n\nclass NotTest:\n    def test_no(self): pass\n";
+        let FileScan::Known(t) = Resolver::new(None).scan_source(src, "test_p.py") else {
+            panic!()
+        };
+        let names: Vec<(Option<&str>, &str, bool)> = t
+            .iter()
+            .map(|t| (t.suite.as_deref(), t.name.as_str(), t.skip))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (None, "test_plain", false),
+                (None, "test_marked", true),
+                (Some("TestThing"), "test_m", false)
+            ]
+        );
+        assert_eq!(t[1].tags, Tags::Known(vec!["slow".into(), "style".into()]));
+        assert_eq!(t[2].tags, Tags::Known(vec!["db".into(), "style".into()]));
+        let param = "import pytest\n@pytest.mark.parametrize('x', [1, 2])\ndef test_p(x): pass\n";
+        let found = Resolver::new(None).scan_source(param, "test_q.py");
+        assert!(matches!(found, FileScan::Undecidable(w) if w.contains("parametrized")));
     }
 
     #[test]
