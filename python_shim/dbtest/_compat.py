@@ -490,6 +490,8 @@ class Session:
         self.module_state = None  # None: not set up; "ok"; or a problem tuple
         self.cls = None  # the class currently set up
         self.cls_state = None
+        self._cls_style = None
+        self._cls_suite = None
         self._result = None
         self._loop = None
 
