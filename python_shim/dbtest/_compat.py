@@ -697,7 +697,8 @@ class Session:
         if result.xfail is not None:
             return ("xfailed", None, _one_line(result.xfail), None, None)
         if result.xpass:
-            return ("xpassed", None, "unexpected success (the test is marked expectedFailure)", None, None)
+            # "strict": unittest counts an unexpected success against the run.
+            return ("xpassed", "strict", "unexpected success (the test is marked expectedFailure)", None, None)
         notes = []
         first = None
         status = None
