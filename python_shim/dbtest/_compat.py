@@ -61,11 +61,13 @@ class Item:
 
 
 def _line_of(func):
-    try:
-        func = inspect.unwrap(func)
-    except Exception:
-        pass
     code = getattr(func, "__code__", None)
+    if code is None or hasattr(func, "__wrapped__"):
+        try:
+            func = inspect.unwrap(func)
+        except Exception:  # noqa: BLE001
+            pass
+        code = getattr(func, "__code__", None)
     if code is None:
         return None
     return code.co_firstlineno
@@ -93,8 +95,30 @@ def _marks_of(obj):
     return marks
 
 
+_FUNCTION = type(_line_of)
+
+
 def _funcargnames(func, cls=None, name=""):
     """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance."""
+    if (
+        type(func) is _FUNCTION
+        and not hasattr(func, "__wrapped__")
+        and not hasattr(func, "__signature__")
+        and not func.__code__.co_posonlyargcount
+    ):
+        # The common case, without inspect.signature's cost.
+        code = func.__code__
+        npos = code.co_argcount
+        names = code.co_varnames[:npos]
+        ndefaults = len(func.__defaults__ or ())
+        if ndefaults:
+            names = names[: npos - ndefaults]
+        kwonly = code.co_varnames[npos : npos + code.co_kwonlyargcount]
+        kwdefaults = func.__kwdefaults__ or {}
+        names = names + tuple(k for k in kwonly if k not in kwdefaults)
+        if cls is not None and not isinstance(inspect.getattr_static(cls, name or func.__name__, None), staticmethod):
+            names = names[1:]
+        return names
     try:
         params = inspect.signature(func).parameters.values()
     except (ValueError, TypeError):
@@ -296,6 +320,17 @@ def _unittest_names(cls):
     return unittest.defaultTestLoader.getTestCaseNames(cls)
 
 
+def _uses_unittest_asserts(cls):
+    """Whether a plain class's test methods call ``self.assert*``: a unittest mixin."""
+    for k in cls.__mro__[:-1]:
+        for name, obj in vars(k).items():
+            code = getattr(obj, "__code__", None)
+            if name.startswith("test") and code is not None:
+                if any(n.startswith("assert") for n in code.co_names):
+                    return True
+    return False
+
+
 def collect(module, rel):
     """The unittest and pytest-style tests of an imported module, in run order."""
     items = []
@@ -304,7 +339,18 @@ def collect(module, rel):
     has_pytest = "pytest" in sys.modules and "_pytest.mark.structures" in sys.modules
     module_marks = _marks_of(module) if has_pytest else []
     seen = set()
-    for key, value in list(vars(module).items()):
+    namespace = list(vars(module).items())
+    # A unittest module that does not import pytest is run as `python -m unittest` runs it:
+    # its mixins (plain `Test*` bases of its test cases) and its helper functions named
+    # `test*` that take arguments are not pytest-style tests.
+    mixins = set()
+    unittest_module = False
+    if testcase is not None and "pytest" not in vars(module):
+        for _, value in namespace:
+            if isinstance(value, type) and issubclass(value, testcase) and value is not testcase:
+                unittest_module = True
+                mixins.update(k for k in value.__mro__ if not issubclass(k, testcase))
+    for key, value in namespace:
         if isinstance(value, type):
             if testcase is not None and issubclass(value, testcase):
                 if getattr(value, "__module__", "").startswith("unittest"):
@@ -318,6 +364,8 @@ def collect(module, rel):
                 continue
             if (
                 not key.startswith("Test")
+                or value in mixins
+                or (unittest_module and _uses_unittest_asserts(value))
                 or _is_dbtest(value)
                 or not getattr(value, "__test__", True)
                 or value.__init__ is not object.__init__
@@ -353,6 +401,8 @@ def collect(module, rel):
             and id(value) not in seen
         ):
             seen.add(id(value))
+            if unittest_module and _funcargnames(value, name=key):
+                continue  # a helper of a unittest module, not a test asking for fixtures
             items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest))
     return items
 
