@@ -251,7 +251,7 @@ def _expand(func, marks, nodeid):
                 for a in argnames:
                     p[a] = None
                 skip = _SyntheticMark("skip", (), {"reason": f"got empty parameter set for ({', '.join(argnames)})"})
-                new.append((_join(cid, "|".join(argnames) + "0"), p, extra + [skip]))
+                new.append((_join(cid, "NOTSET"), p, extra + [skip]))
             cases = new
             continue
         made = _make_ids(argnames, paramsets, ids, idfn, nodeid)

@@ -302,6 +302,8 @@ struct ClassDef {
     decorators: Vec<String>,
     /// The value of a `pytestmark = ...` in the class body.
     pytestmark: Option<String>,
+    /// `__test__ = False` in the class body: pytest does not collect it.
+    not_a_test: bool,
     bases: Vec<BaseRef>,
     /// Class decorators may replace the class or add tests.
     decorated: bool,
@@ -613,6 +615,7 @@ fn parse(src: &str) -> ModuleInfo {
                     methods: Vec::new(),
                     decorators: decorators.iter().map(|(_, d)| d.clone()).collect(),
                     pytestmark: None,
+                    not_a_test: false,
                 });
                 let idx = m.classes.len() - 1;
                 m.bind(name, Bound::Class(idx));
@@ -696,6 +699,10 @@ fn parse(src: &str) -> ModuleInfo {
                     let target = target.trim();
                     if target == "pytestmark" {
                         m.classes[idx].pytestmark = Some(text.split_once('=').unwrap().1.into());
+                    }
+                    if target == "__test__" {
+                        m.classes[idx].not_a_test =
+                            text.split_once('=').unwrap().1.trim() == "False";
                     }
                     if is_ident(target) && !text.contains("==") {
                         let tests = &mut m.classes[idx].tests;
@@ -814,7 +821,7 @@ fn pytest_test(
     info: &DefInfo,
     class_marks: &[String],
     module_marks: Option<&str>,
-) -> Result<StaticTest, String> {
+) -> Result<Vec<StaticTest>, String> {
     let mut marks: Vec<String> = Vec::new();
     for d in info
         .decorators
@@ -825,25 +832,255 @@ fn pytest_test(
     {
         marks.extend(mark_names(d));
     }
-    if marks.iter().any(|m| m == "parametrize") {
-        return Err(format!(
-            "test {name} is parametrized (line {}): its ids are made at import",
-            info.line
-        ));
+    let tags_of = |marks: &[String]| {
+        let mut tags: Vec<String> = Vec::new();
+        for m in marks {
+            if !RUNNER_MARKS.contains(&m.as_str()) && !tags.contains(m) {
+                tags.push(m.clone());
+            }
+        }
+        tags
+    };
+    if !marks.iter().any(|m| m == "parametrize") {
+        return Ok(vec![StaticTest {
+            suite: None,
+            name: name.to_string(),
+            line: info.line,
+            skip: marks.iter().any(|m| m == "skip"),
+            tags: Tags::Known(tags_of(&marks)),
+        }]);
     }
-    let mut tags: Vec<String> = Vec::new();
-    for m in &marks {
-        if !RUNNER_MARKS.contains(&m.as_str()) && !tags.contains(m) {
-            tags.push(m.clone());
+    // Parametrize calls in the order pytest applies them: the decorator nearest the
+    // function first, then the class's marks, then the module's.
+    let undecidable = || {
+        format!(
+            "test {name} is parametrized (line {}) with values only its import tells",
+            info.line
+        )
+    };
+    let mut calls: Vec<&str> = Vec::new();
+    for d in info.decorators.iter().rev().chain(class_marks.iter()) {
+        if mark_names(d).iter().any(|m| m == "parametrize") {
+            let one = parametrize_args(d).ok_or_else(undecidable)?;
+            calls.push(one);
         }
     }
-    Ok(StaticTest {
-        suite: None,
-        name: name.to_string(),
-        line: info.line,
-        skip: marks.iter().any(|m| m == "skip"),
-        tags: Tags::Known(tags),
-    })
+    if module_marks.is_some_and(|m| mark_names(m).iter().any(|n| n == "parametrize")) {
+        return Err(undecidable());
+    }
+    let mut cases: Vec<(Option<String>, Vec<String>)> = vec![(None, Vec::new())];
+    for args in calls {
+        let params = parametrize_cases(args).ok_or_else(undecidable)?;
+        let mut next = Vec::new();
+        for (id, extra) in &cases {
+            for (pid, pmarks) in &params {
+                let joined = match id {
+                    Some(i) => format!("{i}-{pid}"),
+                    None => pid.clone(),
+                };
+                let mut m = extra.clone();
+                m.extend(pmarks.iter().cloned());
+                next.push((Some(joined), m));
+            }
+        }
+        cases = next;
+    }
+    Ok(cases
+        .into_iter()
+        .map(|(id, extra)| {
+            let mut all = extra;
+            all.extend(marks.iter().cloned());
+            StaticTest {
+                suite: None,
+                name: format!("{name}[{}]", id.unwrap_or_default()),
+                line: info.line,
+                skip: all.iter().any(|m| m == "skip"),
+                tags: Tags::Known(tags_of(&all)),
+            }
+        })
+        .collect())
+}
+
+/// The argument text of a `parametrize(...)` mark, if the text is one.
+fn parametrize_args(deco: &str) -> Option<&str> {
+    let at = deco.find("parametrize")?;
+    let rest = deco[at + "parametrize".len()..].trim_start();
+    let inner = rest.strip_prefix('(')?;
+    inner.trim_end().strip_suffix(')')
+}
+
+/// pytest's id of a literal value (`_idval_from_value`), when the text is one whose id the
+/// source alone tells: numbers, plain ASCII strings, True, False, None.
+fn literal_id(v: &str) -> Option<String> {
+    let v = v.trim();
+    if matches!(v, "True" | "False" | "None") {
+        return Some(v.to_string());
+    }
+    if let Some(lits) = string_literals(v) {
+        let quoted = v.starts_with(['"', '\'']);
+        if quoted && lits.len() == 1 && !v.contains('\\') {
+            let s = &lits[0];
+            if s.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) {
+                return Some(s.clone());
+            }
+        }
+        return None;
+    }
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    let int = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if int {
+        return Some(v.to_string());
+    }
+    // A float whose str() is its own text: 1.5, -0.25, 2.0.
+    let (whole, frac) = digits.split_once('.')?;
+    let simple = !whole.is_empty()
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && (whole == "0" || !whole.starts_with('0'))
+        && !frac.is_empty()
+        && frac.chars().all(|c| c.is_ascii_digit())
+        && (frac == "0" || !frac.ends_with('0'))
+        && whole.len() + frac.len() <= 15;
+    simple.then(|| v.to_string())
+}
+
+/// The cases of one `parametrize(argnames, argvalues, ids=...)` call read from its text:
+/// (id, marks of its `pytest.param`), ids made unique as pytest makes them. None when a value
+/// or id is not a literal.
+fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
+    let parts: Vec<&str> = top_level_split(args)
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let positional: Vec<&str> = parts
+        .iter()
+        .copied()
+        .filter(|p| !p.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
+        .collect();
+    let names_text = keyword(args, "argnames").or(positional.first().copied())?;
+    let values_text = keyword(args, "argvalues").or(positional.get(1).copied())?;
+    let names_text = names_text.trim();
+    let (argnames, force_tuple) = if names_text.starts_with(['"', '\'']) {
+        let s = string_literals(names_text)?.into_iter().next()?;
+        let trailing = s.trim_end().ends_with(',');
+        let names: Vec<String> = s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
+        let force = names.len() == 1 && !trailing;
+        (names, force)
+    } else {
+        (string_literals(names_text)?, false)
+    };
+    let ids: Option<Vec<Option<String>>> = match keyword(args, "ids") {
+        None => None,
+        Some(t) => {
+            let t = t.trim();
+            let inner = t.strip_prefix(['[', '('])?.strip_suffix([']', ')'])?;
+            let mut out = Vec::new();
+            for e in top_level_split(inner).into_iter().map(str::trim) {
+                if e.is_empty() {
+                    continue;
+                }
+                out.push(if e == "None" { None } else { Some(literal_id(e)?) });
+            }
+            Some(out)
+        }
+    };
+    let values = values_text.trim();
+    let inner = values.strip_prefix(['[', '('])?.strip_suffix([']', ')'])?;
+    let elements: Vec<&str> = top_level_split(inner)
+        .into_iter()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if elements.is_empty() {
+        return Some(vec![("NOTSET".to_string(), vec!["skip".to_string()])]);
+    }
+    let mut resolved: Vec<(String, Vec<String>)> = Vec::new();
+    for (idx, e) in elements.iter().enumerate() {
+        let (vals, explicit, marks): (Vec<&str>, Option<String>, Vec<String>) =
+            if let Some(p) = e
+                .strip_prefix("pytest.param(")
+                .or_else(|| e.strip_prefix("param("))
+            {
+                let p = p.strip_suffix(')')?;
+                let pparts = top_level_split(p);
+                let vals: Vec<&str> = pparts
+                    .iter()
+                    .map(|x| x.trim())
+                    .filter(|x| !x.is_empty())
+                    .filter(|x| !x.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
+                    .collect();
+                let id = match keyword(p, "id") {
+                    None | Some("None") => None,
+                    Some(t) => Some(literal_id(t)?),
+                };
+                let marks = keyword(p, "marks").map(mark_names).unwrap_or_default();
+                (vals, id, marks)
+            } else if force_tuple {
+                (vec![*e], None, Vec::new())
+            } else {
+                let t = e.strip_prefix(['(', '['])?.strip_suffix([')', ']'])?;
+                let vals: Vec<&str> = top_level_split(t)
+                    .into_iter()
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .collect();
+                (vals, None, Vec::new())
+            };
+        if vals.len() != argnames.len() {
+            return None;
+        }
+        let id = match (explicit, ids.as_ref().and_then(|i| i.get(idx).cloned().flatten())) {
+            (Some(i), _) | (None, Some(i)) => i,
+            (None, None) => {
+                let mut pieces = Vec::new();
+                for (v, a) in vals.iter().zip(&argnames) {
+                    let v = v.trim();
+                    // Names and calls may be anything: only literals have known ids.
+                    let looks_literal = v.starts_with(['"', '\'', '-']) || v.starts_with(|c: char| c.is_ascii_digit()) || matches!(v, "True" | "False" | "None");
+                    if looks_literal {
+                        pieces.push(literal_id(v)?);
+                    } else if v.starts_with(['(', '[', '{']) {
+                        pieces.push(format!("{a}{idx}"));
+                    } else {
+                        return None;
+                    }
+                }
+                pieces.join("-")
+            }
+        };
+        resolved.push((id, marks));
+    }
+    // Unique, as pytest's IdMaker makes them.
+    let ids: Vec<String> = resolved.iter().map(|(i, _)| i.clone()).collect();
+    let count = |x: &String| ids.iter().filter(|y| *y == x).count();
+    let mut suffixes: HashMap<String, usize> = HashMap::new();
+    let mut out_ids = ids.clone();
+    for (index, id) in ids.iter().enumerate() {
+        if count(id) > 1 {
+            let sep = if id.ends_with(|c: char| c.is_ascii_digit()) { "_" } else { "" };
+            let n = suffixes.entry(id.clone()).or_insert(0);
+            let mut new = format!("{id}{sep}{n}");
+            while ids.contains(&new) {
+                *n += 1;
+                new = format!("{id}{sep}{n}");
+            }
+            *n += 1;
+            out_ids[index] = new;
+        }
+    }
+    Some(
+        out_ids
+            .into_iter()
+            .zip(resolved)
+            .map(|(i, (_, m))| (i, m))
+            .collect(),
+    )
 }
 
 /// What a static reading of one test file found.
@@ -1467,7 +1704,9 @@ impl Resolver {
         let mut class_marks: Vec<String> = Vec::new();
         for (cm, ci) in &mro {
             let c = &self.mods[*cm].info.classes[*ci];
-            if c.methods.iter().any(|(n, _)| n == "__init__" || n == "__new__") {
+            if c.methods.iter().any(|(n, _)| n == "__init__" || n == "__new__")
+                || (c.not_a_test && (*cm, *ci) == key)
+            {
                 return Ok(Vec::new()); // pytest does not collect classes with __init__
             }
             class_marks.extend(c.decorators.iter().cloned());
@@ -1489,9 +1728,10 @@ impl Resolver {
         let mut out = Vec::new();
         for found in per_class.into_iter().rev() {
             for (n, info) in found {
-                let mut t = pytest_test(&n, &info, &class_marks, module_marks)?;
-                t.suite = Some(suite.to_string());
-                out.push(t);
+                for mut t in pytest_test(&n, &info, &class_marks, module_marks)? {
+                    t.suite = Some(suite.to_string());
+                    out.push(t);
+                }
             }
         }
         Ok(out)
@@ -1544,7 +1784,7 @@ impl Resolver {
                     };
                     let module_marks = self.mods[m].info.pytestmark.clone();
                     match pytest_test(key, &info, &[], module_marks.as_deref()) {
-                        Ok(t) => tests.push(t),
+                        Ok(t) => tests.extend(t),
                         Err(why) => return FileScan::Undecidable(why),
                     }
                 }
@@ -2049,9 +2289,47 @@ def plain(): ...
         );
         assert_eq!(t[1].tags, Tags::Known(vec!["slow".into(), "style".into()]));
         assert_eq!(t[2].tags, Tags::Known(vec!["db".into(), "style".into()]));
-        let param = "import pytest\n@pytest.mark.parametrize('x', [1, 2])\ndef test_p(x): pass\n";
+        let param = "import pytest\n@pytest.mark.parametrize('x', [f(1)])\ndef test_p(x): pass\n";
         let found = Resolver::new(None).scan_source(param, "test_q.py");
         assert!(matches!(found, FileScan::Undecidable(w) if w.contains("parametrized")));
+    }
+
+    #[test]
+    fn parametrize_ids_from_literals_as_pytest_makes_them() {
+        let src = "import pytest\n\n@pytest.mark.parametrize('x', [1, 2])\n@pytest.mark.parametrize('y', ['a', 'b'])\ndef test_stacked(x, y): pass\n\n@pytest.mark.parametrize('a,b,total', [(1, 2, 3), (2, 2, 5)])\ndef test_add(a, b, total): pass\n\n@pytest.mark.parametrize('w', ['x', 'y'], ids=['first', 'second'])\ndef test_ids(w): pass\n\n@pytest.mark.parametrize('n', [1, pytest.param(0, marks=pytest.mark.xfail(reason='z'), id='zero'), pytest.param(2, id='two')])\ndef test_params(n): pass\n\n@pytest.mark.parametrize('s', ['x', 'x', 1.5, -3, None, (1, 2)])\ndef test_dups(s): pass\n\n@pytest.mark.parametrize('e', [])\ndef test_empty(e): pass\n\nclass TestHidden:\n    __test__ = False\n    def test_no(self): pass\n";
+        let FileScan::Known(t) = Resolver::new(None).scan_source(src, "test_p.py") else {
+            panic!()
+        };
+        let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "test_stacked[a-1]",
+                "test_stacked[a-2]",
+                "test_stacked[b-1]",
+                "test_stacked[b-2]",
+                "test_add[1-2-3]",
+                "test_add[2-2-5]",
+                "test_ids[first]",
+                "test_ids[second]",
+                "test_params[1]",
+                "test_params[zero]",
+                "test_params[two]",
+                "test_dups[x0]",
+                "test_dups[x1]",
+                "test_dups[1.5]",
+                "test_dups[-3]",
+                "test_dups[None]",
+                "test_dups[s5]",
+                "test_empty[NOTSET]"
+            ]
+        );
+        assert!(t.last().unwrap().skip);
+        let named = "import pytest\nVALUES = [1]\n@pytest.mark.parametrize('x', VALUES)\ndef test_v(x): pass\n";
+        assert!(matches!(
+            Resolver::new(None).scan_source(named, "test_v.py"),
+            FileScan::Undecidable(_)
+        ));
     }
 
     #[test]
