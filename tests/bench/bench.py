@@ -307,6 +307,58 @@ def trivial(b: Bench) -> ScenarioResult:
                  Target("dbtest", factor=0.1, other="pytest")])
 
 
+def _trivial_in(b: Bench, dialect: str) -> ScenarioResult:
+    """dbtest running the unittest or pytest dialect of the trivial corpus, unchanged."""
+    root, gen = b.corpus(f"trivial_{dialect}", "--files", "100", "--tests", "100",
+                         "--kind", "trivial")
+    n = 100 * 100
+    runner = b.pytest(n) if dialect == "pytest" else b.unittest(n)
+    dbtest = Contender("dbtest", [b.dbtest, dialect], rf"\b{n} passed")
+    return b.measure(
+        f"trivial_{dialect}", f"{n} trivial tests in 100 files, {dialect} dialect", root, gen,
+        [b.floor(n), dbtest, runner], runs=b.runs(10, 2), baseline="floor",
+        targets=[Target("dbtest", factor=1.5, other="floor")])
+
+
+def trivial_unittest(b: Bench) -> ScenarioResult:
+    return _trivial_in(b, "unittest")
+
+
+def trivial_pytest(b: Bench) -> ScenarioResult:
+    return _trivial_in(b, "pytest")
+
+
+# CPU-light unittest modules of CPython's own test suite (about 2,700 tests).
+STDLIB_MODULES = ("test_bisect", "test_heapq", "test_textwrap", "test_difflib", "test_enum",
+                  "test_typing", "test_collections", "test_functools", "test_itertools",
+                  "test_statistics", "test_fractions", "test_re", "test_operator", "test_copy",
+                  "test_contextlib", "test_abc", "test_string")
+
+
+def stdlib(b: Bench) -> ScenarioResult:
+    """A real unittest suite: CPython's own test modules, against `python -m unittest`."""
+    import sysconfig
+
+    src = Path(sysconfig.get_paths()["stdlib"]) / "test"
+    root = b.out / "corpus" / "stdlib"
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "test").mkdir(parents=True)
+    shutil.copytree(src / "support", root / "test" / "support")
+    for name in ("__init__.py", *(m + ".py" for m in STDLIB_MODULES)):
+        shutil.copy2(src / name, root / "test" / name)
+    (root / "pyproject.toml").write_text("")
+    gen = f"copy of {src}: support/, __init__.py, {', '.join(STDLIB_MODULES)}"
+    mods = [f"test.{m}" for m in STDLIB_MODULES]
+    unittest = Contender("unittest", [b.python, "-m", "unittest", "-q", *mods], r"\bOK\b")
+    files = [f"test/{m}.py" for m in STDLIB_MODULES]
+    dbtest = Contender("dbtest", [b.dbtest, *files], r"\bpassed\b")
+    return b.measure(
+        "stdlib", "CPython's unittest modules (CPU-light, about 2,700 tests)", root, gen,
+        [unittest, dbtest], runs=b.runs(5, 1), baseline="unittest",
+        targets=[Target("dbtest", factor=0.6, other="unittest")])
+
+
 def _sleepers(b: Bench, kind: str) -> ScenarioResult:
     root, gen = b.corpus(kind, "--files", "20", "--tests", "10", "--kind", kind,
                          "--sleep-ms", "100")
@@ -373,9 +425,10 @@ def one(b: Bench) -> ScenarioResult:
 SCENARIOS: dict[str, Callable[[Bench], ScenarioResult]] = {
     "trivial": trivial, "sleep": sleep, "asleep": asleep, "list": list_,
     "version": version, "one": one, "cpu": cpu,
+    "trivial_unittest": trivial_unittest, "trivial_pytest": trivial_pytest, "stdlib": stdlib,
 }
 OFF_BY_DEFAULT = {"cpu"}
-NEED_PYTEST = {"trivial", "sleep", "asleep", "cpu"}
+NEED_PYTEST = {"trivial", "sleep", "asleep", "cpu", "trivial_pytest"}
 
 
 # --------------------------------------------------------------------------- main
