@@ -90,9 +90,13 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct Options {
-    /// Run only tests whose file path or id (path::Suite::name) matches: a glob, or a plain substring
+    /// Run only tests whose file path or id (path::Suite::name) matches: a glob, a plain substring, or a pytest keyword expression ("parse and not slow")
     #[arg(short = 'k', long, value_name = "GLOB", global = true)]
     pub pattern: Option<String>,
+
+    /// Run only tests whose marks/tags match a pytest marker expression ("slow and not db")
+    #[arg(short = 'm', long = "markers", value_name = "EXPR", global = true)]
+    pub markers: Option<String>,
 
     /// Run only tests with any of these tags (comma-separated)
     #[arg(long, value_name = "TAGS", value_delimiter = ',', global = true)]

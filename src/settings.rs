@@ -124,7 +124,8 @@ impl Settings {
             });
         }
         let o = cli.options;
-        let filter = Filter::new(o.pattern.as_deref(), o.tags, o.exclude_tags, mode)?;
+        let filter = Filter::new(o.pattern.as_deref(), o.tags, o.exclude_tags, mode)?
+            .with_markers(o.markers.as_deref())?;
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);

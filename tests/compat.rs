@@ -64,11 +64,20 @@ fn assert_matches(report: &Value, want: &BTreeMap<String, String>) {
     let mut diffs = Vec::new();
     for id in want.keys().chain(got.keys()) {
         let (w, g) = (want.get(id), got.get(id));
-        if w != g && !diffs.iter().any(|d: &String| d.starts_with(&format!("{id}:"))) {
+        if w != g
+            && !diffs
+                .iter()
+                .any(|d: &String| d.starts_with(&format!("{id}:")))
+        {
             diffs.push(format!("{id}: expected {w:?}, got {g:?}"));
         }
     }
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 fn fixture_run() -> &'static (Value, Option<i32>, String) {
@@ -117,7 +126,10 @@ fn unittest_outcomes_carry_what_a_user_needs() {
         return;
     }
     let report = &fixture_run().0;
-    let sub = entry(report, "tests/test_class_fixtures.py::SubTests::test_two_fail");
+    let sub = entry(
+        report,
+        "tests/test_class_fixtures.py::SubTests::test_two_fail",
+    );
     let msg = sub["message"].as_str().unwrap();
     assert!(
         msg.contains("2 subtests failed")
@@ -126,7 +138,10 @@ fn unittest_outcomes_carry_what_a_user_needs() {
             && msg.contains("3 not less than 2"),
         "{sub:#}"
     );
-    let setup = entry(report, "tests/test_unittest_cases.py::ClassSetupFails::test_a");
+    let setup = entry(
+        report,
+        "tests/test_unittest_cases.py::ClassSetupFails::test_a",
+    );
     assert_eq!(setup["kind"], "setup");
     assert!(
         setup["message"]
@@ -135,15 +150,33 @@ fn unittest_outcomes_carry_what_a_user_needs() {
             .contains("setUpClass failed: ConnectionError: database unreachable"),
         "{setup:#}"
     );
-    let td = entry(report, "tests/test_class_fixtures.py::TearDownFails::tearDownClass");
-    assert_eq!((td["status"].as_str(), td["kind"].as_str()), (Some("error"), Some("teardown")));
-    let xpass = entry(report, "tests/test_unittest_cases.py::Basics::test_unexpected_success");
+    let td = entry(
+        report,
+        "tests/test_class_fixtures.py::TearDownFails::tearDownClass",
+    );
+    assert_eq!(
+        (td["status"].as_str(), td["kind"].as_str()),
+        (Some("error"), Some("teardown"))
+    );
+    let xpass = entry(
+        report,
+        "tests/test_unittest_cases.py::Basics::test_unexpected_success",
+    );
     assert_eq!(xpass["strict"], true, "{xpass:#}");
     let fail = entry(report, "tests/test_unittest_cases.py::Basics::test_fail");
-    assert!(fail["message"].as_str().unwrap().starts_with("Lists differ"), "{fail:#}");
+    assert!(
+        fail["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Lists differ"),
+        "{fail:#}"
+    );
     // unittest's own frames are not in the traceback; the test's line is.
     let tb = fail["traceback"].as_str().unwrap();
-    assert!(!tb.contains("unittest/case.py") && tb.contains("test_unittest_cases.py"), "{tb}");
+    assert!(
+        !tb.contains("unittest/case.py") && tb.contains("test_unittest_cases.py"),
+        "{tb}"
+    );
     let skip = entry(report, "tests/test_unittest_cases.py::Basics::test_skipped");
     assert_eq!(skip["message"], "not on this platform");
 }
@@ -160,19 +193,45 @@ fn pytest_style_outcomes_carry_what_a_user_needs() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| format!("{}={}", v["name"].as_str().unwrap(), v["repr"].as_str().unwrap()))
+        .map(|v| {
+            format!(
+                "{}={}",
+                v["name"].as_str().unwrap(),
+                v["repr"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(shown, ["width=3", "height=4"], "{values:#}");
     let fixture = entry(report, "tests/test_pytest_style.py::test_needs_fixture");
     assert_eq!(fixture["kind"], "fixture");
-    assert!(fixture["message"].as_str().unwrap().contains("'database'"), "{fixture:#}");
+    assert!(
+        fixture["message"].as_str().unwrap().contains("'database'"),
+        "{fixture:#}"
+    );
     let skip = entry(report, "tests/test_module_skip.py");
     assert_eq!(skip["status"], "skipped");
-    assert!(skip["message"].as_str().unwrap().contains("module_that_is_not_installed_anywhere"));
-    let strict = entry(report, "tests/test_pytest_style.py::test_xfail_strict_passes");
-    assert!(strict["message"].as_str().unwrap().starts_with("[XPASS(strict)]"), "{strict:#}");
+    assert!(
+        skip["message"]
+            .as_str()
+            .unwrap()
+            .contains("module_that_is_not_installed_anywhere")
+    );
+    let strict = entry(
+        report,
+        "tests/test_pytest_style.py::test_xfail_strict_passes",
+    );
+    assert!(
+        strict["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("[XPASS(strict)]"),
+        "{strict:#}"
+    );
     let xpass = entry(report, "tests/test_pytest_style.py::test_xfail_passes");
-    assert_eq!((xpass["status"].as_str(), &xpass["strict"]), (Some("xpassed"), &Value::Bool(false)));
+    assert_eq!(
+        (xpass["status"].as_str(), &xpass["strict"]),
+        (Some("xpassed"), &Value::Bool(false))
+    );
     let tags = entry(report, "tests/test_params.py::test_two_tags");
     assert_eq!(tags["tags"], serde_json::json!(["db", "slow"]));
 }
@@ -215,7 +274,10 @@ fn a_non_strict_xpass_alone_passes_the_run_an_unexpected_success_fails_it() {
     let out = p.cmd().output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(text.contains("xpassed") && text.contains("xfailed"), "{text}");
+    assert!(
+        text.contains("xpassed") && text.contains("xfailed"),
+        "{text}"
+    );
 }
 
 #[test]

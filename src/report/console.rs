@@ -31,6 +31,7 @@ impl Console {
     fn failure(&self, r: &TestResult, out: &mut String) {
         let label = match (r.status, r.kind) {
             (Status::Failed, _) => "FAILED".to_string(),
+            (Status::Xpassed, _) => "XPASSED (strict: unexpected success)".to_string(),
             (_, Some(k)) => format!(
                 "ERROR ({})",
                 serde_json::to_value(k)
@@ -80,7 +81,7 @@ impl Exporter for Console {
             self.failure(r, &mut out);
         }
         // One row per file: where the problems are, at a glance.
-        let mut per_file: BTreeMap<(usize, &str), [usize; 4]> = BTreeMap::new();
+        let mut per_file: BTreeMap<(usize, &str), [usize; 6]> = BTreeMap::new();
         let mut time: BTreeMap<&str, f64> = BTreeMap::new();
         for r in &report.results {
             let row = per_file.entry((r.order.0, r.file.as_str())).or_default();
@@ -89,25 +90,30 @@ impl Exporter for Console {
                 Status::Failed => 1,
                 Status::Error => 2,
                 Status::Skipped => 3,
+                Status::Xfailed => 4,
+                Status::Xpassed => 5,
             }] += 1;
             *time.entry(r.file.as_str()).or_default() += r.duration_ms;
         }
         if !per_file.is_empty() {
+            // Expected-failure columns only for runs that have them (unittest, pytest).
+            let columns = if per_file.values().any(|c| c[4] + c[5] > 0) {
+                6
+            } else {
+                4
+            };
+            let mut header = vec!["File", "Passed", "Failed", "Errors", "Skipped"];
+            header.extend(["Xfailed", "Xpassed"].iter().take(columns - 4));
+            header.push("Time");
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-                "File", "Passed", "Failed", "Errors", "Skipped", "Time",
-            ]);
+            table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
             for ((_, file), c) in &per_file {
-                table.add_row(vec![
-                    file.to_string(),
-                    c[0].to_string(),
-                    c[1].to_string(),
-                    c[2].to_string(),
-                    c[3].to_string(),
-                    duration(time[file]),
-                ]);
+                let mut row = vec![file.to_string()];
+                row.extend(c[..columns].iter().map(usize::to_string));
+                row.push(duration(time[file]));
+                table.add_row(row);
             }
-            for col in 1..6 {
+            for col in 1..columns + 2 {
                 if let Some(c) = table.column_mut(col) {
                     c.set_cell_alignment(CellAlignment::Right);
                 }

@@ -1,4 +1,5 @@
-//! `--format json`: one JSON document, schema in the README (schema_version 1).
+//! `--format json`: one JSON document, schema in the README (schema_version 2: the statuses
+//! `xfailed` and `xpassed`, `strict`, and the error kind `fixture`).
 use serde::Serialize;
 
 use super::{Exporter, RunReport, Summary};
@@ -57,7 +58,7 @@ impl<'a> BenchMeta<'a> {
 impl Exporter for Json {
     fn render(&self, report: &RunReport) -> String {
         let doc = Document {
-            schema_version: 1,
+            schema_version: 2,
             dbtest_version: &report.dbtest_version,
             python_version: &report.python_version,
             interrupted: report.interrupted,
@@ -84,7 +85,7 @@ mod tests {
     fn document_has_the_documented_shape_and_order() {
         let out = Json.render(&fixtures::report());
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["schema_version"], 2);
         assert_eq!(v["python_version"], "3.11.7");
         assert_eq!(v["summary"]["total"], 4);
         assert_eq!(v["summary"]["failed"], 1);

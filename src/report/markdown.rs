@@ -58,6 +58,7 @@ fn status_word(r: &TestResult) -> String {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default()
         ),
+        (Status::Xpassed, _) if r.strict => "xpassed (strict)".to_string(),
         (s, _) => format!("{s:?}").to_lowercase(),
     }
 }
@@ -96,8 +97,13 @@ impl Exporter for Markdown {
                 ("failed", s.failed),
                 ("errors", s.errors),
                 ("skipped", s.skipped),
+                ("xfailed", s.xfailed),
+                ("xpassed", s.xpassed),
                 ("total", s.total),
             ] {
+                if n == 0 && matches!(label, "xfailed" | "xpassed") {
+                    continue;
+                }
                 out.push_str(&format!("| {label} | {n} |\n"));
             }
         }

@@ -27,6 +27,10 @@ pub struct Summary {
     pub failed: usize,
     pub errors: usize,
     pub skipped: usize,
+    /// Expected failures that failed.
+    pub xfailed: usize,
+    /// Expected failures that passed (strict ones also fail the run).
+    pub xpassed: usize,
     pub duration_ms: f64,
 }
 
@@ -72,6 +76,8 @@ impl RunReport {
             failed: count(Status::Failed),
             errors: count(Status::Error),
             skipped: count(Status::Skipped),
+            xfailed: count(Status::Xfailed),
+            xpassed: count(Status::Xpassed),
             duration_ms: self.duration_ms,
         }
     }
@@ -81,6 +87,7 @@ impl RunReport {
     pub fn failed(&self) -> bool {
         let s = self.summary();
         s.failed + s.errors > 0
+            || self.results.iter().any(TestResult::fails_run)
             || self
                 .benchmarks
                 .as_ref()
@@ -108,7 +115,7 @@ impl RunReport {
     }
 
     pub fn problems(&self) -> impl Iterator<Item = &TestResult> {
-        self.results.iter().filter(|r| r.is_problem())
+        self.results.iter().filter(|r| r.fails_run())
     }
 }
 
@@ -132,6 +139,7 @@ pub(crate) mod fixtures {
             name,
             status,
             kind: (status == Status::Error).then_some(ErrorKind::Exception),
+            strict: false,
             duration_ms: 1.5,
             tags: vec!["unit".into()],
             line: Some(10),

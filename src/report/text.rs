@@ -24,11 +24,17 @@ pub fn counts(s: &super::Summary) -> String {
             if s.errors == 1 { "" } else { "s" }
         ));
     }
-    if s.passed > 0 || (s.failed == 0 && s.errors == 0 && s.skipped == 0) {
+    if s.passed > 0 || s.total == s.failed + s.errors + s.skipped {
         parts.push(format!("{} passed", s.passed));
     }
     if s.skipped > 0 {
         parts.push(format!("{} skipped", s.skipped));
+    }
+    if s.xfailed > 0 {
+        parts.push(format!("{} xfailed", s.xfailed));
+    }
+    if s.xpassed > 0 {
+        parts.push(format!("{} xpassed", s.xpassed));
     }
     parts.join(", ")
 }

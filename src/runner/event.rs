@@ -9,6 +9,10 @@ pub enum Status {
     Failed,
     Error,
     Skipped,
+    /// An expected failure that failed (pytest's `xfail`, unittest's `expectedFailure`).
+    Xfailed,
+    /// An expected failure that passed: it fails the run when `strict`.
+    Xpassed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +26,8 @@ pub enum ErrorKind {
     Interrupted,
     /// The worker process running the test died (exit, signal).
     Crash,
+    /// The test asks for an argument nothing provides (pytest fixtures are not supported yet).
+    Fixture,
 }
 
 /// The repr of one name used on a failing line, so a failure shows the values involved.
@@ -41,6 +47,10 @@ pub struct TestResult {
     pub name: Option<String>,
     pub status: Status,
     pub kind: Option<ErrorKind>,
+    /// For `xpassed`: whether it fails the run (unittest's unexpected successes do; pytest's
+    /// non-strict xpasses do not).
+    #[serde(default)]
+    pub strict: bool,
     pub duration_ms: f64,
     pub tags: Vec<String>,
     pub line: Option<u32>,
@@ -60,6 +70,11 @@ pub struct TestResult {
 impl TestResult {
     pub fn is_problem(&self) -> bool {
         matches!(self.status, Status::Failed | Status::Error)
+    }
+
+    /// Whether this result makes the run fail: a problem, or a strict `xpassed`.
+    pub fn fails_run(&self) -> bool {
+        self.is_problem() || (self.status == Status::Xpassed && self.strict)
     }
 }
 
@@ -112,6 +127,7 @@ impl TestStart {
             name,
             status: Status::Error,
             kind: Some(kind),
+            strict: false,
             duration_ms: 0.0,
             tags: self.tags,
             line: self.line,

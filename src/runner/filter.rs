@@ -247,12 +247,14 @@ impl Filter {
     pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {
         let pattern = match spec.pattern.as_deref() {
             None => None,
-            Some(p) if is_expression(p) => Some(Pattern::Keywords(Expr::parse(p).map_err(
-                |reason| UserError::BadPattern {
-                    pattern: p.to_string(),
-                    reason,
-                },
-            )?)),
+            Some(p) if is_expression(p) => {
+                Some(Pattern::Keywords(Expr::parse(p).map_err(|reason| {
+                    UserError::BadPattern {
+                        pattern: p.to_string(),
+                        reason,
+                    }
+                })?))
+            }
             Some(p) if !p.contains(['*', '?', '[', '{']) || is_param_id(p) => {
                 Some(Pattern::Substring(p.to_string()))
             }

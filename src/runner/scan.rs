@@ -985,7 +985,11 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
                 if e.is_empty() {
                     continue;
                 }
-                out.push(if e == "None" { None } else { Some(literal_id(e)?) });
+                out.push(if e == "None" {
+                    None
+                } else {
+                    Some(literal_id(e)?)
+                });
             }
             Some(out)
         }
@@ -1002,47 +1006,51 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
     }
     let mut resolved: Vec<(String, Vec<String>)> = Vec::new();
     for (idx, e) in elements.iter().enumerate() {
-        let (vals, explicit, marks): (Vec<&str>, Option<String>, Vec<String>) =
-            if let Some(p) = e
-                .strip_prefix("pytest.param(")
-                .or_else(|| e.strip_prefix("param("))
-            {
-                let p = p.strip_suffix(')')?;
-                let pparts = top_level_split(p);
-                let vals: Vec<&str> = pparts
-                    .iter()
-                    .map(|x| x.trim())
-                    .filter(|x| !x.is_empty())
-                    .filter(|x| !x.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
-                    .collect();
-                let id = match keyword(p, "id") {
-                    None | Some("None") => None,
-                    Some(t) => Some(literal_id(t)?),
-                };
-                let marks = keyword(p, "marks").map(mark_names).unwrap_or_default();
-                (vals, id, marks)
-            } else if force_tuple {
-                (vec![*e], None, Vec::new())
-            } else {
-                let t = e.strip_prefix(['(', '['])?.strip_suffix([')', ']'])?;
-                let vals: Vec<&str> = top_level_split(t)
-                    .into_iter()
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .collect();
-                (vals, None, Vec::new())
+        let (vals, explicit, marks): (Vec<&str>, Option<String>, Vec<String>) = if let Some(p) = e
+            .strip_prefix("pytest.param(")
+            .or_else(|| e.strip_prefix("param("))
+        {
+            let p = p.strip_suffix(')')?;
+            let pparts = top_level_split(p);
+            let vals: Vec<&str> = pparts
+                .iter()
+                .map(|x| x.trim())
+                .filter(|x| !x.is_empty())
+                .filter(|x| !x.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
+                .collect();
+            let id = match keyword(p, "id") {
+                None | Some("None") => None,
+                Some(t) => Some(literal_id(t)?),
             };
+            let marks = keyword(p, "marks").map(mark_names).unwrap_or_default();
+            (vals, id, marks)
+        } else if force_tuple {
+            (vec![*e], None, Vec::new())
+        } else {
+            let t = e.strip_prefix(['(', '['])?.strip_suffix([')', ']'])?;
+            let vals: Vec<&str> = top_level_split(t)
+                .into_iter()
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .collect();
+            (vals, None, Vec::new())
+        };
         if vals.len() != argnames.len() {
             return None;
         }
-        let id = match (explicit, ids.as_ref().and_then(|i| i.get(idx).cloned().flatten())) {
+        let id = match (
+            explicit,
+            ids.as_ref().and_then(|i| i.get(idx).cloned().flatten()),
+        ) {
             (Some(i), _) | (None, Some(i)) => i,
             (None, None) => {
                 let mut pieces = Vec::new();
                 for (v, a) in vals.iter().zip(&argnames) {
                     let v = v.trim();
                     // Names and calls may be anything: only literals have known ids.
-                    let looks_literal = v.starts_with(['"', '\'', '-']) || v.starts_with(|c: char| c.is_ascii_digit()) || matches!(v, "True" | "False" | "None");
+                    let looks_literal = v.starts_with(['"', '\'', '-'])
+                        || v.starts_with(|c: char| c.is_ascii_digit())
+                        || matches!(v, "True" | "False" | "None");
                     if looks_literal {
                         pieces.push(literal_id(v)?);
                     } else if v.starts_with(['(', '[', '{']) {
@@ -1063,7 +1071,11 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
     let mut out_ids = ids.clone();
     for (index, id) in ids.iter().enumerate() {
         if count(id) > 1 {
-            let sep = if id.ends_with(|c: char| c.is_ascii_digit()) { "_" } else { "" };
+            let sep = if id.ends_with(|c: char| c.is_ascii_digit()) {
+                "_"
+            } else {
+                ""
+            };
             let n = suffixes.entry(id.clone()).or_insert(0);
             let mut new = format!("{id}{sep}{n}");
             while ids.contains(&new) {
@@ -1664,7 +1676,11 @@ impl Resolver {
 
     /// A unittest test case's tests as `TestLoader` finds them: every `test*` method of the
     /// class and its bases, sorted by name.
-    fn unittest_tests(&mut self, suite: &str, key: (usize, usize)) -> Result<Vec<StaticTest>, String> {
+    fn unittest_tests(
+        &mut self,
+        suite: &str,
+        key: (usize, usize),
+    ) -> Result<Vec<StaticTest>, String> {
         let mro = self.mro_of(key, 0, true)?;
         let mut found: Vec<(String, DefInfo)> = Vec::new();
         for (cm, ci) in &mro {
@@ -1704,7 +1720,9 @@ impl Resolver {
         let mut class_marks: Vec<String> = Vec::new();
         for (cm, ci) in &mro {
             let c = &self.mods[*cm].info.classes[*ci];
-            if c.methods.iter().any(|(n, _)| n == "__init__" || n == "__new__")
+            if c.methods
+                .iter()
+                .any(|(n, _)| n == "__init__" || n == "__new__")
                 || (c.not_a_test && (*cm, *ci) == key)
             {
                 return Ok(Vec::new()); // pytest does not collect classes with __init__

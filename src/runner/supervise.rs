@@ -301,7 +301,7 @@ pub async fn run_tests(
 
 fn emit(shared: &Shared, e: Event) {
     if let Event::TestFinished(r) | Event::FileError(r) = &e {
-        if r.is_problem() && shared.fail_fast {
+        if r.fails_run() && shared.fail_fast {
             shared.stop.store(true, Ordering::SeqCst);
         }
     }

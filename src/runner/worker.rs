@@ -315,6 +315,7 @@ mod tests {
             name: Some("x".into()),
             status: Status::Passed,
             kind: None,
+            strict: false,
             duration_ms: 1.0,
             tags: vec!["a".into()],
             line: Some(3),

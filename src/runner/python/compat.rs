@@ -114,7 +114,10 @@ pub(super) fn enter<'py>(
 ) -> PyResult<(Vec<HookProblem>, Option<Bound<'py, PyAny>>)> {
     let got = session.call_method1(pyo3::intern!(session.py(), "enter"), (&test.item,))?;
     let (problems, setup): (Bound<'py, PyAny>, Bound<'py, PyAny>) = got.extract()?;
-    Ok((hook_problems(&problems)?, Some(setup).filter(|s| !s.is_none())))
+    Ok((
+        hook_problems(&problems)?,
+        Some(setup).filter(|s| !s.is_none()),
+    ))
 }
 
 /// Run the test; its outcome (see `apply`).

@@ -276,6 +276,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             name: name.map(str::to_string),
             status,
             kind: None,
+            strict: false,
             duration_ms: 0.0,
             tags: Vec::new(),
             line: None,
@@ -341,6 +342,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
             Ok(m) => return Some(m),
             Err(e) => e,
         };
+        if let Some(reason) = super::compat::module_skip_reason(self.py, self.bridge, &err) {
+            // `pytest.importorskip`, `pytest.skip(allow_module_level=True)`, `SkipTest`.
+            let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Skipped);
+            r.message = Some(reason);
+            r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            r.order = (self.task.index, 0);
+            (self.cx.emit)(Event::FileError(r));
+            return None;
+        }
         let d = describe(self.py, &err, self.bridge);
         let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
         r.kind = Some(ErrorKind::Import);
@@ -383,6 +393,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 break;
             }
             self.run_suite(suite);
+        }
+        if !self.cx.stop.load(Ordering::SeqCst) {
+            self.run_compat(&module);
         }
     }
 
@@ -791,7 +804,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
 
     /// Undo what a test may have changed for every test after it: the working directory
     /// and the captured streams.
-    fn restore(&self) {
+    pub(super) fn restore(&self) {
         if let Some(cwd) = &self.bridge.cwd {
             if std::env::current_dir().ok().as_ref() != Some(cwd) {
                 let _ = std::env::set_current_dir(cwd);

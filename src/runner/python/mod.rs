@@ -2,6 +2,7 @@
 //! runs one file's tests; everything else in dbtest is plain Rust.
 mod bench;
 mod capture;
+mod compat;
 mod engine;
 mod env;
 mod failure;
