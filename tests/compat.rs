@@ -233,7 +233,8 @@ fn pytest_style_outcomes_carry_what_a_user_needs() {
         (Some("xpassed"), &Value::Bool(false))
     );
     let tags = entry(report, "tests/test_params.py::test_two_tags");
-    assert_eq!(tags["tags"], serde_json::json!(["db", "slow"]));
+    // In pytest's order: the decorator nearest the function first.
+    assert_eq!(tags["tags"], serde_json::json!(["slow", "db"]));
 }
 
 #[test]
@@ -325,6 +326,8 @@ fn keyword_and_marker_expressions_select_as_pytest_does() {
         [
             "tests/test_class_fixtures.py::SubTests::test_all_pass",
             "tests/test_class_fixtures.py::SubTests::test_two_fail",
+            // Words match ignoring case, as pytest matches them.
+            "tests/test_unittest_cases.py::Basics::test_subtests",
             "tests/test_unittest_cases.py::Generated::test_gen_0"
         ]
     );

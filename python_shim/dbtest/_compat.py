@@ -331,10 +331,55 @@ def _uses_unittest_asserts(cls):
     return False
 
 
+class _PerThreadList:
+    """unittest's module cleanups, one list per thread: files run concurrently on threads,
+    and each file's ``doModuleCleanups()`` must run its own cleanups only."""
+
+    def __init__(self, initial):
+        import threading
+
+        self._local = threading.local()
+        self._list().extend(initial)
+
+    def _list(self):
+        try:
+            return self._local.items
+        except AttributeError:
+            items = self._local.items = []
+            return items
+
+    def append(self, item):
+        self._list().append(item)
+
+    def pop(self, *index):
+        return self._list().pop(*index)
+
+    def clear(self):
+        self._list().clear()
+
+    def __bool__(self):
+        return bool(self._list())
+
+    def __len__(self):
+        return len(self._list())
+
+    def __iter__(self):
+        return iter(self._list())
+
+
+def _isolate_module_cleanups():
+    case = sys.modules.get("unittest.case")
+    current = getattr(case, "_module_cleanups", None)
+    if isinstance(current, list):
+        case._module_cleanups = _PerThreadList(current)
+
+
 def collect(module, rel):
     """The unittest and pytest-style tests of an imported module, in run order."""
     items = []
     unittest = sys.modules.get("unittest")
+    if unittest is not None:
+        _isolate_module_cleanups()
     testcase = getattr(unittest, "TestCase", None) if unittest else None
     has_pytest = "pytest" in sys.modules and "_pytest.mark.structures" in sys.modules
     module_marks = _marks_of(module) if has_pytest else []
