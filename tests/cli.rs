@@ -136,7 +136,7 @@ fn an_empty_project_collects_nothing_and_exits_5() {
 
     let (report, out) = p.run_json(&[]);
     assert_eq!(code(&out), Some(5));
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["summary"]["total"], 0);
     assert_eq!(report["tests"], json!([]));
 

@@ -76,9 +76,18 @@ mod tests {
             failed: 2,
             errors: 1,
             skipped: 0,
+            xfailed: 0,
+            xpassed: 0,
             duration_ms: 0.0,
         };
         assert_eq!(counts(&s), "2 failed, 1 error, 1 passed");
+        let x = crate::report::Summary {
+            total: 3,
+            xfailed: 2,
+            xpassed: 1,
+            ..Default::default()
+        };
+        assert_eq!(counts(&x), "2 xfailed, 1 xpassed");
         assert_eq!(counts(&crate::report::Summary::default()), "0 passed");
     }
 }

@@ -168,10 +168,13 @@ impl Parser {
     }
 }
 
-/// Whether `-k TEXT` is a pytest keyword expression rather than a substring or a glob.
+/// Whether `-k TEXT` is a pytest keyword expression rather than a substring or a glob: it
+/// has parentheses or the words `and`, `or`, `not` (`sort 1000 ints` stays a substring).
 fn is_expression(p: &str) -> bool {
-    let t = p.trim();
-    t.contains(char::is_whitespace) || t.contains(['(', ')'])
+    p.contains(['(', ')'])
+        || p
+            .split_whitespace()
+            .any(|w| matches!(w, "and" | "or" | "not"))
 }
 
 /// `word[params]`: a pytest id with its parameters, matched as a substring, not as a glob class.
@@ -435,6 +438,10 @@ mod tests {
         assert!(!p.selects("t.py", "t.py::test_add[2-2-5]", &[]));
         assert!(Filter::new(Some("a and (b"), vec![], vec![], Mode::All).is_err());
         assert!(Filter::new(Some("a and"), vec![], vec![], Mode::All).is_err());
+        // Words without operators stay a substring (benchmark groups have spaces).
+        let sub = f(Some("sort 1000 ints"), &[], &[], Mode::All);
+        assert!(sub.selects("b.py", "sort 1000 ints::list.sort", &[]));
+        assert!(!sub.selects("b.py", "sort 1000::x", &[]));
     }
 
     #[test]
