@@ -223,7 +223,7 @@ fn every_test_is_reported_once_in_order_with_its_status_and_kind() {
 #[test]
 fn summary_and_header_fields() {
     let r = report();
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["dbtest_version"], env!("CARGO_PKG_VERSION"));
     assert!(
         r["python_version"].as_str().unwrap().starts_with("3.11."),
