@@ -41,6 +41,7 @@ class Item:
         "line",
         "missing",  # arguments nothing provides: an error of kind fixture
         "collect_error",  # an exception raised while making this item (bad parametrize...)
+        "instance",  # a test made by the module's load_tests (a doctest...), run as it is
     )
 
     def __init__(self, style, cls, suite, name, func, line, params=None, marks=(), tags=(), missing=(), collect_error=None):
@@ -55,6 +56,7 @@ class Item:
         self.line = line
         self.missing = list(missing)
         self.collect_error = collect_error
+        self.instance = None
 
     def descriptor(self):
         return (self.suite, self.name, self.tags, self.line)
@@ -449,7 +451,37 @@ def collect(module, rel):
             if unittest_module and _funcargnames(value, name=key):
                 continue  # a helper of a unittest module, not a test asking for fixtures
             items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest))
+    if testcase is not None and callable(vars(module).get("load_tests")):
+        items.extend(_load_tests_extras(module, items))
     return items
+
+
+def _flatten(suite):
+    import unittest
+
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flatten(t)
+        else:
+            yield t
+
+
+def _load_tests_extras(module, items):
+    """Tests the module's ``load_tests`` adds (doctests, other modules' tests), run after the
+    module's own, as ``path::load_tests::<test id>``."""
+    import unittest
+
+    ours = {(it.cls, it.func) for it in items if it.style == "unittest"}
+    extras = []
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    for t in _flatten(suite):
+        if (type(t), getattr(t, "_testMethodName", None)) in ours:
+            continue
+        name = t.id() if hasattr(t, "id") else repr(t)
+        item = Item("unittest", type(t), "load_tests", name.replace("::", ":"), None, None)
+        item.instance = t
+        extras.append(item)
+    return extras
 
 
 # ---------------------------------------------------------------- outcomes
@@ -779,7 +811,7 @@ class Session:
         result = self._result
         result.reset()
         try:
-            test = item.cls(item.func)
+            test = item.instance if item.instance is not None else item.cls(item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise

@@ -663,6 +663,12 @@ fn parse(src: &str) -> ModuleInfo {
                     }
                 }
                 None => {
+                    if name == "load_tests" && m.dynamic.is_none() {
+                        m.dynamic = Some(format!(
+                            "load_tests (line {}) adds tests when the module runs",
+                            l.line
+                        ));
+                    }
                     m.defs.insert(name.to_string(), info);
                     m.bind(name, Bound::Func(t));
                     current_def = Some(name.to_string());
