@@ -120,9 +120,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         (Some(name), false) => {
             let saved = baseline::load(&settings.root, name)?;
             let code = if settings.bench.saved_samples {
-                Err("--saved-samples was given".to_string())
+                Err(baseline::CodeTreeError::SavedSamplesAsked)
             } else {
-                baseline::code_tree(&settings.root, &saved)
+                saved.code_tree(&settings.root)
             };
             Some(Compared { saved, code })
         }
@@ -174,7 +174,7 @@ fn pool(settings: &Settings, spool: &SpoolDir) -> Option<Arc<Pool>> {
 /// A `--baseline` and, when its commit could be extracted, its code (else why not).
 struct Compared {
     saved: baseline::Baseline,
-    code: Result<baseline::CodeTree, String>,
+    code: Result<baseline::CodeTree, baseline::CodeTreeError>,
 }
 
 /// Everything resolved before the run starts.
@@ -479,7 +479,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         eprintln!(
             "dbtest: benchmark regressions against baseline {:?}: {}",
             b.compared_to.as_deref().unwrap_or_default(),
-            b.regressions.join(", ")
+            b.regression_list()
         );
     }
     let s = report.summary();

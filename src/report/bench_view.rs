@@ -435,7 +435,11 @@ pub fn console(run: &BenchRun, color: bool) -> String {
         ));
     }
     if !run.regressions.is_empty() {
-        let list: Vec<String> = run.regressions.iter().map(|r| printable(r)).collect();
+        let list: Vec<String> = run
+            .regressions
+            .iter()
+            .map(|r| printable(&r.to_string()))
+            .collect();
         out.push_str(&format!(
             "{}\n",
             paint(
@@ -554,7 +558,7 @@ pub fn markdown(run: &BenchRun) -> String {
         let list: Vec<String> = run
             .regressions
             .iter()
-            .map(|r| format!("<code>{}</code>", inline(r)))
+            .map(|r| format!("<code>{}</code>", inline(&r.to_string())))
             .collect();
         out.push_str(&format!(
             "\n**❌ Regressions (--fail-on):** {}\n",
@@ -569,7 +573,8 @@ pub fn markdown(run: &BenchRun) -> String {
 pub(crate) mod fixtures {
     use crate::bench::BenchRun;
     use crate::bench::analyze::{BaselineDelta, DeltaSource, EntryReport, GroupReport};
-    use crate::bench::baseline::Environment;
+    use crate::bench::baseline::gate::Metric;
+    use crate::bench::baseline::{Environment, Regression};
     use crate::bench::stats::{Verdict, summarize};
     use crate::runner::event::{BenchEntry, BenchHarness, BenchStatus};
 
@@ -692,7 +697,15 @@ pub(crate) mod fixtures {
                 verdict: Verdict::Slower,
             });
         }
-        run.regressions = vec!["sort 1000 ints::list.sort (+20.3%)".into()];
+        run.regressions = vec![Regression {
+            group: "sort 1000 ints".into(),
+            entry: "list.sort".into(),
+            metric: Metric::Median,
+            ratio: 1.203,
+            threshold: 0.05,
+            p_value: 0.001,
+            source: DeltaSource::Rerun,
+        }];
         run
     }
 }

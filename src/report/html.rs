@@ -499,7 +499,7 @@ fn footer(run: &BenchRun) -> String {
         let list: Vec<String> = run
             .regressions
             .iter()
-            .map(|r| format!("<code>{}</code>", escape(r)))
+            .map(|r| format!("<code>{}</code>", escape(&r.to_string())))
             .collect();
         let _ = write!(
             f,
