@@ -1,7 +1,7 @@
 //! `--format json`: one JSON document, schema in the README (schema_version 1).
 use serde::Serialize;
 
-use super::{Exporter, RunReport, Summary};
+use super::run::{Exporter, RunReport, Summary};
 use crate::bench::BenchRun;
 use crate::bench::analyze::GroupReport;
 use crate::bench::baseline::Regression;
@@ -83,7 +83,7 @@ impl Exporter for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     #[test]
     fn document_has_the_documented_shape_and_order() {
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn regressions_come_as_text_and_as_fields() {
-        use crate::report::bench_view::fixtures::{compared, run, sorting};
+        use crate::report::bench::fixtures::{compared, run, sorting};
         let mut report = fixtures::report();
         report.benchmarks = Some(compared(run(vec![sorting()])));
         let v: serde_json::Value = serde_json::from_str(&Json.render(&report)).unwrap();
