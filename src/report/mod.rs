@@ -5,13 +5,10 @@ mod console;
 mod html;
 mod json;
 mod markdown;
+mod outputs;
 mod progress;
 mod run;
 mod text;
 
-pub use console::Console;
-pub use html::Html;
-pub use json::Json;
-pub use markdown::Markdown;
-pub use progress::Progress;
-pub use run::{Exporter, RunReport, STOPPED_BY_OVERRUN};
+pub use outputs::Outputs;
+pub use run::{RunReport, STOPPED_BY_OVERRUN};
