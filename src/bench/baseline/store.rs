@@ -160,7 +160,8 @@ pub fn save(
         source,
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let text = serde_json::to_string_pretty(&baseline).unwrap_or_default();
+    // Plain data cannot fail to serialise; were it to, say so rather than save an empty file.
+    let text = serde_json::to_string_pretty(&baseline).map_err(|e| io(std::io::Error::other(e)))?;
     std::fs::write(&path, text + "\n").map_err(io)?;
     Ok(path)
 }
