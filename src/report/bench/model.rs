@@ -119,7 +119,7 @@ impl Run {
     }
 }
 
-pub fn verdict_word(v: Verdict) -> &'static str {
+fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Baseline => "baseline",
         Verdict::Faster => "faster",
