@@ -1,7 +1,6 @@
 //! One run, start to finish: resolve settings, discover, plan, run, report. The runner and
 //! the reporters meet only here, through events and the finished report.
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
