@@ -7,7 +7,8 @@ use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Workers};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
-use crate::runner::python::{BenchOptions, Venv, find_venv};
+use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::venv::{Venv, find_venv};
 
 #[derive(Debug)]
 pub struct Settings {
@@ -94,6 +95,20 @@ pub fn use_color(
 impl Settings {
     pub fn filter_active(&self) -> bool {
         self.filter.is_active()
+    }
+
+    /// What the runner needs to run a plan.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            root: self.root.clone(),
+            venv: self.venv.clone(),
+            filter: self.filter.clone(),
+            jobs: self.jobs,
+            workers: self.workers,
+            timeout: self.timeout,
+            fail_fast: self.fail_fast,
+            bench: self.bench.options,
+        }
     }
 
     pub fn resolve(cli: Cli) -> Result<Settings, UserError> {

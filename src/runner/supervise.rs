@@ -14,15 +14,13 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
-use crate::runner::python::FileTask;
+use crate::runner::plan::FileTask;
 use crate::runner::schedule::Shared;
+use crate::runner::timeout;
 use crate::runner::worker::{self, FrameReader, Request, WorkerConfig};
 
 /// After SIGTERM, how long a worker gets before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_millis(500);
-/// Past its timeout, how long a test gets to be cancelled in place (async tests) before its
-/// worker is stopped.
-const DEADLINE_SLACK: Duration = Duration::from_millis(250);
 /// How often an idle driver looks at the queue and the stop flag.
 const POLL: Duration = Duration::from_millis(20);
 /// How often a busy driver reads its worker's events and checks deadlines.
@@ -456,9 +454,7 @@ fn handle_event(
     match &event {
         Event::TestStarted(t) => {
             let since = Instant::now();
-            let timeout = t.timeout.or(pool.default_timeout);
-            let deadline =
-                timeout.map(|s| since + Duration::from_secs_f64(s.max(0.0)) + DEADLINE_SLACK);
+            let deadline = timeout::deadline(t, pool.default_timeout, since);
             w.tests.insert(
                 t.order,
                 Running {
@@ -503,15 +499,11 @@ async fn timed_out(
 ) {
     w.kill().await;
     if let Some(run) = w.tests.remove(&key) {
-        let limit = run
-            .start
-            .timeout
-            .or(pool.default_timeout)
-            .unwrap_or_default();
+        let limit = timeout::limit(&run.start, pool.default_timeout).unwrap_or_default();
         let mut r = error_result(
             &run.start,
             ErrorKind::Timeout,
-            format!("timed out after {limit} s; its worker process was stopped"),
+            timeout::worker_stopped(limit),
             run.since,
         );
         (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);

@@ -15,8 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::runner::event::Event;
 use crate::runner::filter::{Filter, FilterSpec};
-use crate::runner::python::{self, BenchOptions, FileTask, RunContext, Venv};
+use crate::runner::options::BenchOptions;
+use crate::runner::plan::FileTask;
+use crate::runner::python::{self, RunContext};
 use crate::runner::stdio;
+use crate::runner::venv::Venv;
 
 /// The argument that starts worker mode.
 pub const WORKER_ARG: &str = "__worker";

@@ -9,24 +9,11 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyTuple};
 
-use super::FileTask;
 use super::engine::{FileRun, RunContext, with_file};
 use super::failure::describe;
 use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus, Event};
-
-/// How benchmarks are timed; per-group options override these.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct BenchOptions {
-    /// Samples taken (and warm-up samples discarded) per entry.
-    pub samples: u32,
-    pub warmup: u32,
-    /// Calibration grows the inner loop until one sample takes at least this long.
-    pub target_time: Duration,
-    /// Time budget per entry for sampling; fewer samples are taken past it (at least MIN_SAMPLES).
-    pub max_time: Duration,
-    /// A fixed inner-loop count, skipping calibration.
-    pub iterations: Option<u64>,
-}
+use crate::runner::options::BenchOptions;
+use crate::runner::plan::FileTask;
 
 const MIN_SAMPLES: u32 = 5;
 /// Past this many calls per sample, calibration stops (an entry that takes no time at all).

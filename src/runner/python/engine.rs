@@ -10,9 +10,11 @@ use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
-use super::{BRIDGE, Bridge, Venv};
+use super::{BRIDGE, Bridge};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
+use crate::runner::plan::FileTask;
+use crate::runner::venv::Venv;
 
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
@@ -47,7 +49,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         } else {
             // Embedded, sys.executable would be dbtest itself: subprocesses need a Python.
             let base: String = sys.getattr("base_prefix")?.extract()?;
-            let minor = super::EMBEDDED_MINOR;
+            let minor = crate::runner::venv::EMBEDDED_MINOR;
             if let Some(p) = [format!("python{minor}"), "python3".into()]
                 .iter()
                 .map(|n| PathBuf::from(&base).join("bin").join(n))
@@ -111,14 +113,6 @@ pub(super) fn enable_faulthandler(path: &Path) {
             eprintln!("dbtest worker: faulthandler unavailable: {e}");
         }
     });
-}
-
-/// One file to run.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FileTask {
-    pub index: usize,
-    pub path: PathBuf,
-    pub rel: String,
 }
 
 /// What a running file shares with the rest of the run.
