@@ -100,7 +100,11 @@ fn a_full_stdout_is_a_usage_error_with_a_message() {
     assert!(!stderr.contains("internal error"), "{stderr}");
 
     // With -o the report file is written first; the console summary then fails alike.
-    let out = run_to(&p, &["--format", "json", "-o", "report.json"], full().into());
+    let out = run_to(
+        &p,
+        &["--format", "json", "-o", "report.json"],
+        full().into(),
+    );
     assert_eq!(out.status.code(), Some(4), "{}", err_text(&out));
     assert!(p.exists("report.json"));
 }
@@ -122,7 +126,10 @@ fn user_errors_exit_4_naming_the_problem() {
         (&["-k", "tests/[oops"][..], "invalid --pattern"),
         (&["--jobs", "0"][..], "--jobs must be at least 1"),
         (&["--timeout", "0"][..], "--timeout takes a number"),
-        (&["--fail-on", "median:5%"][..], "--fail-on needs --baseline"),
+        (
+            &["--fail-on", "median:5%"][..],
+            "--fail-on needs --baseline",
+        ),
         (&["--no-such-option"][..], "unexpected argument"),
     ] {
         let out = run_to(&p, args, Stdio::null());
