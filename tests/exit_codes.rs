@@ -166,3 +166,43 @@ fn version_into_a_closed_pipe_is_quiet() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn a_run_that_stops_early_exits_1_and_says_why_in_json() {
+    let p = Project::new();
+    p.write(
+        "tests/test_stop.py",
+        r#"
+        import time
+        from dbtest import test
+
+        @test
+        def a_fails():
+            assert 1 == 2
+
+        @test(timeout=0.2)
+        def b_hangs():
+            time.sleep(30)
+
+        @test
+        def c_passes():
+            pass
+        "#,
+    );
+    let (report, out) = p.run_json(&["-x", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report["stopped_early"], true);
+    assert_eq!(report["stop_reason"], "fail_fast");
+
+    // In-process, nothing can stop the sync test past its timeout: the run stops there.
+    let (report, out) = p.run_json(&["-n", "0", "-j", "1", "-k", "b_hangs"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report["stopped_early"], true);
+    assert_eq!(report["stop_reason"], "in_process_timeout");
+
+    // A run that did not stop early has no reason.
+    let (report, out) = p.run_json(&["-k", "c_passes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["stopped_early"], false);
+    assert!(report.get("stop_reason").is_none(), "{report}");
+}

@@ -3,10 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::UserError;
-use crate::runner::python::embedded_version;
-
-/// `3.11`: the Python this binary was built for (and links).
-pub const EMBEDDED_MINOR: &str = env!("DBTEST_PYTHON_MINOR");
+use crate::runner::python::env::{EMBEDDED_MINOR, embedded_version};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Venv {

@@ -49,7 +49,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         } else {
             // Embedded, sys.executable would be dbtest itself: subprocesses need a Python.
             let base: String = sys.getattr("base_prefix")?.extract()?;
-            let minor = crate::runner::venv::EMBEDDED_MINOR;
+            let minor = super::env::EMBEDDED_MINOR;
             if let Some(p) = [format!("python{minor}"), "python3".into()]
                 .iter()
                 .map(|n| PathBuf::from(&base).join("bin").join(n))

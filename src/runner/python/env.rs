@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+/// `3.11`: the Python this binary was built for (and links).
+pub const EMBEDDED_MINOR: &str = env!("DBTEST_PYTHON_MINOR");
+
 /// The shim's source, compiled into the binary so `import dbtest` needs nothing installed.
 const SHIM_SOURCE: &str = include_str!("../../../python_shim/dbtest/__init__.py");
 
@@ -17,7 +20,7 @@ pub fn embedded_version() -> String {
     raw.to_string_lossy()
         .split_whitespace()
         .next()
-        .unwrap_or(crate::runner::venv::EMBEDDED_MINOR)
+        .unwrap_or(EMBEDDED_MINOR)
         .to_string()
 }
 

@@ -3,7 +3,8 @@
 mod bench;
 mod capture;
 mod engine;
-mod env;
+/// The embedded Python's version, readable before it starts (venv discovery needs it).
+pub(crate) mod env;
 mod failure;
 
 use std::path::{Path, PathBuf};
