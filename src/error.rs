@@ -48,10 +48,10 @@ pub enum UserError {
         source: std::io::Error,
     },
 
-    /// Standard output refused the report (a full disk, `> /dev/full`). A reader that went
+    /// Standard output refused the report or the version (a full disk, `> /dev/full`). A reader that went
     /// away (`| head`) is not this: that run ends quietly.
     #[error(
-        "cannot write the report to standard output: {0}\n  hint: check where standard output goes (a full disk, a closed file); -o FILE writes the report to a file"
+        "cannot write to standard output: {0}\n  hint: check where standard output goes (a full disk, a closed file); -o FILE writes the report to a file instead"
     )]
     Stdout(std::io::Error),
 

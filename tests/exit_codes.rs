@@ -93,7 +93,7 @@ fn a_full_stdout_is_a_usage_error_with_a_message() {
     let stderr = err_text(&out);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(
-        stderr.contains("cannot write the report to standard output")
+        stderr.contains("cannot write to standard output")
             && stderr.contains("No space left on device"),
         "{stderr}"
     );
@@ -157,7 +157,7 @@ fn runs_exit_with_pytests_codes() {
 }
 
 #[test]
-fn version_into_a_closed_pipe_is_quiet() {
+fn version_into_a_closed_pipe_is_quiet_into_a_full_one_an_error() {
     let p = Project::new();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -165,6 +165,14 @@ fn version_into_a_closed_pipe_is_quiet() {
     let stderr = err_text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+    // Into a full device it is the same usage error as a report's.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = run_to(&p, &["--version"], full.into());
+    assert_eq!(out.status.code(), Some(4));
+    assert!(err_text(&out).contains("cannot write to standard output"));
 }
 
 #[test]

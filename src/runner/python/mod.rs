@@ -4,7 +4,7 @@ mod bench;
 mod capture;
 mod engine;
 /// The embedded Python's version, readable before it starts (venv discovery needs it).
-pub(crate) mod env;
+pub(in crate::runner) mod env;
 mod failure;
 
 use std::path::{Path, PathBuf};
