@@ -214,3 +214,41 @@ fn a_run_that_stops_early_exits_1_and_says_why_in_json() {
     assert_eq!(report["stopped_early"], false);
     assert!(report.get("stop_reason").is_none(), "{report}");
 }
+
+#[test]
+fn a_worker_whose_supervisor_is_gone_starts_no_more_tests() {
+    let p = Project::new();
+    let marks = p.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    let mut src = String::from("import time\nfrom dbtest import test\n");
+    for i in 0..12 {
+        src.push_str(&format!(
+            "\n@test\ndef t{i:02}():\n    time.sleep(0.3)\n    open({:?}, 'w').close()\n",
+            marks.join(format!("{i:02}")).display().to_string()
+        ));
+    }
+    p.write("tests/test_slow.py", &src);
+    let mut supervisor = Command::new(env!("CARGO_BIN_EXE_dbtest"))
+        .current_dir(p.root())
+        .args(["-n", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = || std::fs::read_dir(&marks).unwrap().count();
+    let started = std::time::Instant::now();
+    while count() == 0 && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SIGKILL: the supervisor cannot stop its worker, whose event pipe now has no reader.
+    supervisor.kill().unwrap();
+    supervisor.wait().unwrap();
+    let at_kill = count();
+    // Long enough for every remaining test had the worker gone on.
+    std::thread::sleep(std::time::Duration::from_millis(12 * 300 + 1000));
+    let after = count();
+    assert!(
+        after <= at_kill + 2 && after < 12,
+        "{at_kill} tests had run at the kill, {after} after"
+    );
+}
