@@ -12,4 +12,4 @@ mod run;
 mod text;
 
 pub use outputs::Outputs;
-pub use run::{RunReport, STOPPED_BY_OVERRUN};
+pub use run::RunReport;

@@ -2,8 +2,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use super::console::Console;
 use super::html::Html;
 use super::json::Json;
@@ -11,7 +9,7 @@ use super::markdown::Markdown;
 use super::progress::Progress;
 use super::run::{Exporter, RunReport};
 use crate::cli::Format;
-use crate::error::UserError;
+use crate::error::{UserError, write_stdout};
 use crate::settings::Settings;
 
 /// One report, rendered the same wherever it goes.
@@ -104,9 +102,7 @@ impl Outputs {
         if let Some((path, format)) = &self.file {
             write_file(path, &format.render(report))?;
         }
-        stdout
-            .write_all(self.stdout.render(report).as_bytes())
-            .context("writing to stdout")?;
+        write_stdout(stdout, &self.stdout.render(report))?;
         if let Some(path) = &self.html {
             write_file(path, &ReportFormat::Html.render(report))?;
         }
