@@ -69,7 +69,12 @@ fn assert_matches(report: &Value, want: &BTreeMap<String, String>) {
                 .iter()
                 .any(|d: &String| d.starts_with(&format!("{id}:")))
         {
-            diffs.push(format!("{id}: expected {w:?}, got {g:?}"));
+            let detail = tests_of(report)
+                .iter()
+                .find(|t| t["id"] == id.as_str())
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            diffs.push(format!("{id}: expected {w:?}, got {g:?} {detail}"));
         }
     }
     assert!(

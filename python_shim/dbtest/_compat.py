@@ -1008,3 +1008,33 @@ def _xfail_of(marks, globs):
             if hit:
                 return {"run": run, "strict": strict, "raises": raises, "reason": reason}
     return None
+
+
+_MODULE = type(sys)
+
+
+def in_use_elsewhere(obj):
+    """Whether a frame of another thread refers to ``obj``, directly or through an attribute
+    of one of its locals (a doctest runner's ``_fakeout``, a ``redirect_stdout`` target)."""
+    import threading
+
+    me = threading.get_ident()
+    for tid, frame in sys._current_frames().items():
+        if tid == me:
+            continue
+        f = frame
+        while f is not None:
+            try:
+                values = list(f.f_locals.values())
+            except Exception:  # noqa: BLE001
+                values = []
+            for v in values:
+                if v is obj:
+                    return True
+                if isinstance(v, (type, _MODULE)):
+                    continue  # `sys` itself refers to it, as every module-level name does
+                d = getattr(v, "__dict__", None)
+                if type(d) is dict and any(x is obj for x in d.values()):
+                    return True
+            f = f.f_back
+    return False

@@ -165,7 +165,7 @@ mod tests {
         assert!(
             std::fs::read_to_string(json)
                 .unwrap()
-                .contains("\"schema_version\": 1")
+                .contains("\"schema_version\": 2")
         );
         assert!(
             std::fs::read_to_string(html)

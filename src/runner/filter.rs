@@ -172,8 +172,7 @@ impl Parser {
 /// has parentheses or the words `and`, `or`, `not` (`sort 1000 ints` stays a substring).
 fn is_expression(p: &str) -> bool {
     p.contains(['(', ')'])
-        || p
-            .split_whitespace()
+        || p.split_whitespace()
             .any(|w| matches!(w, "and" | "or" | "not"))
 }
 

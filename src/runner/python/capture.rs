@@ -95,9 +95,25 @@ pub fn spool_to(files: [&std::path::Path; 2]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Threads of this process between `begin` and `end`: tests running right now.
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a test is running on some thread (after this thread's `end`): then the process's
+/// working directory and `sys.stdout` may be that test's own doing (a doctest, a
+/// `redirect_stdout`, a `chdir`), not something to undo.
+pub fn tests_running() -> bool {
+    RUNNING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
 /// Start capturing this thread's Python output.
 pub fn begin() {
-    ACTIVE.with(|a| *a.borrow_mut() = Some([Bounded::default(), Bounded::default()]));
+    let was = ACTIVE.with(|a| {
+        a.borrow_mut()
+            .replace([Bounded::default(), Bounded::default()])
+    });
+    if was.is_none() {
+        RUNNING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     SPOOL.with(|s| {
         if let Some((files, written)) = s.borrow_mut().as_mut() {
             // Append mode: after truncation, writes start again at the beginning. Most tests
@@ -115,7 +131,10 @@ pub fn begin() {
 /// Stop capturing; returns (stdout, stderr).
 pub fn end() -> (String, String) {
     match ACTIVE.with(|a| a.borrow_mut().take()) {
-        Some([out, err]) => (out.finish(), err.finish()),
+        Some([out, err]) => {
+            RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            (out.finish(), err.finish())
+        }
         None => (String::new(), String::new()),
     }
 }

@@ -212,6 +212,15 @@ pub(super) fn describe_hook(py: Python<'_>, bridge: &Bridge, p: &HookProblem) ->
     )
 }
 
+/// Whether a test running on another thread still refers to `obj` (a `sys.stdout` it put in
+/// place: a doctest's, a `redirect_stdout` target): then it is not a leftover to undo.
+pub(super) fn in_use_elsewhere(py: Python<'_>, bridge: &Bridge, obj: &Bound<'_, PyAny>) -> bool {
+    module(py, bridge)
+        .and_then(|m| m.call_method1("in_use_elsewhere", (obj,)))
+        .and_then(|r| r.extract::<bool>())
+        .unwrap_or(false)
+}
+
 /// If importing a file raised this, the reason the whole file is skipped
 /// (`pytest.skip(..., allow_module_level=True)`, `pytest.importorskip`, `unittest.SkipTest`).
 pub(super) fn module_skip_reason(py: Python<'_>, bridge: &Bridge, err: &PyErr) -> Option<String> {

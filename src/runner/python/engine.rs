@@ -813,7 +813,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
     /// Undo what a test may have changed for every test after it: the working directory
     /// and the captured streams.
     pub(super) fn restore(&self) {
-        if let Some(cwd) = &self.bridge.cwd {
+        // Tests still running on other threads may have changed these themselves (a doctest
+        // swaps sys.stdout, `redirect_stdout`, a `chdir`): the working directory is put back
+        // only when none is, a stream when no running test still refers to its replacement.
+        let others = capture::tests_running();
+        if let (Some(cwd), false) = (&self.bridge.cwd, others) {
             if std::env::current_dir().ok().as_ref() != Some(cwd) {
                 let _ = std::env::set_current_dir(cwd);
             }
@@ -823,11 +827,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
             pyo3::intern!(self.py, "stderr"),
         ];
         for (stream, name) in names.into_iter().enumerate() {
-            let ours = self
-                .sys
-                .getattr(name)
-                .is_ok_and(|s| s.is_instance_of::<Router>());
-            if !ours {
+            let Ok(current) = self.sys.getattr(name) else {
+                continue;
+            };
+            if current.is_instance_of::<Router>()
+                || (others && super::compat::in_use_elsewhere(self.py, self.bridge, &current))
+            {
+                continue;
+            }
+            {
                 if let Ok(router) = Bound::new(self.py, Router::new(stream)) {
                     let _ = self.sys.setattr(name, router);
                 }
