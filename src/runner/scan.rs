@@ -965,8 +965,8 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
         .copied()
         .filter(|p| !p.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
         .collect();
-    let names_text = keyword(args, "argnames").or(positional.first().copied())?;
-    let values_text = keyword(args, "argvalues").or(positional.get(1).copied())?;
+    let names_text = keyword(args, "argnames").or_else(|| positional.first().copied())?;
+    let values_text = keyword(args, "argvalues").or_else(|| positional.get(1).copied())?;
     let names_text = names_text.trim();
     let (argnames, force_tuple) = if names_text.starts_with(['"', '\'']) {
         let s = string_literals(names_text)?.into_iter().next()?;
