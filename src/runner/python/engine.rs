@@ -305,6 +305,22 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     .call_method1("import_module", (&name,))
                     .map(Bound::into_any);
             }
+            if root == self.bridge.root.as_path() {
+                // pytest's default import mode: the file's first folder upwards that is not a
+                // package goes first on sys.path, so tests import the helpers beside them
+                // (`from common import ...` in a tests folder without `__init__.py`).
+                let mut base = path.parent();
+                while let Some(d) = base.filter(|d| d.join("__init__.py").is_file()) {
+                    base = d.parent();
+                }
+                if let Some(b) = base {
+                    let dir = b.to_string_lossy();
+                    let sys_path = py.import("sys")?.getattr("path")?;
+                    if !sys_path.contains(dir.as_ref())? {
+                        sys_path.call_method1("insert", (0, dir.as_ref()))?;
+                    }
+                }
+            }
             let util = py.import("importlib.util")?;
             let sys_modules = py.import("sys")?.getattr("modules")?;
             let unique = if sys_modules.contains(&name)? {
