@@ -397,3 +397,24 @@ fn fail_fast_stops_after_the_first_unittest_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(ids(&report), ["tests/test_ff.py::C::test_1"]);
 }
+
+#[test]
+fn tests_import_helpers_beside_them_as_under_pytest() {
+    let p = Project::new();
+    p.write("test/common.py", "VALUE = 42\n");
+    p.write(
+        "test/test_uses_common.py",
+        "
+        from common import VALUE
+
+        def test_value():
+            assert VALUE == 42
+        ",
+    );
+    let (report, out) = p.run_json(&["test"]);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        statuses(&report),
+        [("test/test_uses_common.py::test_value".into(), "passed".into())]
+    );
+}
