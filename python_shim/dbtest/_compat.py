@@ -406,8 +406,16 @@ def collect(module, rel):
                     names = _unittest_names(value)
                 except Exception:  # noqa: BLE001
                     names = []
+                class_marks = _marks_of(value) if has_pytest else []
                 for n in names:
-                    items.append(Item("unittest", value, key, n, n, _line_of(getattr(value, n, None))))
+                    method = getattr(value, n, None)
+                    item = Item("unittest", value, key, n, n, _line_of(method))
+                    if has_pytest:
+                        # pytest applies marks to unittest tests too (skipif, xfail, tags).
+                        item.marks = _marks_of(method) + class_marks + module_marks
+                        item.tags = [m.name for m in item.marks if m.name not in _RUNNER_MARKS]
+                        item.tags = list(dict.fromkeys(item.tags))
+                    items.append(item)
                 continue
             if (
                 not key.startswith("Test")
@@ -581,6 +589,10 @@ class _Result:
                 self.success = True
 
             def addError(self, test, err):
+                skipped, _, _ = _outcome_classes()
+                if skipped is not None and isinstance(err[1], skipped):
+                    self.skip = str(getattr(err[1], "msg", None) or "skipped")  # pytest.skip()
+                    return
                 self.problems.append(("error", err[1]))
 
             def addFailure(self, test, err):
@@ -806,6 +818,29 @@ class Session:
         return self._run_pytest(item)
 
     def _run_unittest(self, item):
+        xfail = None
+        if item.marks:
+            globs = vars(self.module)
+            skip = _skip_reason(item.marks, globs)
+            if skip is not None:
+                return ("skipped", None, skip, None, None)
+            xfail = _xfail_of(item.marks, globs)
+            if xfail is not None and not xfail["run"]:
+                return ("xfailed", None, "[NOTRUN] " + xfail["reason"] if xfail["reason"] else "[NOTRUN]", None, None)
+        outcome = self._run_unittest_case(item)
+        if xfail is None or outcome[0] in ("skipped", "xfailed", "xpassed"):
+            return outcome
+        if outcome[0] in ("failed", "error"):
+            raises = xfail["raises"]
+            exc = outcome[3]
+            if raises is None or exc is None or isinstance(exc, raises):
+                return ("xfailed", None, xfail["reason"] or outcome[2], None, None)
+            return outcome
+        if xfail["strict"]:
+            return ("failed", None, "[XPASS(strict)] " + xfail["reason"] if xfail["reason"] else "[XPASS(strict)]", None, None)
+        return ("xpassed", None, xfail["reason"] or None, None, None)
+
+    def _run_unittest_case(self, item):
         if self._result is None:
             self._result = _Result().result
         result = self._result
@@ -861,6 +896,8 @@ class Session:
         xfail = _xfail_of(item.marks, globs)
         if xfail is not None and not xfail["run"]:
             return ("xfailed", None, "[NOTRUN] " + xfail["reason"] if xfail["reason"] else "[NOTRUN]", None, None)
+        if inspect.isgeneratorfunction(item.func):
+            return ("error", "exception", "yield tests are not supported (pytest fails them too; use parametrize)", None, None)
         if item.missing:
             names = ", ".join(repr(m) for m in item.missing)
             word = "fixture" if len(item.missing) == 1 else "fixtures"
