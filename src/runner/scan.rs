@@ -1697,18 +1697,36 @@ impl Resolver {
             }
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
-        let class_skip = self.mods[key.0].info.classes[key.1]
-            .decorators
-            .iter()
-            .any(|d| is_unittest_skip(d));
+        let class = &self.mods[key.0].info.classes[key.1];
+        let class_skip = class.decorators.iter().any(|d| is_unittest_skip(d));
+        // pytest's marks apply to unittest tests too: the method's, the class's, the module's.
+        let mut outer: Vec<String> = class.decorators.clone();
+        outer.extend(class.pytestmark.iter().cloned());
+        outer.extend(self.mods[key.0].info.pytestmark.iter().cloned());
         Ok(found
             .into_iter()
-            .map(|(name, info)| StaticTest {
-                suite: Some(suite.to_string()),
-                skip: class_skip || info.decorators.iter().any(|d| is_unittest_skip(d)),
-                name,
-                line: info.line,
-                tags: Tags::Known(Vec::new()),
+            .map(|(name, info)| {
+                let marks: Vec<String> = info
+                    .decorators
+                    .iter()
+                    .chain(&outer)
+                    .flat_map(|d| mark_names(d))
+                    .collect();
+                let mut tags: Vec<String> = Vec::new();
+                for m in &marks {
+                    if !RUNNER_MARKS.contains(&m.as_str()) && !tags.contains(m) {
+                        tags.push(m.clone());
+                    }
+                }
+                StaticTest {
+                    suite: Some(suite.to_string()),
+                    skip: class_skip
+                        || info.decorators.iter().any(|d| is_unittest_skip(d))
+                        || marks.iter().any(|m| m == "skip"),
+                    name,
+                    line: info.line,
+                    tags: Tags::Known(tags),
+                }
             })
             .collect())
     }
