@@ -376,6 +376,10 @@ def _isolate_module_cleanups():
         case._module_cleanups = _PerThreadList(current)
 
 
+# unittest's own modules: their TestCase classes are bases, not tests.
+_UNITTEST_OWN = frozenset({"unittest.case", "unittest.async_case", "unittest.suite", "unittest.loader"})
+
+
 def collect(module, rel):
     """The unittest and pytest-style tests of an imported module, in run order."""
     items = []
@@ -400,7 +404,7 @@ def collect(module, rel):
     for key, value in namespace:
         if isinstance(value, type):
             if testcase is not None and issubclass(value, testcase):
-                if getattr(value, "__module__", "").startswith("unittest"):
+                if getattr(value, "__module__", "") in _UNITTEST_OWN:
                     continue  # TestCase, IsolatedAsyncioTestCase, FunctionTestCase themselves
                 try:
                     names = _unittest_names(value)
