@@ -418,3 +418,22 @@ fn tests_import_helpers_beside_them_as_under_pytest() {
         [("test/test_uses_common.py::test_value".into(), "passed".into())]
     );
 }
+
+#[test]
+fn test_cases_in_a_folder_named_unittest_still_run() {
+    // The benchmark corpus's layout: the folder's module names start with `unittest.`.
+    let p = Project::new();
+    p.write(
+        "unittest/test_u.py",
+        "
+        import unittest
+
+        class TestSuite0(unittest.TestCase):
+            def test_case_0(self):
+                assert 1 + 1 == 2
+        ",
+    );
+    let (report, out) = p.run_json(&["unittest"]);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(ids(&report), ["unittest/test_u.py::TestSuite0::test_case_0"]);
+}
