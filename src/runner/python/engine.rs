@@ -8,9 +8,9 @@ use anyhow::Context;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
+use super::bridge::{BRIDGE, Bridge};
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
-use super::{BRIDGE, Bridge};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
 use crate::runner::plan::FileTask;
