@@ -644,7 +644,16 @@ fn no_two_files_import_each_other() {
 
 #[test]
 fn only_the_runner_names_the_python_bridge() {
-    let krate = Crate::load();
+    let offenders = bridge_users(&Crate::load());
+    assert!(
+        offenders.is_empty(),
+        "only runner modules may use runner::python:\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// Paths outside `runner/` that name `runner::python` (what the runner re-exports is its own).
+fn bridge_users(krate: &Crate) -> Vec<String> {
     let bridge = ["runner".to_string(), "python".to_string()];
     let mut offenders = Vec::new();
     for f in &krate.files {
@@ -660,11 +669,7 @@ fn only_the_runner_names_the_python_bridge() {
             }
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "only runner modules may use runner::python:\n{}",
-        offenders.join("\n")
-    );
+    offenders
 }
 
 #[test]
@@ -804,4 +809,30 @@ fn function_lengths_run_from_fn_to_its_closing_brace() {
         .map(|&(n, l, c)| (n.to_string(), l, c))
         .collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn the_bridge_rule_sees_aliases_and_allows_the_runner_s_re_exports() {
+    let krate = sources(&[
+        ("main.rs", "mod app;\nmod runner;\n"),
+        (
+            "runner/mod.rs",
+            "pub mod python;\npub use python::version;\n",
+        ),
+        (
+            "runner/python/mod.rs",
+            "pub fn version() {}\npub fn start() {}\n",
+        ),
+        (
+            "app.rs",
+            "use crate::runner::{self, python};\nfn run() {\n    runner::version();\n    python::start();\n}\n",
+        ),
+    ]);
+    assert_eq!(
+        bridge_users(&krate),
+        [
+            "src/app.rs:1: crate::runner::python",
+            "src/app.rs:4: python::start"
+        ]
+    );
 }
