@@ -1,4 +1,4 @@
-//! `--format json`: one JSON document, schema in the README (schema_version 2: the statuses
+//! `--format json`: one JSON document, schema in docs/json.md (schema_version 2: the statuses
 //! `xfailed` and `xpassed`, `strict`, and the error kind `fixture`).
 use serde::Serialize;
 

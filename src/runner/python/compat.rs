@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
 
-use super::Bridge;
+use super::bridge::Bridge;
 use super::capture;
 use super::engine::FileRun;
 use super::failure::describe;
