@@ -415,7 +415,10 @@ fn tests_import_helpers_beside_them_as_under_pytest() {
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(
         statuses(&report),
-        [("test/test_uses_common.py::test_value".into(), "passed".into())]
+        [(
+            "test/test_uses_common.py::test_value".into(),
+            "passed".into()
+        )]
     );
 }
 
@@ -435,5 +438,8 @@ fn test_cases_in_a_folder_named_unittest_still_run() {
     );
     let (report, out) = p.run_json(&["unittest"]);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
-    assert_eq!(ids(&report), ["unittest/test_u.py::TestSuite0::test_case_0"]);
+    assert_eq!(
+        ids(&report),
+        ["unittest/test_u.py::TestSuite0::test_case_0"]
+    );
 }

@@ -999,50 +999,18 @@ fn literal_id(v: &str) -> Option<String> {
 /// (id, marks of its `pytest.param`), ids made unique as pytest makes them. None when a value
 /// or id is not a literal.
 fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
-    let parts: Vec<&str> = top_level_split(args)
+    let positional: Vec<&str> = top_level_split(args)
         .into_iter()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .collect();
-    let positional: Vec<&str> = parts
-        .iter()
-        .copied()
         .filter(|p| !p.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
         .collect();
     let names_text = keyword(args, "argnames").or_else(|| positional.first().copied())?;
     let values_text = keyword(args, "argvalues").or_else(|| positional.get(1).copied())?;
-    let names_text = names_text.trim();
-    let (argnames, force_tuple) = if names_text.starts_with(['"', '\'']) {
-        let s = string_literals(names_text)?.into_iter().next()?;
-        let trailing = s.trim_end().ends_with(',');
-        let names: Vec<String> = s
-            .split(',')
-            .map(|x| x.trim().to_string())
-            .filter(|x| !x.is_empty())
-            .collect();
-        let force = names.len() == 1 && !trailing;
-        (names, force)
-    } else {
-        (string_literals(names_text)?, false)
-    };
-    let ids: Option<Vec<Option<String>>> = match keyword(args, "ids") {
+    let (argnames, force_tuple) = parametrize_names(names_text.trim())?;
+    let ids = match keyword(args, "ids") {
         None => None,
-        Some(t) => {
-            let t = t.trim();
-            let inner = t.strip_prefix(['[', '('])?.strip_suffix([']', ')'])?;
-            let mut out = Vec::new();
-            for e in top_level_split(inner).into_iter().map(str::trim) {
-                if e.is_empty() {
-                    continue;
-                }
-                out.push(if e == "None" {
-                    None
-                } else {
-                    Some(literal_id(e)?)
-                });
-            }
-            Some(out)
-        }
+        Some(t) => Some(parametrize_ids(t.trim())?),
     };
     let values = values_text.trim();
     let inner = values.strip_prefix(['[', '('])?.strip_suffix([']', ')'])?;
@@ -1056,69 +1024,121 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
     }
     let mut resolved: Vec<(String, Vec<String>)> = Vec::new();
     for (idx, e) in elements.iter().enumerate() {
-        let (vals, explicit, marks): (Vec<&str>, Option<String>, Vec<String>) = if let Some(p) = e
-            .strip_prefix("pytest.param(")
-            .or_else(|| e.strip_prefix("param("))
-        {
-            let p = p.strip_suffix(')')?;
-            let pparts = top_level_split(p);
-            let vals: Vec<&str> = pparts
-                .iter()
-                .map(|x| x.trim())
-                .filter(|x| !x.is_empty())
-                .filter(|x| !x.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
-                .collect();
-            let id = match keyword(p, "id") {
-                None | Some("None") => None,
-                Some(t) => Some(literal_id(t)?),
-            };
-            let marks = keyword(p, "marks").map(mark_names).unwrap_or_default();
-            (vals, id, marks)
-        } else if force_tuple {
-            (vec![*e], None, Vec::new())
-        } else {
-            let t = e.strip_prefix(['(', '['])?.strip_suffix([')', ']'])?;
-            let vals: Vec<&str> = top_level_split(t)
-                .into_iter()
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .collect();
-            (vals, None, Vec::new())
-        };
+        let (vals, explicit, marks) = parametrize_element(e, force_tuple)?;
         if vals.len() != argnames.len() {
             return None;
         }
-        let id = match (
-            explicit,
-            ids.as_ref().and_then(|i| i.get(idx).cloned().flatten()),
-        ) {
-            (Some(i), _) | (None, Some(i)) => i,
-            (None, None) => {
-                let mut pieces = Vec::new();
-                for (v, a) in vals.iter().zip(&argnames) {
-                    let v = v.trim();
-                    // Names and calls may be anything: only literals have known ids.
-                    let looks_literal = v.starts_with(['"', '\'', '-'])
-                        || v.starts_with(|c: char| c.is_ascii_digit())
-                        || matches!(v, "True" | "False" | "None");
-                    if looks_literal {
-                        pieces.push(literal_id(v)?);
-                    } else if v.starts_with(['(', '[', '{']) {
-                        pieces.push(format!("{a}{idx}"));
-                    } else {
-                        return None;
-                    }
-                }
-                pieces.join("-")
-            }
+        let listed = ids.as_ref().and_then(|i| i.get(idx).cloned().flatten());
+        let id = match explicit.or(listed) {
+            Some(i) => i,
+            None => value_ids(&vals, &argnames, idx)?,
         };
         resolved.push((id, marks));
     }
-    // Unique, as pytest's IdMaker makes them.
     let ids: Vec<String> = resolved.iter().map(|(i, _)| i.clone()).collect();
+    Some(
+        unique_ids(ids)
+            .into_iter()
+            .zip(resolved)
+            .map(|(i, (_, m))| (i, m))
+            .collect(),
+    )
+}
+
+/// `"a,b"` (a single name without a trailing comma takes whole values) or `["a", "b"]`:
+/// the names and whether each value is one argument's (pytest's `force_tuple`).
+fn parametrize_names(text: &str) -> Option<(Vec<String>, bool)> {
+    if !text.starts_with(['"', '\'']) {
+        return Some((string_literals(text)?, false));
+    }
+    let s = string_literals(text)?.into_iter().next()?;
+    let trailing = s.trim_end().ends_with(',');
+    let names: Vec<String> = s
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect();
+    let force = names.len() == 1 && !trailing;
+    Some((names, force))
+}
+
+/// `ids=[...]` of literals and `None`s; None when an id is computed.
+fn parametrize_ids(text: &str) -> Option<Vec<Option<String>>> {
+    let inner = text.strip_prefix(['[', '('])?.strip_suffix([']', ')'])?;
+    let mut out = Vec::new();
+    for e in top_level_split(inner).into_iter().map(str::trim) {
+        if e.is_empty() {
+            continue;
+        }
+        out.push(if e == "None" {
+            None
+        } else {
+            Some(literal_id(e)?)
+        });
+    }
+    Some(out)
+}
+
+/// One element of a parametrize list: its values' texts, a `pytest.param(id=)`, its marks.
+type Element<'a> = (Vec<&'a str>, Option<String>, Vec<String>);
+
+fn parametrize_element(e: &str, force_tuple: bool) -> Option<Element<'_>> {
+    if let Some(p) = e
+        .strip_prefix("pytest.param(")
+        .or_else(|| e.strip_prefix("param("))
+    {
+        let p = p.strip_suffix(')')?;
+        let vals: Vec<&str> = top_level_split(p)
+            .into_iter()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .filter(|x| !x.split_once('=').is_some_and(|(k, _)| is_ident(k.trim())))
+            .collect();
+        let id = match keyword(p, "id") {
+            None | Some("None") => None,
+            Some(t) => Some(literal_id(t)?),
+        };
+        let marks = keyword(p, "marks").map(mark_names).unwrap_or_default();
+        return Some((vals, id, marks));
+    }
+    if force_tuple {
+        return Some((vec![e], None, Vec::new()));
+    }
+    let t = e.strip_prefix(['(', '['])?.strip_suffix([')', ']'])?;
+    let vals: Vec<&str> = top_level_split(t)
+        .into_iter()
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    Some((vals, None, Vec::new()))
+}
+
+/// The id pytest makes from a case's values: each literal's text, a container's
+/// `argname` + index, joined with `-`. None when a value is a name or a call (anything).
+fn value_ids(vals: &[&str], argnames: &[String], idx: usize) -> Option<String> {
+    let mut pieces = Vec::new();
+    for (v, a) in vals.iter().zip(argnames) {
+        let v = v.trim();
+        let looks_literal = v.starts_with(['"', '\'', '-'])
+            || v.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(v, "True" | "False" | "None");
+        if looks_literal {
+            pieces.push(literal_id(v)?);
+        } else if v.starts_with(['(', '[', '{']) {
+            pieces.push(format!("{a}{idx}"));
+        } else {
+            return None;
+        }
+    }
+    Some(pieces.join("-"))
+}
+
+/// Ids made unique as pytest's IdMaker makes them: a repeated id gets its occurrence number
+/// (after `_` when it ends in a digit).
+fn unique_ids(ids: Vec<String>) -> Vec<String> {
     let count = |x: &String| ids.iter().filter(|y| *y == x).count();
     let mut suffixes: HashMap<String, usize> = HashMap::new();
-    let mut out_ids = ids.clone();
+    let mut out = ids.clone();
     for (index, id) in ids.iter().enumerate() {
         if count(id) > 1 {
             let sep = if id.ends_with(|c: char| c.is_ascii_digit()) {
@@ -1133,16 +1153,10 @@ fn parametrize_cases(args: &str) -> Option<Vec<(String, Vec<String>)>> {
                 new = format!("{id}{sep}{n}");
             }
             *n += 1;
-            out_ids[index] = new;
+            out[index] = new;
         }
     }
-    Some(
-        out_ids
-            .into_iter()
-            .zip(resolved)
-            .map(|(i, (_, m))| (i, m))
-            .collect(),
-    )
+    out
 }
 
 /// What a static reading of one test file found.

@@ -3,18 +3,14 @@
 //! pytest's semantics (class and module set-up, skips, expected failures, marks, parametrize).
 //! Rust keeps what it does for every test: filters, events, captured output, descriptions.
 use std::ffi::CString;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
 
 use super::bridge::Bridge;
-use super::capture;
-use super::engine::FileRun;
 use super::failure::describe;
-use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
+use crate::runner::event::{ErrorKind, Status, TestResult};
 
 const SOURCE: &str = include_str!("../../../python_shim/dbtest/_compat.py");
 
@@ -154,7 +150,7 @@ fn kind_of(s: &str) -> ErrorKind {
 }
 
 /// The first line of a message: report messages are one line.
-fn one_line(s: &str) -> String {
+pub(super) fn one_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
 
@@ -236,159 +232,4 @@ pub(super) fn module_skip_reason(py: Python<'_>, bridge: &Bridge, err: &PyErr) -
         .call_method1("module_skip_reason", (err.value(py),))
         .ok()?;
     reason.extract::<Option<String>>().ok().flatten()
-}
-
-/// Where a file's unittest and pytest-style tests go in its report order: after its dbtest
-/// tests, two declaration slots each (the odd one for a failed class or module tear-down).
-const DECL_BASE: usize = 1 << 20;
-
-impl<'py> FileRun<'_, 'py> {
-    fn compat_result(&self, id: String, suite: Option<&str>, name: &str) -> TestResult {
-        TestResult {
-            id,
-            file: self.task.rel.clone(),
-            suite: suite.map(str::to_string),
-            name: Some(name.to_string()),
-            status: Status::Passed,
-            kind: None,
-            strict: false,
-            duration_ms: 0.0,
-            tags: Vec::new(),
-            line: None,
-            message: None,
-            traceback: None,
-            source: None,
-            values: Vec::new(),
-            stdout: None,
-            stderr: None,
-            order: (self.task.index, 0),
-        }
-    }
-
-    fn compat_emit(&mut self, r: TestResult) {
-        if r.fails_run() && self.cx.fail_fast {
-            self.cx.stop.store(true, Ordering::SeqCst);
-        }
-        (self.cx.emit)(Event::TestFinished(r));
-    }
-
-    /// Report the error of collecting the file's tests: one entry for the file.
-    fn compat_collect_error(&mut self, err: &PyErr) {
-        let d = describe(self.py, err, self.bridge);
-        let mut r = self.compat_result(self.task.rel.clone(), None, "");
-        r.name = None;
-        r.status = Status::Error;
-        r.kind = Some(ErrorKind::Import);
-        r.message = Some(format!("collecting tests failed: {}", d.message()));
-        r.traceback = Some(d.traceback);
-        (self.cx.emit)(Event::FileError(r));
-    }
-
-    /// A class or module tear-down that failed: an entry `path::Class::tearDownClass` (or
-    /// `path::tearDownModule`) of kind `teardown`, placed after the test before it.
-    fn compat_hook_entry(&mut self, p: &HookProblem, slot: usize, out: &(String, String)) {
-        let (message, traceback) = describe_hook(self.py, self.bridge, p);
-        let id = match &p.suite {
-            Some(s) => format!("{}::{s}::{}", self.task.rel, p.hook),
-            None => format!("{}::{}", self.task.rel, p.hook),
-        };
-        let mut r = self.compat_result(id, p.suite.as_deref(), &p.hook);
-        r.status = Status::Error;
-        r.kind = Some(ErrorKind::Teardown);
-        r.message = Some(message);
-        r.traceback = Some(traceback);
-        r.order = (self.task.index, slot);
-        r.stdout = Some(out.0.clone()).filter(|s| !s.is_empty());
-        r.stderr = Some(out.1.clone()).filter(|s| !s.is_empty());
-        self.compat_emit(r);
-    }
-
-    /// Run the file's unittest and pytest-style tests that the filters select, in their
-    /// runners' order, with class and module set-up done once each.
-    pub(super) fn run_compat(&mut self, module: &Bound<'py, PyAny>) {
-        let py = self.py;
-        let rel = self.task.rel.clone();
-        let all = match collect(py, self.bridge, module, &rel) {
-            Ok(t) => t,
-            Err(e) => return self.compat_collect_error(&e),
-        };
-        let selected: Vec<(usize, CompatTest<'py>)> = all
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| (DECL_BASE + 2 * i, t))
-            .filter(|(decl, t)| {
-                self.cx.filter.selects(&rel, &t.id(&rel), &t.tags)
-                    && !self.cx.skip.contains(&(2 * decl))
-            })
-            .collect();
-        if selected.is_empty() {
-            return;
-        }
-        let session = match session(py, self.bridge, module, &rel) {
-            Ok(s) => s,
-            Err(e) => return self.compat_collect_error(&e),
-        };
-        let mut last_decl = selected[0].0;
-        for (decl, t) in &selected {
-            if self.cx.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let mut r = self.compat_result(t.id(&rel), t.suite.as_deref(), &t.name);
-            r.tags = t.tags.clone();
-            r.line = t.line;
-            r.order = (self.task.index, 2 * decl);
-            (self.cx.emit)(Event::TestStarted(TestStart {
-                id: r.id.clone(),
-                tags: r.tags.clone(),
-                line: r.line,
-                timeout: None,
-                order: r.order,
-            }));
-            capture::begin();
-            let started = Instant::now();
-            let ran = (|| -> PyResult<(Vec<HookProblem>, Bound<'py, PyAny>)> {
-                let (problems, setup) = enter(&session, t)?;
-                let outcome = match setup {
-                    Some(s) => s,
-                    None => run(&session, t)?,
-                };
-                Ok((problems, outcome))
-            })();
-            r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let out = capture::end();
-            self.restore();
-            let applied = ran.and_then(|(problems, outcome)| {
-                for p in &problems {
-                    self.compat_hook_entry(p, 2 * last_decl + 1, &(String::new(), String::new()));
-                }
-                apply(py, self.bridge, &outcome, &mut r)
-            });
-            if let Err(e) = applied {
-                let d = describe(py, &e, self.bridge);
-                r.status = Status::Error;
-                r.kind = Some(ErrorKind::Exception);
-                r.message = Some(one_line(&d.message()));
-                r.traceback = Some(d.traceback);
-            }
-            if r.is_problem() || r.fails_run() {
-                r.stdout = Some(out.0);
-                r.stderr = Some(out.1);
-            }
-            self.compat_emit(r);
-            last_decl = *decl;
-        }
-        capture::begin();
-        let finished = finish(&session);
-        let out = capture::end();
-        self.restore();
-        match finished {
-            Ok(problems) => {
-                for (k, p) in problems.iter().enumerate() {
-                    // After the last test: its odd slot, then the unused even one after it.
-                    self.compat_hook_entry(p, 2 * last_decl + 1 + k.min(1), &out);
-                }
-            }
-            Err(e) => self.compat_collect_error(&e),
-        }
-    }
 }

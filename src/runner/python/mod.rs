@@ -4,6 +4,7 @@ mod bench;
 mod bridge;
 mod capture;
 mod compat;
+mod compat_run;
 mod engine;
 /// The embedded Python's version, readable before it starts (venv discovery needs it).
 pub(in crate::runner) mod env;
