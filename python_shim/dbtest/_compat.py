@@ -376,6 +376,15 @@ def _isolate_module_cleanups():
         case._module_cleanups = _PerThreadList(current)
 
 
+def _do_module_cleanups():
+    """unittest's module cleanups of this thread's file, if unittest is (fully) imported: it
+    may be half-imported by another thread right now."""
+    do = getattr(sys.modules.get("unittest.case"), "doModuleCleanups", None)
+    if do is not None:
+        _isolate_module_cleanups()
+        do()
+
+
 # unittest's own modules: their TestCase classes are bases, not tests.
 _UNITTEST_OWN = frozenset({"unittest.case", "unittest.async_case", "unittest.suite", "unittest.loader"})
 
@@ -670,13 +679,10 @@ class Session:
                 except BaseException as e:  # noqa: BLE001
                     if isinstance(e, KeyboardInterrupt):
                         raise
-                    unittest = sys.modules.get("unittest")
-                    extras = []
-                    if unittest is not None:
-                        try:
-                            unittest.case.doModuleCleanups()
-                        except Exception as ce:  # noqa: BLE001
-                            extras.append(ce)
+                    try:
+                        _do_module_cleanups()
+                    except Exception:  # noqa: BLE001
+                        pass  # the set-up's own error is the one reported
                     return self._setup_problem(e, name)
                 break
         return "ok"
@@ -702,12 +708,10 @@ class Session:
                         raise
                     problems.append((None, name, _trim(e)))
                 break
-        unittest = sys.modules.get("unittest")
-        if unittest is not None:
-            try:
-                unittest.case.doModuleCleanups()
-            except Exception as e:  # noqa: BLE001
-                problems.append((None, "tearDownModule", _trim(e)))
+        try:
+            _do_module_cleanups()
+        except Exception as e:  # noqa: BLE001
+            problems.append((None, "tearDownModule", _trim(e)))
         return problems
 
     def _setup_class(self, item):
