@@ -410,6 +410,9 @@ def collect(module, rel):
             if isinstance(value, type) and issubclass(value, testcase) and value is not testcase:
                 unittest_module = True
                 mixins.update(k for k in value.__mro__ if not issubclass(k, testcase))
+    if not unittest_module and "pytest" not in vars(module) and "dbtest" in sys.modules:
+        # A dbtest module's helpers named `test*` that take arguments are not tests either.
+        unittest_module = any(_is_dbtest(value) for _, value in namespace)
     for key, value in namespace:
         if isinstance(value, type):
             if testcase is not None and issubclass(value, testcase):
