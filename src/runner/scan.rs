@@ -291,6 +291,20 @@ enum BaseRef {
 struct DefInfo {
     line: u32,
     decorators: Vec<String>,
+    /// It has a parameter without a default (besides `*args`, `**kwargs`).
+    takes_args: bool,
+}
+
+/// Whether a `def` line's parameters include one without a default value.
+fn takes_args(def_text: &str) -> bool {
+    let Some(open) = def_text.find('(') else {
+        return false;
+    };
+    let params = class_bases(&def_text[open..]);
+    top_level_split(params)
+        .into_iter()
+        .map(str::trim)
+        .any(|p| !p.is_empty() && !p.contains('=') && !p.starts_with('*') && p != "/")
 }
 
 #[derive(Debug, Clone)]
@@ -644,6 +658,7 @@ impl Parser {
         let info = DefInfo {
             line: self.decorators.first().map_or(l.line, |(line, _)| *line),
             decorators: self.decorators.iter().map(|(_, d)| d.clone()).collect(),
+            takes_args: takes_args(l.text.trim()),
         };
         match top {
             Some(Block::Class(idx)) => {
@@ -1865,6 +1880,30 @@ impl Resolver {
                 "line {line} uses {what} {name} at module level, which may make suites or tests"
             ));
         }
+        // A unittest or dbtest module that does not import pytest runs as its runner runs it:
+        // its `Test*` mixins of test cases and its `test*` helpers taking arguments are not
+        // pytest-style tests (as `_compat.collect` decides at run time).
+        let imports_pytest = self.mods[m].info.names.contains_key("pytest");
+        let mut mixins: Vec<(usize, usize)> = Vec::new();
+        let mut runner_module = false;
+        if !imports_pytest {
+            for key in &order {
+                match self.mods[m].info.names.get(key).cloned() {
+                    Some(Bound::Func(Some(_))) => runner_module = true,
+                    Some(Bound::Class(i)) => match self.class(m, i, 0) {
+                        Val::Suite(..) => runner_module = true,
+                        Val::Case(..) => {
+                            runner_module = true;
+                            if let Ok(mro) = self.mro_of((m, i), 0, true) {
+                                mixins.extend(mro);
+                            }
+                        }
+                        _ => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
         let mut tests = Vec::new();
         for key in &order {
             let Some(b) = self.mods[m].info.names.get(key).cloned() else {
@@ -1882,6 +1921,9 @@ impl Resolver {
                     let Some(info) = self.mods[m].info.defs.get(key).cloned() else {
                         continue;
                     };
+                    if runner_module && info.takes_args {
+                        continue;
+                    }
                     let module_marks = self.mods[m].info.pytestmark.clone();
                     match pytest_test(key, &info, &[], module_marks.as_deref()) {
                         Ok(t) => tests.extend(t),
@@ -1903,7 +1945,9 @@ impl Resolver {
                         Ok(t) => tests.extend(t),
                         Err(why) => return FileScan::Undecidable(why),
                     },
-                    Val::Plain(cm, ci) if key.starts_with("Test") => {
+                    Val::Plain(cm, ci)
+                        if key.starts_with("Test") && !mixins.contains(&(cm, ci)) =>
+                    {
                         let module_marks = self.mods[m].info.pytestmark.clone();
                         match self.pytest_class_tests(key, (cm, ci), module_marks.as_deref()) {
                             Ok(t) => tests.extend(t),
