@@ -1852,6 +1852,54 @@ impl Resolver {
         Ok(out)
     }
 
+    /// Why module `m` is undecidable if a module-level statement uses one of its suites or test
+    /// classes after its definition (`Alias = Suite`, `setattr(Case, ...)`).
+    fn class_used(&mut self, m: usize) -> Option<String> {
+        for (line, i) in self.mods[m].info.class_uses.clone() {
+            let name = self.mods[m].info.classes[i].name.clone();
+            let what = match self.class(m, i, 0) {
+                Val::NotSuite => continue,
+                Val::Plain(..) if !name.starts_with("Test") => continue,
+                Val::Case(..) => "test case",
+                Val::Plain(..) => "test class",
+                _ => "suite",
+            };
+            return Some(format!(
+                "line {line} uses {what} {name} at module level, which may make suites or tests"
+            ));
+        }
+        None
+    }
+
+    /// Whether module `m` is a unittest or dbtest module that does not import pytest, and the
+    /// classes its test cases derive from. Such a module runs as its own runner runs it: its
+    /// `Test*` mixins of test cases and its `test*` helpers taking arguments are not
+    /// pytest-style tests (as `_compat.collect` decides at run time).
+    fn runner_module(&mut self, m: usize, order: &[String]) -> (bool, Vec<(usize, usize)>) {
+        let mut mixins: Vec<(usize, usize)> = Vec::new();
+        let mut runner_module = false;
+        if self.mods[m].info.names.contains_key("pytest") {
+            return (false, mixins);
+        }
+        for key in order {
+            match self.mods[m].info.names.get(key).cloned() {
+                Some(Bound::Func(Some(_))) => runner_module = true,
+                Some(Bound::Class(i)) => match self.class(m, i, 0) {
+                    Val::Suite(..) => runner_module = true,
+                    Val::Case(..) => {
+                        runner_module = true;
+                        if let Ok(mro) = self.mro_of((m, i), 0, true) {
+                            mixins.extend(mro);
+                        }
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        (runner_module, mixins)
+    }
+
     /// A test file's tests, as a run of it reports them.
     pub fn scan_file(&mut self, path: &Path, rel: &str) -> FileScan {
         self.scan_source(&read_source(path), rel)
@@ -1866,44 +1914,10 @@ impl Resolver {
         let package = name.rsplit_once('.').map_or("", |(p, _)| p).to_string();
         let order = info.order.clone();
         let m = self.add(info, package, None);
-        for (line, i) in self.mods[m].info.class_uses.clone() {
-            let name = self.mods[m].info.classes[i].name.clone();
-            let what = match self.class(m, i, 0) {
-                Val::NotSuite => continue,
-                Val::Plain(..) if !name.starts_with("Test") => continue,
-                Val::Case(..) => "test case",
-                Val::Plain(..) => "test class",
-                _ => "suite",
-            };
-            let name = &self.mods[m].info.classes[i].name;
-            return FileScan::Undecidable(format!(
-                "line {line} uses {what} {name} at module level, which may make suites or tests"
-            ));
+        if let Some(why) = self.class_used(m) {
+            return FileScan::Undecidable(why);
         }
-        // A unittest or dbtest module that does not import pytest runs as its runner runs it:
-        // its `Test*` mixins of test cases and its `test*` helpers taking arguments are not
-        // pytest-style tests (as `_compat.collect` decides at run time).
-        let imports_pytest = self.mods[m].info.names.contains_key("pytest");
-        let mut mixins: Vec<(usize, usize)> = Vec::new();
-        let mut runner_module = false;
-        if !imports_pytest {
-            for key in &order {
-                match self.mods[m].info.names.get(key).cloned() {
-                    Some(Bound::Func(Some(_))) => runner_module = true,
-                    Some(Bound::Class(i)) => match self.class(m, i, 0) {
-                        Val::Suite(..) => runner_module = true,
-                        Val::Case(..) => {
-                            runner_module = true;
-                            if let Ok(mro) = self.mro_of((m, i), 0, true) {
-                                mixins.extend(mro);
-                            }
-                        }
-                        _ => {}
-                    },
-                    _ => {}
-                }
-            }
-        }
+        let (runner_module, mixins) = self.runner_module(m, &order);
         let mut tests = Vec::new();
         for key in &order {
             let Some(b) = self.mods[m].info.names.get(key).cloned() else {
