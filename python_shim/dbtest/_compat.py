@@ -863,7 +863,12 @@ class Session:
                 raise
             return ("error", "exception", None, _trim(e), None)
         result.current = test
-        test.run(result)
+        if _FAST_RUN is None:
+            _init_fast_run()
+        if _FAST_RUN and type(test).run is _FAST_RUN[0]:
+            _fast_run(test, result)
+        else:
+            test.run(result)
         result.current = None
         if result.skip is not None:
             return ("skipped", None, result.skip, None, None)
@@ -975,6 +980,83 @@ class Session:
                 return ("failed", None, "[XPASS(strict)] " + xfail["reason"] if xfail["reason"] else "[XPASS(strict)]", None, None)
             return ("xpassed", None, xfail["reason"] or None, None, None)
         return ("passed", None, None, None, None)
+
+
+# unittest's TestCase.run, once per test, costs three context managers: on the Python it is
+# written for (3.11), the same steps inline. None: not checked yet; () when not applicable.
+_FAST_RUN = None
+
+
+def _init_fast_run():
+    global _FAST_RUN
+    case = sys.modules.get("unittest.case")
+    needed = ("TestCase", "_Outcome", "_addSkip", "_addError", "_ShouldStop", "SkipTest")
+    if sys.version_info[:2] == (3, 11) and case is not None and all(hasattr(case, n) for n in needed):
+        _FAST_RUN = (case.TestCase.run, case._Outcome, case._addSkip, case._addError, case._ShouldStop, case.SkipTest)
+    else:
+        _FAST_RUN = ()
+
+
+def _part(outcome, test_case, func, *args):
+    """``_Outcome.testPartExecutor`` (3.11) around one call, without a context manager."""
+    _, _, add_skip, add_error, should_stop, skip_test = _FAST_RUN
+    old_success = outcome.success
+    outcome.success = True
+    try:
+        func(*args)
+    except KeyboardInterrupt:
+        raise
+    except skip_test as e:
+        outcome.success = False
+        add_skip(outcome.result, test_case, str(e))
+    except should_stop:
+        pass
+    except:  # noqa: E722 - as unittest: anything a test raises is its outcome
+        exc_info = sys.exc_info()
+        if outcome.expecting_failure:
+            outcome.expectedFailure = exc_info
+        else:
+            outcome.success = False
+            add_error(outcome.result, test_case, exc_info)
+        exc_info = None
+    finally:
+        outcome.success = outcome.success and old_success
+
+
+def _fast_run(test, result):
+    """``TestCase.run`` (3.11) step for step, for a result whose startTest/stopTest do nothing."""
+    _, outcome_type, add_skip, _, _, _ = _FAST_RUN
+    test_method = getattr(test, test._testMethodName)
+    cls = test.__class__
+    if getattr(cls, "__unittest_skip__", False) or getattr(test_method, "__unittest_skip__", False):
+        why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")
+        add_skip(result, test, why)
+        return
+    expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or getattr(
+        test_method, "__unittest_expecting_failure__", False
+    )
+    outcome = outcome_type(result)
+    try:
+        test._outcome = outcome
+        _part(outcome, test, test._callSetUp)
+        if outcome.success:
+            outcome.expecting_failure = expecting_failure
+            _part(outcome, test, test._callTestMethod, test_method)
+            outcome.expecting_failure = False
+            _part(outcome, test, test._callTearDown)
+        test.doCleanups()
+        if outcome.success:
+            if expecting_failure:
+                if outcome.expectedFailure:
+                    test._addExpectedFailure(result, outcome.expectedFailure)
+                else:
+                    test._addUnexpectedSuccess(result)
+            else:
+                result.addSuccess(test)
+    finally:
+        outcome.expectedFailure = None
+        outcome = None
+        test._outcome = None
 
 
 def _one_line(exc):
