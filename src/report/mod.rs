@@ -4,6 +4,11 @@ mod bench_view;
 mod console;
 mod html;
 mod json;
+// Not wired into the outputs yet.
+#[allow(dead_code)]
+pub mod github;
+#[allow(dead_code)]
+pub mod junit;
 pub mod list;
 mod markdown;
 mod progress;
