@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::RunReport;
+use super::junit::failing_line;
 use crate::runner::event::{Status, TestResult};
 
 /// Annotations only show the start of a message; past this the rest is cut.
@@ -81,7 +82,8 @@ impl GithubActions {
             format!("{}/{}", self.prefix, r.file)
         };
         let mut props = format!("file={}", escape_property(&file));
-        if let Some(line) = r.line {
+        // Where it failed, else where the test is.
+        if let Some(line) = failing_line(r).or(r.line) {
             props.push_str(&format!(",line={line}"));
         }
         props.push_str(&format!(",title={}", escape_property(&r.id)));

@@ -66,6 +66,28 @@ pub fn classname(r: &TestResult) -> String {
     }
 }
 
+/// The line the failure happened on in the test's own file: the deepest traceback frame in
+/// that file (`File "tests/t.py", line 10, in ...`), if the traceback has one.
+pub fn failing_line(r: &TestResult) -> Option<u32> {
+    let tb = r.traceback.as_deref()?;
+    let prefix = format!("File \"{}\", line ", r.file);
+    tb.lines()
+        .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
+        .filter_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .last()
+}
+
+/// The `line` attribute: the test's own line; for a file that could not be imported, the
+/// line its import failed on, else 1 (the file itself).
+pub fn case_line(r: &TestResult) -> u32 {
+    r.line.or_else(|| failing_line(r)).unwrap_or(1)
+}
+
 fn kind_word(kind: Option<ErrorKind>) -> Option<String> {
     kind.and_then(|k| serde_json::to_value(k).ok())
         .and_then(|v| v.as_str().map(str::to_string))
@@ -165,9 +187,8 @@ fn testcase(r: &TestResult) -> TestCase {
     case.set_classname(xml_text(&classname(r)));
     case.set_time(seconds(r.duration_ms));
     case.extra.insert("file".into(), xml_text(&r.file).into());
-    if let Some(line) = r.line {
-        case.extra.insert("line".into(), line.to_string().into());
-    }
+    case.extra
+        .insert("line".into(), case_line(r).to_string().into());
     if r.is_problem() {
         if let Some(o) = r.stdout.as_deref().filter(|o| !o.is_empty()) {
             case.set_system_out(xml_text(o));
@@ -333,6 +354,22 @@ mod tests {
                 .starts_with("x\\u{0000}\\u{001b}[31m\\u{fffe}")
         );
         assert!(xml.contains("\\u{0007}") && xml.contains("]]&gt;"));
+    }
+
+    #[test]
+    fn lines_come_from_the_test_else_the_traceback_else_the_file() {
+        let mut r = fixtures::result("tests/t.py", Status::Error);
+        r.line = None;
+        assert_eq!(case_line(&r), 1);
+        r.traceback = Some(
+            "Traceback (most recent call last):\n  File \"/usr/lib/x.py\", line 99, in f\n  \
+             File \"tests/t.py\", line 2, in <module>\n    import nope\n  File \"tests/t.py\", \
+             line 5, in g\nModuleNotFoundError"
+                .into(),
+        );
+        assert_eq!((failing_line(&r), case_line(&r)), (Some(5), 5));
+        r.line = Some(3);
+        assert_eq!(case_line(&r), 3);
     }
 
     #[test]
