@@ -1,8 +1,6 @@
 //! One run, start to finish: resolve settings, discover, plan, run, report. The runner and
 //! the reporters meet only here, through events and the finished report.
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -12,9 +10,9 @@ use anyhow::Context;
 use crate::bench::BenchRun;
 use crate::bench::analyze::analyze;
 use crate::bench::baseline::{self, Environment};
-use crate::cli::{Cli, Format};
-use crate::error::{ExitCode, UserError};
-use crate::report::{Console, Exporter, Html, Json, Markdown, Progress, RunReport};
+use crate::cli::Cli;
+use crate::error::ExitCode;
+use crate::report::{Outputs, RunReport};
 use crate::runner::discover::{FileKind, discover};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, ErrorKind, Event, TestResult, TestStart};
@@ -109,7 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         // Machines still get a valid (empty) report.
         let report = RunReport::new(python::embedded_version(), Vec::new(), 0.0);
-        write_reports(&settings, &report, &mut report_out)?;
+        Outputs::from(&settings).write(&report, &mut report_out)?;
         return Ok(ExitCode::NoTests);
     }
     if !plan.bench_files.is_empty() && settings.jobs_given && settings.jobs > 1 {
@@ -123,9 +121,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         (Some(name), false) => {
             let saved = baseline::load(&settings.root, name)?;
             let code = if settings.bench.saved_samples {
-                Err("--saved-samples was given".to_string())
+                Err(baseline::CodeTreeError::SavedSamplesAsked)
             } else {
-                baseline::code_tree(&settings.root, &saved)
+                saved.code_tree(&settings.root)
             };
             Some(Compared { saved, code })
         }
@@ -177,7 +175,7 @@ fn pool(settings: &Settings, spool: &SpoolDir) -> Option<Arc<Pool>> {
 /// A `--baseline` and, when its commit could be extracted, its code (else why not).
 struct Compared {
     saved: baseline::Baseline,
-    code: Result<baseline::CodeTree, String>,
+    code: Result<baseline::CodeTree, baseline::CodeTreeError>,
 }
 
 /// Everything resolved before the run starts.
@@ -299,7 +297,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         fail_fast: settings.fail_fast,
         events: EventQueue::default(),
     });
-    let show_progress = settings.format == Format::Console || settings.output.is_some();
+    let outputs = Outputs::from(settings);
     let bench_options = settings.bench.options;
     let baseline_tree = saved
         .as_ref()
@@ -326,7 +324,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
                 }
             }
         });
-        let mut progress = Progress::new(expected, show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        let mut progress = outputs.progress_bar(expected);
         let mut c = Collected::default();
         let mut drain = |c: &mut Collected| {
             for e in shared.events.drain() {
@@ -447,7 +445,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
             saved,
         )?);
     }
-    write_reports(settings, &report, &mut report_out)?;
+    outputs.write(&report, &mut report_out)?;
     if let Some(b) = report
         .benchmarks
         .as_ref()
@@ -456,7 +454,7 @@ fn execute(run: Run<'_>, mut report_out: std::fs::File) -> anyhow::Result<ExitCo
         eprintln!(
             "dbtest: benchmark regressions against baseline {:?}: {}",
             b.compared_to.as_deref().unwrap_or_default(),
-            b.regressions.join(", ")
+            b.regression_list()
         );
     }
     let s = report.summary();
@@ -559,49 +557,6 @@ impl Interrupts {
             _ = self.term.recv() => {},
         }
     }
-}
-
-fn write_reports(
-    settings: &Settings,
-    report: &RunReport,
-    stdout: &mut std::fs::File,
-) -> anyhow::Result<()> {
-    let exporter: Box<dyn Exporter> = match settings.format {
-        Format::Console => Box::new(Console {
-            color: settings.color && settings.output.is_none(),
-        }),
-        Format::Json => Box::new(Json),
-        Format::Markdown => Box::new(Markdown),
-    };
-    let rendered = exporter.render(report);
-    let console = || {
-        Console {
-            color: settings.color,
-        }
-        .render(report)
-    };
-    match &settings.output {
-        Some(path) => {
-            write_file(path, &rendered)?;
-            stdout
-                .write_all(console().as_bytes())
-                .context("writing to stdout")?;
-        }
-        None => stdout
-            .write_all(rendered.as_bytes())
-            .context("writing to stdout")?,
-    }
-    if let Some(path) = &settings.bench.html {
-        write_file(path, &Html.render(report))?;
-    }
-    Ok(())
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), UserError> {
-    std::fs::write(path, text).map_err(|source| UserError::Output {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 #[cfg(test)]

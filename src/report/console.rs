@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
+use super::bench;
+use super::run::{Exporter, RunReport};
 use super::text::{duration, printable};
-use super::{Exporter, RunReport};
 use crate::runner::event::{Status, TestResult};
 
 pub struct Console {
@@ -115,7 +116,10 @@ impl Exporter for Console {
             out.push_str(&format!("\n{table}\n"));
         }
         if let Some(b) = &report.benchmarks {
-            out.push_str(&super::bench_view::console(b, self.color));
+            out.push_str(&bench::console::render(
+                &bench::model::Run::of(b),
+                self.color,
+            ));
         }
         let s = report.summary();
         let (word, style) = if report.interrupted {
@@ -149,7 +153,7 @@ impl Exporter for Console {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     #[test]
     fn shows_failures_values_table_and_totals() {
