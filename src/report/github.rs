@@ -152,7 +152,7 @@ pub fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     fn on() -> GithubActions {
         GithubActions {

@@ -20,7 +20,7 @@ use quick_junit::{
     FlakyOrRerun, NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
 };
 
-use super::{Exporter, RunReport};
+use super::run::{Exporter, RunReport};
 use crate::runner::event::{ErrorKind, Status, TestResult};
 
 pub struct Junit;
@@ -238,7 +238,7 @@ impl Exporter for Junit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     fn rendered() -> String {
         Junit.render(&fixtures::report())

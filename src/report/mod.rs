@@ -18,3 +18,5 @@ mod text;
 
 pub use outputs::Outputs;
 pub use run::{RunReport, STOPPED_BY_OVERRUN};
+#[cfg(test)]
+pub(crate) use run::fixtures;
