@@ -72,6 +72,7 @@ pub fn failing_line(r: &TestResult) -> Option<u32> {
     let tb = r.traceback.as_deref()?;
     let prefix = format!("File \"{}\", line ", r.file);
     tb.lines()
+        .rev()
         .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
         .filter_map(|rest| {
             rest.split(|c: char| !c.is_ascii_digit())
@@ -79,7 +80,7 @@ pub fn failing_line(r: &TestResult) -> Option<u32> {
                 .parse()
                 .ok()
         })
-        .last()
+        .next()
 }
 
 /// The `line` attribute: the test's own line; for a file that could not be imported, the
