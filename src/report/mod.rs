@@ -16,7 +16,7 @@ mod progress;
 mod run;
 mod text;
 
-pub use outputs::Outputs;
-pub use run::{RunReport, STOPPED_BY_OVERRUN};
+pub use outputs::{Outputs, ReportFiles};
 #[cfg(test)]
 pub(crate) use run::fixtures;
+pub use run::{RunReport, STOPPED_BY_OVERRUN};

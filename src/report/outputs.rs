@@ -5,13 +5,17 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::console::Console;
+use super::github::GithubActions;
 use super::html::Html;
 use super::json::Json;
+use super::junit::Junit;
 use super::markdown::Markdown;
 use super::progress::Progress;
 use super::run::{Exporter, RunReport};
+use super::text::{duration, printable};
 use crate::cli::Format;
 use crate::error::UserError;
+use crate::runner::event::TestResult;
 use crate::settings::Settings;
 
 /// One report, rendered the same wherever it goes.
@@ -21,6 +25,7 @@ pub enum ReportFormat {
     Json,
     Markdown,
     Html,
+    Junit,
 }
 
 impl ReportFormat {
@@ -30,18 +35,35 @@ impl ReportFormat {
             ReportFormat::Json => Json.render(report),
             ReportFormat::Markdown => Markdown.render(report),
             ReportFormat::Html => Html.render(report),
+            ReportFormat::Junit => Junit.render(report),
         }
     }
 }
 
-/// A run's outputs: written in this order, `file`, `stdout`, then `html`.
+/// Report files a run writes besides its stdout report, each format to its own file
+/// (`--junitxml`, `--json`, `--markdown`; `--html` is with the benchmark settings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFiles {
+    pub junitxml: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+}
+
+/// A run's outputs: written in this order, `file`, the report `files`, `stdout` (then the
+/// slowest tests, then GitHub annotations), `html`, then the GitHub step summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outputs {
     /// `-o FILE`: the `--format` report goes there (and stdout gets the console one).
     pub file: Option<(PathBuf, ReportFormat)>,
+    /// `--junitxml`, `--json`, `--markdown` files.
+    pub files: Vec<(PathBuf, ReportFormat)>,
     pub stdout: ReportFormat,
     /// `--html FILE`.
     pub html: Option<PathBuf>,
+    /// `--durations N`: the N slowest tests after the console summary (0: none).
+    pub durations: usize,
+    /// Annotations and the step summary under GitHub Actions.
+    pub github: GithubActions,
     /// The live progress bar on stderr, only when a person watches the console (the report
     /// on stdout is for people) and stderr is a terminal.
     pub progress: bool,
@@ -50,13 +72,30 @@ pub struct Outputs {
 impl From<&Settings> for Outputs {
     fn from(settings: &Settings) -> Self {
         let stderr_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        Outputs::choose(
+        let mut outputs = Outputs::choose(
             settings.format,
             settings.output.clone(),
             settings.bench.html.clone(),
             settings.color,
             stderr_is_terminal,
-        )
+        );
+        // Report files and --durations come with the settings once they are wired.
+        outputs.github = GithubActions::from_env(&settings.root);
+        outputs
+    }
+}
+
+impl ReportFiles {
+    /// Each file with its format, in a fixed order.
+    pub fn formats(&self) -> Vec<(PathBuf, ReportFormat)> {
+        [
+            (&self.junitxml, ReportFormat::Junit),
+            (&self.json, ReportFormat::Json),
+            (&self.markdown, ReportFormat::Markdown),
+        ]
+        .into_iter()
+        .filter_map(|(path, format)| path.clone().map(|p| (p, format)))
+        .collect()
     }
 }
 
@@ -80,14 +119,20 @@ impl Outputs {
         match output {
             Some(path) => Outputs {
                 file: Some((path, chosen)),
+                files: Vec::new(),
                 stdout: ReportFormat::Console { color },
                 html,
+                durations: 0,
+                github: GithubActions::default(),
                 progress: console_on_stdout && stderr_is_terminal,
             },
             None => Outputs {
                 file: None,
+                files: Vec::new(),
                 stdout: chosen,
                 html,
+                durations: 0,
+                github: GithubActions::default(),
                 progress: console_on_stdout && stderr_is_terminal,
             },
         }
@@ -100,18 +145,74 @@ impl Outputs {
 
     /// Render and write every report. A file that cannot be written is a user error; the
     /// stdout error keeps its `io::Error` (a reader that went away is not dbtest's fault).
+    ///
+    /// Every file is attempted even when one fails (a CI job that loses its JSON report still
+    /// gets its JUnit one); the first failure is returned after the rest are written.
     pub fn write(&self, report: &RunReport, stdout: &mut impl Write) -> anyhow::Result<()> {
+        let mut first_error: Option<UserError> = None;
+        let mut file = |path: &Path, text: &str| {
+            if let Err(e) = write_file(path, text) {
+                first_error.get_or_insert(e);
+            }
+        };
         if let Some((path, format)) = &self.file {
-            write_file(path, &format.render(report))?;
+            file(path, &format.render(report));
+        }
+        for (path, format) in &self.files {
+            file(path, &format.render(report));
+        }
+        let mut text = self.stdout.render(report);
+        let console = matches!(self.stdout, ReportFormat::Console { .. });
+        if console && self.durations > 0 {
+            text.push_str(&slowest(report, self.durations));
+        }
+        // Workflow commands go to stdout, unless stdout carries a machine-read report they
+        // would corrupt; then to stderr.
+        let annotations = self.github.annotations(report);
+        if console {
+            text.push_str(&annotations);
         }
         stdout
-            .write_all(self.stdout.render(report).as_bytes())
+            .write_all(text.as_bytes())
             .context("writing to stdout")?;
-        if let Some(path) = &self.html {
-            write_file(path, &ReportFormat::Html.render(report))?;
+        if !console && !annotations.is_empty() {
+            eprint!("{annotations}");
         }
-        Ok(())
+        if let Some(path) = &self.html {
+            file(path, &ReportFormat::Html.render(report));
+        }
+        if self.github.step_summary.is_some() {
+            if let Err(e) = self
+                .github
+                .append_summary(&ReportFormat::Markdown.render(report))
+            {
+                eprintln!("dbtest: warning: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
+}
+
+/// `--durations N`: the N slowest tests, slowest first (ties in report order).
+pub fn slowest(report: &RunReport, n: usize) -> String {
+    let mut timed: Vec<&TestResult> = report.results.iter().collect();
+    timed.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+    timed.truncate(n);
+    if timed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\nslowest {} tests:\n", timed.len());
+    for r in timed {
+        out.push_str(&format!(
+            "{:>10}  {}\n",
+            duration(r.duration_ms),
+            printable(&r.id)
+        ));
+    }
+    out
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), UserError> {
@@ -188,5 +289,51 @@ mod tests {
             matches!(err.downcast_ref(), Some(UserError::Output { .. })),
             "{err}"
         );
+    }
+
+    #[test]
+    fn report_files_each_get_their_format_and_a_bad_one_does_not_stop_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ReportFiles {
+            junitxml: Some(dir.path().join("no/j.xml")),
+            json: Some(dir.path().join("r.json")),
+            markdown: Some(dir.path().join("r.md")),
+        };
+        let mut o = Outputs::choose(Format::Console, None, None, false, false);
+        o.files = files.formats();
+        assert_eq!(o.files.len(), 3);
+        let mut stdout = Vec::new();
+        let err = o.write(&fixtures::report(), &mut stdout).unwrap_err();
+        assert!(err.to_string().contains("no/j.xml"), "{err}");
+        assert!(
+            String::from_utf8(stdout)
+                .unwrap()
+                .contains("FAILED 1 failed")
+        );
+        assert!(dir.path().join("r.json").exists() && dir.path().join("r.md").exists());
+    }
+
+    #[test]
+    fn durations_and_annotations_follow_the_console_report() {
+        let mut o = Outputs::choose(Format::Console, None, None, false, false);
+        o.durations = 2;
+        o.github.enabled = true;
+        let mut report = fixtures::report();
+        report.results[1].duration_ms = 300.0;
+        let mut stdout = Vec::new();
+        o.write(&report, &mut stdout).unwrap();
+        let text = String::from_utf8(stdout).unwrap();
+        let at = text.find("slowest 2 tests:").expect("the section");
+        let lines: Vec<&str> = text[at..].lines().skip(1).take(2).collect();
+        assert!(lines[0].contains("300 ms") && lines[0].contains(&report.results[1].id));
+        assert!(text.contains("\n::error file="), "{text}");
+        // JSON on stdout stays one document: no annotations or durations in it.
+        let mut o = Outputs::choose(Format::Json, None, None, false, false);
+        o.durations = 2;
+        o.github.enabled = true;
+        let mut stdout = Vec::new();
+        o.write(&report, &mut stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+        assert_eq!(v["summary"]["failed"], 1);
     }
 }
