@@ -15,6 +15,8 @@
 //!   fixed: never `std`'s `DefaultHasher`, whose keys are random per process.
 use std::str::FromStr;
 
+use crate::runner::plan::Plan;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Slice,
@@ -93,6 +95,16 @@ impl Partition {
             .filter(|(i, item)| self.keeps(*i, rel(item)))
             .map(|(_, item)| item)
             .collect()
+    }
+}
+
+impl Partition {
+    /// Keep this shard's test files and benchmark files (each list sharded on its own).
+    pub fn apply(&self, plan: &mut Plan) {
+        plan.test_files = self.select(std::mem::take(&mut plan.test_files), |f| {
+            f.file.rel.as_str()
+        });
+        plan.bench_files = self.select(std::mem::take(&mut plan.bench_files), |f| f.rel.as_str());
     }
 }
 
