@@ -15,7 +15,7 @@ use clap::error::ErrorKind;
 
 use crate::error::{ExitCode, UserError};
 
-fn main() {
+fn main() -> std::process::ExitCode {
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == runner::worker::WORKER_ARG)
@@ -46,7 +46,5 @@ fn main() {
             },
         },
     };
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    std::process::exit(code as i32);
+    code.into()
 }

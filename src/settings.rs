@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::bench::baseline::FailOn;
-use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Workers};
+use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
-use crate::runner::python::{BenchOptions, Venv, find_venv};
+use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::venv::{Venv, find_venv};
 
 #[derive(Debug)]
 pub struct Settings {
@@ -96,6 +97,20 @@ impl Settings {
         self.filter.is_active()
     }
 
+    /// What the runner needs to run a plan.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            root: self.root.clone(),
+            venv: self.venv.clone(),
+            filter: self.filter.clone(),
+            jobs: self.jobs,
+            workers: self.workers,
+            timeout: self.timeout,
+            fail_fast: self.fail_fast,
+            bench: self.bench.options,
+        }
+    }
+
     pub fn resolve(cli: Cli) -> Result<Settings, UserError> {
         let mut cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         if let Some(dir) = &cli.options.directory {
@@ -108,23 +123,13 @@ impl Settings {
             cwd = target;
         }
         let root = project_root(&cwd);
-        let (mode, mut paths) = match cli.mode {
-            None => (Mode::All, cli.paths),
-            Some(ModeCommand::Unit { paths }) => (Mode::Unit, [cli.paths, paths].concat()),
-            Some(ModeCommand::Integration { paths }) => {
-                (Mode::Integration, [cli.paths, paths].concat())
-            }
-            Some(ModeCommand::Bench { paths }) => (Mode::Bench, [cli.paths, paths].concat()),
-        };
-        if paths.is_empty() {
-            paths.push(if cwd.join("tests").is_dir() {
-                PathBuf::from("tests")
-            } else {
-                PathBuf::from(".")
-            });
-        }
-        let o = cli.options;
-        let filter = Filter::new(o.pattern.as_deref(), o.tags, o.exclude_tags, mode)?;
+        let (mode, paths) = mode_and_paths(cli.mode, cli.paths, &cwd);
+        let mut o = cli.options;
+        let (tags, exclude_tags) = (
+            std::mem::take(&mut o.tags),
+            std::mem::take(&mut o.exclude_tags),
+        );
+        let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)?;
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
@@ -150,32 +155,12 @@ impl Settings {
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);
         }
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
         if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
             return Err(UserError::BadNumber(
                 "--timeout takes a number of seconds above 0".into(),
             ));
         }
-        if !valid(o.bench_time) || !valid(o.noise) {
-            return Err(UserError::BadNumber(
-                "--bench-time and --noise take a number of at least 0".into(),
-            ));
-        }
-        let bench = BenchSettings {
-            options: BenchOptions {
-                samples: o.samples.max(2),
-                warmup: o.warmup,
-                target_time: std::time::Duration::from_millis(20),
-                max_time: std::time::Duration::from_secs_f64(o.bench_time),
-                iterations: None,
-            },
-            noise: o.noise / 100.0,
-            save_baseline: o.save_baseline,
-            baseline: o.baseline,
-            saved_samples: o.saved_samples,
-            fail_on: o.fail_on,
-            html: o.html,
-        };
+        let bench = BenchSettings::resolve(&o)?;
         Ok(Settings {
             cwd,
             root,
@@ -195,6 +180,55 @@ impl Settings {
             },
             timeout: o.timeout,
             bench,
+        })
+    }
+}
+
+/// The mode subcommand, and the paths given before and after it (default: `tests/` if it
+/// exists, else the current folder).
+fn mode_and_paths(
+    command: Option<ModeCommand>,
+    before: Vec<PathBuf>,
+    cwd: &Path,
+) -> (Mode, Vec<PathBuf>) {
+    let (mode, mut paths) = match command {
+        None => (Mode::All, before),
+        Some(ModeCommand::Unit { paths }) => (Mode::Unit, [before, paths].concat()),
+        Some(ModeCommand::Integration { paths }) => (Mode::Integration, [before, paths].concat()),
+        Some(ModeCommand::Bench { paths }) => (Mode::Bench, [before, paths].concat()),
+    };
+    if paths.is_empty() {
+        paths.push(if cwd.join("tests").is_dir() {
+            PathBuf::from("tests")
+        } else {
+            PathBuf::from(".")
+        });
+    }
+    (mode, paths)
+}
+
+impl BenchSettings {
+    fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
+        let valid = |x: f64| x.is_finite() && x >= 0.0;
+        if !valid(o.bench_time) || !valid(o.noise) {
+            return Err(UserError::BadNumber(
+                "--bench-time and --noise take a number of at least 0".into(),
+            ));
+        }
+        Ok(BenchSettings {
+            options: BenchOptions {
+                samples: o.samples.max(2),
+                warmup: o.warmup,
+                target_time: std::time::Duration::from_millis(20),
+                max_time: std::time::Duration::from_secs_f64(o.bench_time),
+                iterations: None,
+            },
+            noise: o.noise / 100.0,
+            save_baseline: o.save_baseline.clone(),
+            baseline: o.baseline.clone(),
+            saved_samples: o.saved_samples,
+            fail_on: o.fail_on,
+            html: o.html.clone(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Benchmarks on the reporting side: statistics over timing samples, comparisons, baselines.
 pub mod analyze;
 pub mod baseline;
+pub mod run;
 pub mod stats;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use crate::bench::BenchRun;
 use crate::bench::analyze::GroupReport;
 use crate::bench::baseline::Regression;
 use crate::runner::event::TestResult;
+use crate::runner::run::StopReason;
 
 pub struct Json;
 
@@ -16,6 +17,9 @@ struct Document<'a> {
     python_version: &'a str,
     interrupted: bool,
     stopped_early: bool,
+    /// Why the run stopped early (absent when it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_reason: Option<StopReason>,
     summary: Summary,
     tests: &'a [TestResult],
     /// Benchmark groups (absent when no benchmark ran).
@@ -67,6 +71,7 @@ impl Exporter for Json {
             python_version: &report.python_version,
             interrupted: report.interrupted,
             stopped_early: report.stopped_early,
+            stop_reason: report.stopped_early.then_some(report.stop_reason),
             summary: report.summary(),
             tests: &report.results,
             benchmarks: report.benchmarks.as_ref().map(|b| b.groups.as_slice()),

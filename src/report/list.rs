@@ -1,7 +1,7 @@
 //! `--list`: what a run would run, from the static scan, without importing anything.
 use std::io::Write;
 
-use crate::error::ExitCode;
+use crate::error::{ExitCode, UserError, write_stdout};
 use crate::runner::filter::Filter;
 use crate::runner::plan::{Plan, test_id};
 use crate::runner::scan::{Tags, scan_bench};
@@ -9,8 +9,9 @@ use crate::runner::scan::{Tags, scan_bench};
 /// Print the plan's test ids (and benchmark entries, `path::group::entry`, that `filter`
 /// selects as a run's workers would); files whose tests only an import can tell are printed as
 /// their path with a note. Exit 5 when nothing is listed.
-pub fn list(plan: &Plan, filter: &Filter) -> ExitCode {
-    let mut out = std::io::stdout().lock();
+pub fn list(plan: &Plan, filter: &Filter) -> Result<ExitCode, UserError> {
+    // Written at once at the end, so a full or closed stdout is handled in one place.
+    let mut out: Vec<u8> = Vec::new();
     let (mut n, mut entries, mut undecided) = (0, 0, 0);
     for f in &plan.test_files {
         if let Some(why) = &f.undecidable {
@@ -65,7 +66,10 @@ pub fn list(plan: &Plan, filter: &Filter) -> ExitCode {
             }
         }
     }
-    let _ = out.flush();
+    write_stdout(
+        &mut std::io::stdout().lock(),
+        &String::from_utf8_lossy(&out),
+    )?;
     let mut summary = format!("{n} tests in {} files", plan.test_files.len());
     if !plan.bench_files.is_empty() {
         summary += &format!(
@@ -77,9 +81,11 @@ pub fn list(plan: &Plan, filter: &Filter) -> ExitCode {
         summary += &format!(" ({undecided} known only on import)");
     }
     eprintln!("{summary}");
-    if plan.test_files.is_empty() && plan.bench_files.is_empty() {
-        ExitCode::NoTests
-    } else {
-        ExitCode::Ok
-    }
+    Ok(
+        if plan.test_files.is_empty() && plan.bench_files.is_empty() {
+            ExitCode::NoTests
+        } else {
+            ExitCode::Ok
+        },
+    )
 }

@@ -19,4 +19,4 @@ mod text;
 pub use outputs::{Outputs, ReportFiles};
 #[cfg(test)]
 pub(crate) use run::fixtures;
-pub use run::{RunReport, STOPPED_BY_OVERRUN};
+pub use run::RunReport;

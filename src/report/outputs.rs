@@ -2,8 +2,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use super::console::Console;
 use super::github::GithubActions;
 use super::html::Html;
@@ -14,7 +12,7 @@ use super::progress::Progress;
 use super::run::{Exporter, RunReport};
 use super::text::{duration, printable};
 use crate::cli::Format;
-use crate::error::UserError;
+use crate::error::{UserError, write_stdout};
 use crate::runner::event::TestResult;
 use crate::settings::Settings;
 
@@ -172,9 +170,7 @@ impl Outputs {
         if console {
             text.push_str(&annotations);
         }
-        stdout
-            .write_all(text.as_bytes())
-            .context("writing to stdout")?;
+        write_stdout(stdout, &text)?;
         if !console && !annotations.is_empty() {
             eprint!("{annotations}");
         }

@@ -3,6 +3,7 @@ use serde::Serialize;
 
 use crate::bench::BenchRun;
 use crate::runner::event::{Status, TestResult};
+use crate::runner::run::StopReason;
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
 pub struct Summary {
@@ -14,10 +15,6 @@ pub struct Summary {
     pub duration_ms: f64,
 }
 
-pub const STOPPED_BY_FAIL_FAST: &str = "after the first failure (-x)";
-pub const STOPPED_BY_OVERRUN: &str =
-    "at a test that ran past its timeout, which in-process mode (-n 0) cannot stop";
-
 /// A finished (or interrupted) run, in report order.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -28,8 +25,8 @@ pub struct RunReport {
     pub interrupted: bool,
     /// `-x` stopped the run early, or (in-process) a test that overran its timeout did.
     pub stopped_early: bool,
-    /// Why, for the reports: "after the first failure (-x)" unless said otherwise.
-    pub stop_reason: &'static str,
+    /// Why, when `stopped_early`.
+    pub stop_reason: StopReason,
     pub benchmarks: Option<BenchRun>,
 }
 
@@ -43,7 +40,7 @@ impl RunReport {
             duration_ms,
             interrupted: false,
             stopped_early: false,
-            stop_reason: STOPPED_BY_FAIL_FAST,
+            stop_reason: StopReason::FailFast,
             benchmarks: None,
         }
     }

@@ -4,15 +4,19 @@ pub mod discover;
 pub mod durations;
 pub mod event;
 pub mod filter;
-// Not wired into the run yet.
-#[allow(dead_code)]
 pub mod last_failed;
-#[allow(dead_code)]
+pub mod options;
 pub mod partition;
 pub mod plan;
 pub mod python;
+pub mod run;
 pub mod scan;
 pub mod schedule;
 pub mod stdio;
 pub mod supervise;
+pub mod timeout;
+pub mod venv;
 pub mod worker;
+
+/// The embedded Python's version, without starting it (for `--version` and empty reports).
+pub use python::embedded_version;

@@ -1,4 +1,6 @@
 //! Deciding, before any import, which files to import and which tests a run expects.
+use std::path::PathBuf;
+
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::filter::{Decision, Filter, Mode};
 use crate::runner::scan::{FileScan, Resolver, StaticTest, Tags};
@@ -20,9 +22,41 @@ pub struct Plan {
     pub bench_files: Vec<Discovered>,
 }
 
+/// One file to run, as the executing side (and a worker) knows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FileTask {
+    /// The file's place in the run: test files first, then benchmark files.
+    pub index: usize,
+    pub path: PathBuf,
+    pub rel: String,
+}
+
 impl Plan {
     pub fn expected_tests(&self) -> usize {
         self.test_files.iter().map(|f| f.tests.len().max(1)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.test_files.is_empty() && self.bench_files.is_empty()
+    }
+
+    /// The files as tasks, numbered in report order: test files, then benchmark files.
+    pub fn into_tasks(self) -> (Vec<FileTask>, Vec<FileTask>) {
+        let n_tests = self.test_files.len();
+        let mut tests: Vec<FileTask> = self
+            .test_files
+            .into_iter()
+            .map(|f| f.file)
+            .chain(self.bench_files)
+            .enumerate()
+            .map(|(index, f)| FileTask {
+                index,
+                path: f.path,
+                rel: f.rel,
+            })
+            .collect();
+        let benches = tests.split_off(n_tests);
+        (tests, benches)
     }
 }
 

@@ -1412,7 +1412,7 @@ pub fn scan_bench(src: &str) -> Result<Vec<(String, Vec<String>)>, String> {
                 .map(|a| a.trim())
                 .unwrap_or("");
             let name = keyword(args, "name")
-                .or((!first.contains('=')).then_some(first))
+                .or_else(|| (!first.contains('=')).then_some(first))
                 .and_then(literal);
             match name {
                 Some(n) if is_ident(target) => {

@@ -327,3 +327,31 @@ pub fn check_markdown(md: &str) {
         "unbalanced <details>"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers of the end-to-end test files (moved from tests/cli.rs when it was split by topic)
+
+pub fn code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+/// A fixture copied from `tests/fixtures/NAME` into a temporary folder.
+pub fn fixture(name: &str) -> Project {
+    let p = Project::bare();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+        p.root(),
+    );
+    p
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+pub fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}

@@ -10,9 +10,11 @@ use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
-use super::{BRIDGE, Bridge, Venv};
+use super::{BRIDGE, Bridge};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
+use crate::runner::plan::FileTask;
+use crate::runner::venv::Venv;
 
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
@@ -47,7 +49,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         } else {
             // Embedded, sys.executable would be dbtest itself: subprocesses need a Python.
             let base: String = sys.getattr("base_prefix")?.extract()?;
-            let minor = super::EMBEDDED_MINOR;
+            let minor = super::env::EMBEDDED_MINOR;
             if let Some(p) = [format!("python{minor}"), "python3".into()]
                 .iter()
                 .map(|n| PathBuf::from(&base).join("bin").join(n))
@@ -111,14 +113,6 @@ pub(super) fn enable_faulthandler(path: &Path) {
             eprintln!("dbtest worker: faulthandler unavailable: {e}");
         }
     });
-}
-
-/// One file to run.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FileTask {
-    pub index: usize,
-    pub path: PathBuf,
-    pub rel: String,
 }
 
 /// What a running file shares with the rest of the run.
@@ -703,66 +697,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }
         capture::begin();
         let started = Instant::now();
-        let mut problem: Option<Problem> = None;
-        if let (true, Some(inst)) = (setup, instance) {
-            if let Err(e) = inst
-                .getattr(pyo3::intern!(self.py, "setup"))
-                .and_then(|f| self.call(&f, None))
-            {
-                problem = Some(self.problem(&e, ErrorKind::Setup));
-            }
-        }
-        if problem.is_none() {
-            let body = match instance {
-                Some(inst) => inst.getattr(&t.py_name),
-                None => Ok(t.func.clone()),
-            };
-            let body_started = Instant::now();
-            if let Err(e) = body.and_then(|f| self.call(&f, t.timeout)) {
-                let timed_out = t.timeout.is_some_and(|limit| {
-                    body_started.elapsed().as_secs_f64() >= limit * 0.99
-                        && self.is_timeout_error(&e)
-                });
-                problem = Some(if timed_out {
-                    // Where the test was when it was cancelled says more than wait_for's frames.
-                    let cause = e
-                        .value(self.py)
-                        .getattr("__cause__")
-                        .ok()
-                        .filter(|c| !c.is_none())
-                        .map(PyErr::from_value);
-                    let mut p = self.problem(cause.as_ref().unwrap_or(&e), ErrorKind::Timeout);
-                    p.status = Status::Error;
-                    p.kind = Some(ErrorKind::Timeout);
-                    p.message = format!(
-                        "timed out after {} s (the test was cancelled)",
-                        t.timeout.unwrap_or_default()
-                    );
-                    p
-                } else {
-                    self.problem(&e, ErrorKind::Exception)
-                });
-            }
-            if let (true, Some(inst)) = (teardown, instance) {
-                if let Err(e) = inst
-                    .getattr(pyo3::intern!(self.py, "teardown"))
-                    .and_then(|f| self.call(&f, None))
-                {
-                    let td = self.problem(&e, ErrorKind::Teardown);
-                    match &mut problem {
-                        None => problem = Some(td),
-                        // Never lose the teardown error behind the test's own failure.
-                        Some(p) => {
-                            p.described.traceback.push_str(&format!(
-                                "\n\nteardown also failed: {}\n{}",
-                                td.described.message(),
-                                td.described.traceback
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        let problem = self.call_test(t, instance, setup, teardown);
         r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (out, errout) = capture::end();
         self.restore();
@@ -778,6 +713,79 @@ impl<'a, 'py> FileRun<'a, 'py> {
             r.stderr = Some(errout);
         }
         self.emit_result(r);
+    }
+
+    /// Set up, run and tear down one test (output already captured): what went wrong, if
+    /// anything. A teardown error never hides behind the test's own failure.
+    fn call_test(
+        &mut self,
+        t: &Test<'py>,
+        instance: Option<&Bound<'py, PyAny>>,
+        setup: bool,
+        teardown: bool,
+    ) -> Option<Problem> {
+        if let (true, Some(inst)) = (setup, instance) {
+            if let Err(e) = inst
+                .getattr(pyo3::intern!(self.py, "setup"))
+                .and_then(|f| self.call(&f, None))
+            {
+                return Some(self.problem(&e, ErrorKind::Setup));
+            }
+        }
+        let body = match instance {
+            Some(inst) => inst.getattr(&t.py_name),
+            None => Ok(t.func.clone()),
+        };
+        let body_started = Instant::now();
+        let mut problem = match body.and_then(|f| self.call(&f, t.timeout)) {
+            Ok(()) => None,
+            Err(e) => Some(self.body_problem(&e, t, body_started)),
+        };
+        if let (true, Some(inst)) = (teardown, instance) {
+            if let Err(e) = inst
+                .getattr(pyo3::intern!(self.py, "teardown"))
+                .and_then(|f| self.call(&f, None))
+            {
+                let td = self.problem(&e, ErrorKind::Teardown);
+                match &mut problem {
+                    None => problem = Some(td),
+                    Some(p) => {
+                        p.described.traceback.push_str(&format!(
+                            "\n\nteardown also failed: {}\n{}",
+                            td.described.message(),
+                            td.described.traceback
+                        ));
+                    }
+                }
+            }
+        }
+        problem
+    }
+
+    /// The test's body raised: a failure or an error, or a timeout when an async test was
+    /// cancelled at its limit.
+    fn body_problem(&self, e: &PyErr, t: &Test<'py>, body_started: Instant) -> Problem {
+        let timed_out = t.timeout.is_some_and(|limit| {
+            body_started.elapsed().as_secs_f64() >= limit * 0.99 && self.is_timeout_error(e)
+        });
+        if !timed_out {
+            return self.problem(e, ErrorKind::Exception);
+        }
+        // Where the test was when it was cancelled says more than wait_for's frames.
+        let cause = e
+            .value(self.py)
+            .getattr("__cause__")
+            .ok()
+            .filter(|c| !c.is_none())
+            .map(PyErr::from_value);
+        let mut p = self.problem(cause.as_ref().unwrap_or(e), ErrorKind::Timeout);
+        p.status = Status::Error;
+        p.kind = Some(ErrorKind::Timeout);
+        p.message = format!(
+            "timed out after {} s (the test was cancelled)",
+            t.timeout.unwrap_or_default()
+        );
+        p
     }
 
     fn is_timeout_error(&self, e: &PyErr) -> bool {

@@ -3,15 +3,18 @@
 mod bench;
 mod capture;
 mod engine;
-mod env;
+/// The embedded Python's version, readable before it starts (venv discovery needs it).
+pub(in crate::runner) mod env;
 mod failure;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use bench::{BenchOptions, measure_harness, run_bench_file};
-pub use engine::{FileTask, RunContext, run_file};
-pub use env::{EMBEDDED_MINOR, Venv, embedded_version, find_venv};
+use crate::runner::venv::Venv;
+
+pub use bench::{measure_harness, run_bench_file};
+pub use engine::{RunContext, run_file};
+pub use env::embedded_version;
 
 /// What the bridge needs to know about the run, set once at start-up.
 pub(crate) struct Bridge {
