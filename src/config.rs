@@ -261,7 +261,7 @@ pub fn parse(file: &Path, text: &str, pyproject: bool) -> Result<Option<Config>,
     } else {
         doc.get_ref()
     };
-    let base = file.parent().unwrap_or(Path::new("."));
+    let base = file.parent().unwrap_or_else(|| Path::new("."));
     let path = |s: String| base.join(s);
     let mut c = Config {
         file: file.to_path_buf(),

@@ -59,6 +59,9 @@ pub enum UserError {
     ZeroJobs,
 
     #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+
+    #[error("{0}")]
     BadNumber(String),
 
     #[error(
@@ -87,6 +90,7 @@ impl UserError {
         use UserError::*;
         match self {
             PathNotFound { .. } | BadPattern { .. } | ZeroJobs | BadNumber(_) => ExitCode::Usage,
+            Config(_) => ExitCode::Usage,
             VenvMismatch { .. } | NotAVenv(_) => ExitCode::Usage,
             Output { .. } | Stdout(_) => ExitCode::Usage,
             BadBaselineName(_) | NoBaseline { .. } | BadBaseline { .. } => ExitCode::Usage,

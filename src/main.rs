@@ -2,8 +2,6 @@
 mod app;
 mod bench;
 mod cli;
-// Not wired into settings yet.
-#[allow(dead_code)]
 mod config;
 mod error;
 mod report;

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
+use crate::config::{self, Config};
 use crate::error::UserError;
+use crate::report::ReportFiles;
 use crate::runner::filter::{Filter, Mode};
 use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::partition::Partition;
 use crate::runner::venv::{Venv, find_venv};
 
 #[derive(Debug)]
@@ -30,6 +33,18 @@ pub struct Settings {
     /// `--timeout`, for tests that set none.
     pub timeout: Option<f64>,
     pub bench: BenchSettings,
+    /// `--junitxml`, `--json`, `--markdown` files.
+    pub reports: ReportFiles,
+    /// `--durations N` (0: off).
+    pub durations: usize,
+    /// `--partition`: this job's shard.
+    pub partition: Option<Partition>,
+    /// `--lf`.
+    pub last_failed: bool,
+    /// `--ff`.
+    pub failed_first: bool,
+    /// `--retries`, for tests that set none.
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +60,11 @@ pub struct BenchSettings {
     pub html: Option<PathBuf>,
 }
 
-/// The nearest folder upwards holding pyproject.toml, setup.py or .git; else `cwd`.
+/// The nearest folder upwards holding pyproject.toml, dbtest.toml, setup.py or .git; else `cwd`.
 pub fn project_root(cwd: &Path) -> PathBuf {
     cwd.ancestors()
         .find(|d| {
-            ["pyproject.toml", "setup.py", ".git"]
+            ["pyproject.toml", "dbtest.toml", "setup.py", ".git"]
                 .iter()
                 .any(|m| d.join(m).exists())
         })
@@ -108,6 +123,8 @@ impl Settings {
             timeout: self.timeout,
             fail_fast: self.fail_fast,
             bench: self.bench.options,
+            first: Default::default(),
+            record_history: true,
         }
     }
 
@@ -123,8 +140,13 @@ impl Settings {
             cwd = target;
         }
         let root = project_root(&cwd);
-        let (mode, paths) = mode_and_paths(cli.mode, cli.paths, &cwd);
+        let config = config::load(&root)?;
         let mut o = cli.options;
+        let mut cli_paths = cli.paths;
+        if let Some(c) = config {
+            apply_config(&mut o, &mut cli_paths, &cli.mode, c);
+        }
+        let (mode, paths) = mode_and_paths(cli.mode, cli_paths, &cwd);
         let (tags, exclude_tags) = (
             std::mem::take(&mut o.tags),
             std::mem::take(&mut o.exclude_tags),
@@ -180,8 +202,61 @@ impl Settings {
             },
             timeout: o.timeout,
             bench,
+            reports: ReportFiles {
+                junitxml: o.junitxml,
+                json: o.json,
+                markdown: o.markdown,
+            },
+            durations: o.durations.unwrap_or(0),
+            partition: o.partition,
+            last_failed: o.last_failed,
+            failed_first: o.failed_first,
+            retries: o.retries.unwrap_or(0),
         })
     }
+}
+
+/// Fill in what the command line left unset from the project's configuration: the command
+/// line overrides the file, key by key. (Flags such as `-x` can only be turned on.)
+fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCommand>, c: Config) {
+    let mode_paths = match mode {
+        Some(
+            ModeCommand::Unit { paths }
+            | ModeCommand::Integration { paths }
+            | ModeCommand::Bench { paths },
+        ) => !paths.is_empty(),
+        None => false,
+    };
+    if paths.is_empty() && !mode_paths {
+        if let Some(p) = c.paths {
+            *paths = p;
+        }
+    }
+    fn fill<T>(slot: &mut Option<T>, from: Option<T>) {
+        if slot.is_none() {
+            *slot = from;
+        }
+    }
+    fill(&mut o.timeout, c.timeout);
+    fill(&mut o.workers, c.workers);
+    fill(&mut o.jobs, c.jobs);
+    if o.tags.is_empty() {
+        o.tags = c.tags.unwrap_or_default();
+    }
+    if o.exclude_tags.is_empty() {
+        o.exclude_tags = c.exclude_tags.unwrap_or_default();
+    }
+    o.fail_fast |= c.fail_fast.unwrap_or(false);
+    fill(&mut o.retries, c.retries);
+    fill(&mut o.durations, c.durations);
+    fill(&mut o.junitxml, c.junitxml);
+    fill(&mut o.json, c.json);
+    fill(&mut o.markdown, c.markdown);
+    fill(&mut o.html, c.html);
+    fill(&mut o.bench_time, c.bench_time);
+    fill(&mut o.samples, c.samples);
+    fill(&mut o.warmup, c.warmup);
+    fill(&mut o.noise, c.noise);
 }
 
 /// The mode subcommand, and the paths given before and after it (default: `tests/` if it
@@ -210,20 +285,22 @@ fn mode_and_paths(
 impl BenchSettings {
     fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
         let valid = |x: f64| x.is_finite() && x >= 0.0;
-        if !valid(o.bench_time) || !valid(o.noise) {
+        let (bench_time, noise) = (o.bench_time.unwrap_or(1.0), o.noise.unwrap_or(2.0));
+        let (samples, warmup) = (o.samples.unwrap_or(50), o.warmup.unwrap_or(1));
+        if !valid(bench_time) || !valid(noise) {
             return Err(UserError::BadNumber(
                 "--bench-time and --noise take a number of at least 0".into(),
             ));
         }
         Ok(BenchSettings {
             options: BenchOptions {
-                samples: o.samples.max(2),
-                warmup: o.warmup,
+                samples: samples.max(2),
+                warmup,
                 target_time: std::time::Duration::from_millis(20),
-                max_time: std::time::Duration::from_secs_f64(o.bench_time),
+                max_time: std::time::Duration::from_secs_f64(bench_time),
                 iterations: None,
             },
-            noise: o.noise / 100.0,
+            noise: noise / 100.0,
             save_baseline: o.save_baseline.clone(),
             baseline: o.baseline.clone(),
             saved_samples: o.saved_samples,

@@ -1,5 +1,6 @@
 //! GitHub Actions: when `GITHUB_ACTIONS=true`, one `::error` workflow command per failed or
-//! errored test on stdout (GitHub turns each into an annotation on the file and line), and the markdown report appended to the
+//! errored test on stdout (GitHub turns each into an annotation on the file and line), a
+//! `::warning` per test that passed only on a retry, and the markdown report appended to the
 //! file `$GITHUB_STEP_SUMMARY` names. Nothing of this happens elsewhere.
 //!
 //! Workflow commands are one line each: `%`, `\r` and `\n` are percent-encoded in the message,
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::RunReport;
 use super::junit::failing_line;
 use crate::runner::event::{Status, TestResult};
+use crate::runner::retry::{attempts, is_flaky};
 
 /// Annotations only show the start of a message; past this the rest is cut.
 const MAX_MESSAGE: usize = 4000;
@@ -70,6 +72,14 @@ impl GithubActions {
         for r in &report.results {
             if r.is_problem() {
                 out.push_str(&self.command("error", r, &message(r)));
+            } else if is_flaky(r) {
+                let first = r.earlier.first().and_then(|e| e.message.as_deref());
+                let text = format!(
+                    "flaky: passed on attempt {} after failing ({})",
+                    attempts(r),
+                    first.unwrap_or("no message")
+                );
+                out.push_str(&self.command("warning", r, &text));
             }
         }
         out
@@ -228,6 +238,19 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&summary).unwrap(),
             "earlier step\n## dbtest\n"
+        );
+    }
+
+    #[test]
+    fn flaky_passes_are_warnings() {
+        let mut r = fixtures::result("t.py::x", Status::Passed);
+        let mut first = fixtures::result("t.py::x", Status::Failed);
+        first.message = Some("boom".into());
+        r.earlier.push(first);
+        let report = RunReport::new("3.11".into(), vec![r], 1.0);
+        assert_eq!(
+            on().annotations(&report),
+            "::warning file=t.py,line=10,title=t.py%3A%3Ax::flaky: passed on attempt 2 after failing (boom)\n"
         );
     }
 

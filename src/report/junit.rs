@@ -71,16 +71,10 @@ pub fn classname(r: &TestResult) -> String {
 pub fn failing_line(r: &TestResult) -> Option<u32> {
     let tb = r.traceback.as_deref()?;
     let prefix = format!("File \"{}\", line ", r.file);
-    tb.lines()
-        .rev()
-        .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
-        .filter_map(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
-        .next()
+    tb.lines().rev().find_map(|l| {
+        let rest = l.trim_start().strip_prefix(prefix.as_str())?;
+        rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    })
 }
 
 /// The `line` attribute: the test's own line; for a file that could not be imported, the
@@ -149,16 +143,10 @@ fn rerun(a: &TestResult) -> TestRerun {
     run
 }
 
-/// A retried test's earlier, failed attempts. (Retries are wired into the runner separately;
-/// until then no result has any.)
-fn earlier_attempts(_r: &TestResult) -> &[TestResult] {
-    &[]
-}
-
 fn testcase(r: &TestResult) -> TestCase {
     let status = match r.status {
         Status::Passed => TestCaseStatus::Success {
-            flaky_runs: earlier_attempts(r).iter().map(rerun).collect(),
+            flaky_runs: r.earlier.iter().map(rerun).collect(),
         },
         Status::Skipped => {
             let mut s = TestCaseStatus::skipped();
@@ -178,7 +166,7 @@ fn testcase(r: &TestResult) -> TestCase {
             if let Some(d) = description(r) {
                 s.set_description(xml_text(&d));
             }
-            s.add_reruns(earlier_attempts(r).iter().map(rerun));
+            s.add_reruns(r.earlier.iter().map(rerun));
             s.set_rerun_kind(FlakyOrRerun::Rerun);
             s
         }

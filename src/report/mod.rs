@@ -2,12 +2,9 @@
 //! runner. One exporter per format behind one trait; `Outputs` decides which a run writes.
 mod bench;
 mod console;
+pub mod github;
 mod html;
 mod json;
-// Not wired into the outputs yet.
-#[allow(dead_code)]
-pub mod github;
-#[allow(dead_code)]
 pub mod junit;
 pub mod list;
 mod markdown;
@@ -17,6 +14,6 @@ mod run;
 mod text;
 
 pub use outputs::{Outputs, ReportFiles};
+pub use run::RunReport;
 #[cfg(test)]
 pub(crate) use run::fixtures;
-pub use run::RunReport;

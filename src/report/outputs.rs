@@ -77,7 +77,8 @@ impl From<&Settings> for Outputs {
             settings.color,
             stderr_is_terminal,
         );
-        // Report files and --durations come with the settings once they are wired.
+        outputs.files = settings.reports.formats();
+        outputs.durations = settings.durations;
         outputs.github = GithubActions::from_env(&settings.root);
         outputs
     }

@@ -164,6 +164,7 @@ pub(crate) mod fixtures {
             stdout: None,
             stderr: None,
             order: (0, 0),
+            earlier: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod options;
 pub mod partition;
 pub mod plan;
 pub mod python;
+pub mod retry;
 pub mod run;
 pub mod scan;
 pub mod schedule;

@@ -146,7 +146,10 @@ mod tests {
             ],
         );
         let x = &results[0];
-        assert_eq!((x.status, x.order, attempts(x)), (Status::Passed, (3, 4), 3));
+        assert_eq!(
+            (x.status, x.order, attempts(x)),
+            (Status::Passed, (3, 4), 3)
+        );
         assert!(is_flaky(x));
         assert_eq!(x.earlier[0].message.as_deref(), Some("first"));
         assert_eq!(x.earlier[1].status, Status::Error);
@@ -164,6 +167,9 @@ mod tests {
         let mut cut = result("t/a.py::x", Status::Error);
         cut.kind = Some(ErrorKind::Interrupted);
         merge(&mut results, vec![cut]);
-        assert_eq!((results[0].status, attempts(&results[0])), (Status::Failed, 1));
+        assert_eq!(
+            (results[0].status, attempts(&results[0])),
+            (Status::Failed, 1)
+        );
     }
 }

@@ -64,6 +64,8 @@ pub struct Outcome {
     /// Why the run stopped early, if it did (never set with `interrupted`).
     pub stopped: Option<StopReason>,
     pub duration_ms: f64,
+    /// `@test(retries=N)` of the tests that set it, by id.
+    pub own_retries: HashMap<String, u32>,
 }
 
 /// Sees the events of a run as the collector drains them (a few times a second).
@@ -160,6 +162,10 @@ impl Session {
         let (mut tests, benches) = plan.into_tasks();
         let history = Durations::load(&self.options.root);
         history.order(&mut tests);
+        if !self.options.first.is_empty() {
+            // --ff: the files of last run's failures first, each group still longest first.
+            tests.sort_by_key(|t| !self.options.first.contains(&t.rel));
+        }
         let hints = Hints::from_history(&history, &tests);
         let shared = Arc::new(Shared {
             filter: self.options.filter.clone(),
@@ -199,7 +205,8 @@ impl Session {
                 .load(Ordering::SeqCst)
                 .then_some(StopReason::FailFast),
         };
-        if !c.interrupted {
+        // A retry pass runs a few tests of some files: its figures are not the files'.
+        if !c.interrupted && self.options.record_history {
             hints.record(history, &self.options.root, &c.results, c.cpu);
         }
         Ok(Outcome {
@@ -210,6 +217,7 @@ impl Session {
             interrupted: c.interrupted,
             stopped,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            own_retries: c.own_retries,
         })
     }
 }
@@ -342,6 +350,8 @@ struct Collected {
     harness: Option<BenchHarness>,
     groups: Vec<BenchGroup>,
     interrupted: bool,
+    /// `@test(retries=N)`, from the tests' start events (only tests that set it).
+    own_retries: HashMap<String, u32>,
 }
 
 impl Collected {
@@ -350,6 +360,9 @@ impl Collected {
             observer.on_event(&e);
             match e {
                 Event::TestStarted(t) => {
+                    if let Some(n) = t.retries {
+                        self.own_retries.insert(t.id.clone(), n);
+                    }
                     self.running.insert(t.order, (t, Instant::now()));
                 }
                 Event::TestFinished(r) | Event::FileError(r) => {

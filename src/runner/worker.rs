@@ -334,6 +334,7 @@ mod tests {
             stdout: None,
             stderr: None,
             order: (4, 6),
+            earlier: Vec::new(),
         };
         let start = TestStart {
             id: "t.py::x".into(),
@@ -341,6 +342,7 @@ mod tests {
             line: Some(3),
             timeout: Some(1.5),
             order: (4, 6),
+            retries: Some(2),
         };
         let mut bytes = encode(&Event::TestStarted(start)).unwrap();
         bytes.extend(encode(&Event::TestFinished(r)).unwrap());

@@ -138,6 +138,8 @@ struct Test<'py> {
     tags: Vec<String>,
     timeout: Option<f64>,
     skip: Option<String>,
+    /// `@test(retries=N)`.
+    retries: Option<u32>,
     line: Option<u32>,
     id: String,
 }
@@ -246,6 +248,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             line: r.line,
             timeout,
             order: r.order,
+            retries: t.retries,
         }));
     }
 
@@ -280,6 +283,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             stdout: None,
             stderr: None,
             order: (0, 0),
+            earlier: Vec::new(),
         }
     }
 
@@ -491,6 +495,12 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }
         let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
         let skip: Option<String> = meta.getattr(pyo3::intern!(py, "skip"))?.extract()?;
+        // Lenient: a marker object made by something other than the shim may not have it.
+        let retries: Option<u32> = meta
+            .getattr(pyo3::intern!(py, "retries"))
+            .ok()
+            .and_then(|v| v.extract().ok())
+            .flatten();
         let line = func
             .getattr(pyo3::intern!(py, "__code__"))
             .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")))
@@ -504,6 +514,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             tags,
             timeout,
             skip,
+            retries,
             line,
             id,
         }))
