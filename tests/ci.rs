@@ -207,14 +207,22 @@ fn format_and_output_keep_working_beside_report_files() {
     let out = run(&p, &["--format", "json", "--junitxml", "j2.xml"]);
     assert_eq!(parse_json(&out)["summary"]["passed"], 1);
     assert_eq!(read_junit(&p.path("j2.xml")).tests, 1);
-    // An unwritable report file is a usage error naming it.
-    let out = run(&p, &["--junitxml", "no/such/dir/j.xml"]);
+    // Folders are created, as pytest does; an unwritable file is a usage error naming it,
+    // after the other reports are written.
+    let out = run(&p, &["--junitxml", "new/dir/j.xml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read_junit(&p.path("new/dir/j.xml")).tests, 1);
+    let out = run(
+        &p,
+        &["--junitxml", "pyproject.toml/j.xml", "--json", "ok.json"],
+    );
     assert_eq!(out.status.code(), Some(4));
     assert!(
-        stderr(&out).contains("no/such/dir/j.xml"),
+        stderr(&out).contains("pyproject.toml/j.xml"),
         "{}",
         stderr(&out)
     );
+    assert!(p.exists("ok.json"));
 }
 
 #[test]
@@ -501,51 +509,87 @@ fn last_failed_reruns_exactly_last_runs_failures_and_errors() {
     let rerun: BTreeSet<String> = ids(&again).into_iter().collect();
     assert_eq!(rerun, failed);
     // Fixed: the two pass; the broken file still fails; the store forgets the fixed ones.
-    let out = p
-        .cmd()
-        .env("FIXED", "1")
-        .args(["--last-failed", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(ids(&parse_json(&out)).len(), 3);
-    std::fs::write(p.path("tests/test_broken.py"), "").unwrap();
-    let (last, _) = p.run_json(&["--lf"]);
+    let fixed = |args: &[&str]| {
+        let out = p
+            .cmd()
+            .env("FIXED", "1")
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        (parse_json(&out), out)
+    };
+    let (report, _) = fixed(&["--last-failed"]);
+    assert_eq!(ids(&report).len(), 3);
+    let (last, out) = fixed(&["--lf"]);
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         ids(&last),
         vec!["tests/test_broken.py"],
         "only the broken file is left"
     );
-    // Nothing failed: everything runs, with a note.
-    let (all, out) = p.run_json(&["--lf"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (all_again, out2) = p.run_json(&["--lf"]);
-    assert_eq!(ids(&all), ids(&all_again));
-    assert_eq!(ids(&all).len(), 5);
-    assert!(
-        stderr(&out2).contains("no failed tests"),
-        "{}",
-        stderr(&out2)
+    // The file is fixed: --lf runs it whole, it passes, and nothing is left.
+    p.write(
+        "tests/test_broken.py",
+        r#"
+        from dbtest import test
+
+        @test
+        def now_imports():
+            pass
+        "#,
     );
+    let (last, out) = fixed(&["--lf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(ids(&last), vec!["tests/test_broken.py::now_imports"]);
+    // Nothing failed: everything runs, with a note.
+    let (all, out) = fixed(&["--lf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(ids(&all).len(), 6);
+    assert!(stderr(&out).contains("no failed tests"), "{}", stderr(&out));
 }
 
 #[test]
 fn failed_first_runs_failing_files_first_then_the_rest() {
-    let p = mixed();
-    std::fs::remove_file(p.path("tests/test_broken.py")).unwrap();
-    p.run_json(&[]);
-    // Without --ff the report is in discovery order; with it, the failing file comes first.
-    let out = p
-        .cmd()
-        .args(["--ff", "-n", "1", "-j", "1", "--format", "json"])
-        .output()
-        .unwrap();
-    let report = parse_json(&out);
-    assert_eq!(ids(&report).len(), 5, "everything still runs");
-    let stderr_text = stderr(&out);
-    assert!(
-        stderr_text.contains("1 file"),
-        "a note on what runs first: {stderr_text}"
+    let p = Project::new();
+    // The passing files are slower: longest-first scheduling alone would start them first.
+    let body = |name: &str, fails: bool| {
+        format!(
+            "import time\nfrom pathlib import Path\nfrom dbtest import test\n\n@test\ndef t():\n    \
+             with open(Path(__file__).parent.parent / 'order.log', 'a') as f:\n        \
+             f.write('{name}\\n')\n    {}\n",
+            if fails {
+                "assert False"
+            } else {
+                "time.sleep(0.2)"
+            }
+        )
+    };
+    for (name, fails) in [("a", false), ("b", false), ("z", true)] {
+        p.write(&format!("tests/test_{name}.py"), &body(name, fails));
+    }
+    let run_order = |args: &[&str]| {
+        let _ = std::fs::remove_file(p.path("order.log"));
+        let out = p
+            .cmd()
+            .args(["-n", "1", "-j", "1"])
+            .args(args)
+            .output()
+            .unwrap();
+        let log = std::fs::read_to_string(p.path("order.log")).unwrap();
+        (log.lines().map(str::to_string).collect::<Vec<_>>(), out)
+    };
+    let (first, _) = run_order(&[]);
+    assert_eq!(first.len(), 3);
+    let (again, _) = run_order(&[]);
+    assert_ne!(
+        again[0], "z",
+        "without --ff the longest files start first: {again:?}"
     );
+    let (ff, out) = run_order(&["--ff"]);
+    assert_eq!(ff.len(), 3, "everything still runs");
+    assert_eq!(ff[0], "z", "the failing file first: {ff:?}");
+    assert!(stderr(&out).contains("1 file"), "{}", stderr(&out));
 }
 
 #[test]

@@ -73,7 +73,10 @@ pub fn failing_line(r: &TestResult) -> Option<u32> {
     let prefix = format!("File \"{}\", line ", r.file);
     tb.lines().rev().find_map(|l| {
         let rest = l.trim_start().strip_prefix(prefix.as_str())?;
-        rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
     })
 }
 

@@ -158,6 +158,10 @@ impl Outputs {
             file(path, &format.render(report));
         }
         for (path, format) in &self.files {
+            // As pytest's --junitxml: CI scripts name a reports folder that may not exist yet.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
             file(path, &format.render(report));
         }
         let mut text = self.stdout.render(report);
@@ -300,8 +304,14 @@ mod tests {
         o.files = files.formats();
         assert_eq!(o.files.len(), 3);
         let mut stdout = Vec::new();
+        // Missing folders are made.
+        o.write(&fixtures::report(), &mut Vec::new()).unwrap();
+        assert!(dir.path().join("no/j.xml").exists());
+        std::fs::remove_file(dir.path().join("r.json")).unwrap();
+        std::fs::write(dir.path().join("file"), "").unwrap();
+        o.files[0].0 = dir.path().join("file/j.xml");
         let err = o.write(&fixtures::report(), &mut stdout).unwrap_err();
-        assert!(err.to_string().contains("no/j.xml"), "{err}");
+        assert!(err.to_string().contains("file/j.xml"), "{err}");
         assert!(
             String::from_utf8(stdout)
                 .unwrap()
