@@ -46,14 +46,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if settings.list {
         let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-        let plan = select(&settings, files, &unfiltered);
+        let plan = select(&mut settings, files, &unfiltered);
         return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // The interpreter or the first worker starts while discovery reads the files.
     let mut options = settings.run_options();
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-    let plan = select(&settings, files.clone(), &unfiltered);
+    let plan = select(&mut settings, files.clone(), &unfiltered);
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();
     if settings.failed_first {
@@ -100,13 +100,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The plan for this run: the filters' (with `--lf`'s ids, falling back to every test when
 /// none of last run's failures is selected any more), then this job's `--partition`.
-fn select(settings: &Settings, files: Vec<Discovered>, unfiltered: &Filter) -> Plan {
+fn select(settings: &mut Settings, files: Vec<Discovered>, unfiltered: &Filter) -> Plan {
     let mut planned = if settings.filter.spec.ids.is_some() {
         let only_failed = plan(files.clone(), &settings.filter);
         if only_failed.test_files.is_empty() {
             eprintln!(
                 "dbtest: --lf: none of the tests that failed last time is selected now; running all tests"
             );
+            settings.filter = unfiltered.clone();
             plan(files, unfiltered)
         } else {
             // Only the failed tests: benchmarks never "fail" into the store.

@@ -508,6 +508,14 @@ fn last_failed_reruns_exactly_last_runs_failures_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     let rerun: BTreeSet<String> = ids(&again).into_iter().collect();
     assert_eq!(rerun, failed);
+    // None of them selected by -k: the selected tests run, with a note.
+    let (other, out) = p.run_json(&["--lf", "-k", "test_other"]);
+    assert_eq!(ids(&other), vec!["tests/test_other.py::other"]);
+    assert!(
+        stderr(&out).contains("none of the tests"),
+        "{}",
+        stderr(&out)
+    );
     // Fixed: the two pass; the broken file still fails; the store forgets the fixed ones.
     let fixed = |args: &[&str]| {
         let out = p
