@@ -15,7 +15,7 @@ use crate::runner::filter::Filter;
 use crate::runner::last_failed::LastFailed;
 use crate::runner::plan::{Plan, plan};
 use crate::runner::retry::{Retries, merge};
-use crate::runner::run::{Observer, Outcome, Session};
+use crate::runner::run::{Observer, Outcome, Session, StopReason};
 use crate::runner::stdio;
 use crate::settings::Settings;
 
@@ -133,7 +133,9 @@ fn retry(settings: &Settings, files: &[Discovered], outcome: &mut Outcome) -> an
         default: settings.retries,
         own: std::mem::take(&mut outcome.own_retries),
     };
-    if outcome.interrupted || !retries.any() {
+    // -n 0 stopped at a sync test it could not stop: that test still runs in this process.
+    let stuck = outcome.stopped == Some(StopReason::InProcessTimeout);
+    if outcome.interrupted || stuck || !retries.any() {
         return Ok(());
     }
     loop {

@@ -668,7 +668,11 @@ fn retried_tests_that_pass_are_flaky_passes() {
     assert_eq!(t["status"], "passed");
     assert_eq!(t["flaky"], true);
     assert_eq!(t["attempts"], 2);
-    assert!(stdout(&out).contains("flaky"), "the console says so");
+    assert!(
+        stdout(&out).contains("── FLAKY tests/test_flaky.py::fails_once (passed on attempt 2"),
+        "the console says so: {}",
+        stdout(&out)
+    );
     let xml = read_junit(&p.path("j.xml"));
     match &xml.test_suites[0].test_cases[0].status {
         TestCaseStatus::Success { flaky_runs } => assert_eq!(flaky_runs.len(), 1),
@@ -730,7 +734,8 @@ fn retries_cover_failures_crashes_and_timeouts_and_give_up_after_n() {
     );
     let md = std::fs::read_to_string(p.path("r.md")).unwrap();
     check_markdown(&md);
-    assert!(md.contains("flaky"), "{md}");
+    assert!(md.contains("### Flaky tests"), "{md}");
+    assert!(md.contains("failed after 3 attempts"), "{md}");
     let xml = read_junit(&p.path("j.xml"));
     let case = xml.test_suites[0]
         .test_cases
