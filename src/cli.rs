@@ -55,7 +55,7 @@ pub enum ModeCommand {
 pub enum Format {
     /// Progress, failures with details, a summary table (for people)
     Console,
-    /// One JSON document (for machines; schema in the README)
+    /// One JSON document (for machines; schema in docs/json.md)
     Json,
     /// GitHub-flavoured markdown (for pull-request comments and job summaries)
     Markdown,

@@ -10,9 +10,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
-
-use crate::cli::Workers;
+use toml::de::{DeString, DeTable, DeValue};
 
 pub const PYPROJECT: &str = "pyproject.toml";
 pub const DBTEST_TOML: &str = "dbtest.toml";
@@ -37,6 +35,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("warmup", "a whole number"),
     ("noise", "a percentage"),
 ];
+
+/// `workers = N` or `workers = "auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workers {
+    Auto,
+    Count(usize),
+}
 
 /// The settings a project file gave; `None` where it said nothing.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -261,15 +266,28 @@ pub fn parse(file: &Path, text: &str, pyproject: bool) -> Result<Option<Config>,
     } else {
         doc.get_ref()
     };
-    let base = file.parent().unwrap_or_else(|| Path::new("."));
-    let path = |s: String| base.join(s);
     let mut c = Config {
         file: file.to_path_buf(),
         ..Config::default()
     };
     for (key, value) in table.iter() {
+        reader.read_key(&mut c, key, value)?;
+    }
+    Ok(Some(c))
+}
+
+impl Reader<'_> {
+    /// One `key = value` of the table into `c`.
+    fn read_key(
+        &self,
+        c: &mut Config,
+        key: &Spanned<DeString<'_>>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Result<(), ConfigError> {
+        let base = self.file.parent().unwrap_or_else(|| Path::new("."));
+        let path = |s: String| base.join(s);
         let k: &str = key.get_ref();
-        let r = &reader;
+        let r = self;
         match k {
             "paths" => c.paths = Some(r.strings(k, value)?.into_iter().map(path).collect()),
             "timeout" => {
@@ -303,25 +321,28 @@ pub fn parse(file: &Path, text: &str, pyproject: bool) -> Result<Option<Config>,
             "samples" => c.samples = Some(small(r, k, value)?),
             "warmup" => c.warmup = Some(small(r, k, value)?),
             "noise" => c.noise = Some(r.number(k, value)?),
-            _ => {
-                let kebab = k.replace('_', "-");
-                let hint = if kebab != k && KEYS.iter().any(|(known, _)| *known == kebab) {
-                    format!("keys are named like the long options: `{kebab}`")
-                } else {
-                    format!(
-                        "known keys: {}",
-                        KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-                    )
-                };
-                return Err(reader.error(
-                    key.span(),
-                    format!("unknown key `{k}` in {}", reader.table),
-                    hint,
-                ));
-            }
+            _ => return Err(self.unknown(key)),
         }
+        Ok(())
     }
-    Ok(Some(c))
+
+    fn unknown(&self, key: &Spanned<DeString<'_>>) -> ConfigError {
+        let k: &str = key.get_ref();
+        let kebab = k.replace('_', "-");
+        let hint = if kebab != k && KEYS.iter().any(|(known, _)| *known == kebab) {
+            format!("keys are named like the long options: `{kebab}`")
+        } else {
+            format!(
+                "known keys: {}",
+                KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            )
+        };
+        self.error(
+            key.span(),
+            format!("unknown key `{k}` in {}", self.table),
+            hint,
+        )
+    }
 }
 
 fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {

@@ -7,7 +7,6 @@ use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::config::{self, Config};
 use crate::error::UserError;
-use crate::report::ReportFiles;
 use crate::runner::filter::{Filter, Mode};
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::partition::Partition;
@@ -45,6 +44,15 @@ pub struct Settings {
     pub failed_first: bool,
     /// `--retries`, for tests that set none.
     pub retries: u32,
+}
+
+/// Report files a run writes besides its stdout report, each format to its own file
+/// (`--junitxml`, `--json`, `--markdown`; `--html` is with the benchmark settings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFiles {
+    pub junitxml: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -238,7 +246,13 @@ fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCom
         }
     }
     fill(&mut o.timeout, c.timeout);
-    fill(&mut o.workers, c.workers);
+    fill(
+        &mut o.workers,
+        c.workers.map(|w| match w {
+            config::Workers::Auto => Workers::Auto,
+            config::Workers::Count(n) => Workers::Count(n),
+        }),
+    );
     fill(&mut o.jobs, c.jobs);
     if o.tags.is_empty() {
         o.tags = c.tags.unwrap_or_default();

@@ -1,4 +1,4 @@
-//! `--format json`: one JSON document, schema in the README (schema_version 1).
+//! `--format json`: one JSON document, schema in docs/json.md (schema_version 1).
 use serde::Serialize;
 
 use super::run::{Exporter, RunReport, Summary};

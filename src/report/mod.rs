@@ -13,7 +13,7 @@ mod progress;
 mod run;
 mod text;
 
-pub use outputs::{Outputs, ReportFiles};
+pub use outputs::Outputs;
 pub use run::RunReport;
 #[cfg(test)]
 pub(crate) use run::fixtures;

@@ -14,7 +14,7 @@ use super::text::{duration, printable};
 use crate::cli::Format;
 use crate::error::{UserError, write_stdout};
 use crate::runner::event::TestResult;
-use crate::settings::Settings;
+use crate::settings::{ReportFiles, Settings};
 
 /// One report, rendered the same wherever it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +36,6 @@ impl ReportFormat {
             ReportFormat::Junit => Junit.render(report),
         }
     }
-}
-
-/// Report files a run writes besides its stdout report, each format to its own file
-/// (`--junitxml`, `--json`, `--markdown`; `--html` is with the benchmark settings).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReportFiles {
-    pub junitxml: Option<PathBuf>,
-    pub json: Option<PathBuf>,
-    pub markdown: Option<PathBuf>,
 }
 
 /// A run's outputs: written in this order, `file`, the report `files`, `stdout` (then the
@@ -77,25 +68,23 @@ impl From<&Settings> for Outputs {
             settings.color,
             stderr_is_terminal,
         );
-        outputs.files = settings.reports.formats();
+        outputs.files = formats(&settings.reports);
         outputs.durations = settings.durations;
         outputs.github = GithubActions::from_env(&settings.root);
         outputs
     }
 }
 
-impl ReportFiles {
-    /// Each file with its format, in a fixed order.
-    pub fn formats(&self) -> Vec<(PathBuf, ReportFormat)> {
-        [
-            (&self.junitxml, ReportFormat::Junit),
-            (&self.json, ReportFormat::Json),
-            (&self.markdown, ReportFormat::Markdown),
-        ]
-        .into_iter()
-        .filter_map(|(path, format)| path.clone().map(|p| (p, format)))
-        .collect()
-    }
+/// Each report file with its format, in a fixed order.
+fn formats(files: &ReportFiles) -> Vec<(PathBuf, ReportFormat)> {
+    [
+        (&files.junitxml, ReportFormat::Junit),
+        (&files.json, ReportFormat::Json),
+        (&files.markdown, ReportFormat::Markdown),
+    ]
+    .into_iter()
+    .filter_map(|(path, format)| path.clone().map(|p| (p, format)))
+    .collect()
 }
 
 impl Outputs {
@@ -301,7 +290,7 @@ mod tests {
             markdown: Some(dir.path().join("r.md")),
         };
         let mut o = Outputs::choose(Format::Console, None, None, false, false);
-        o.files = files.formats();
+        o.files = formats(&files);
         assert_eq!(o.files.len(), 3);
         let mut stdout = Vec::new();
         // Missing folders are made.

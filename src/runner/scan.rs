@@ -527,169 +527,165 @@ enum Block {
 
 /// Read one file's module-level structure.
 fn parse(src: &str) -> ModuleInfo {
-    let mut m = ModuleInfo::default();
-    let mut stack: Vec<(usize, Block)> = Vec::new();
-    let mut decorators: Vec<(u32, String)> = Vec::new();
-    // Module-level functions that define a class: called at module level, they may make suites.
-    let mut factories: Vec<String> = Vec::new();
-    let mut current_def: Option<String> = None;
+    let mut p = Parser::default();
     for l in logical_lines(src) {
-        while stack.last().is_some_and(|(i, _)| *i >= l.indent) {
-            stack.pop();
+        p.line(&l);
+    }
+    p.finish()
+}
+
+/// The state of reading one file, logical line by logical line.
+#[derive(Default)]
+struct Parser {
+    m: ModuleInfo,
+    /// The blocks open at the current line: (indent, kind).
+    stack: Vec<(usize, Block)>,
+    /// Decorators waiting for their `class` or `def`: (line, text after `@`).
+    decorators: Vec<(u32, String)>,
+    /// Module-level functions that define a class: called at module level, they may make suites.
+    factories: Vec<String>,
+    /// The last module-level `def`.
+    current_def: Option<String>,
+}
+
+impl Parser {
+    fn line(&mut self, l: &Logical) {
+        while self.stack.last().is_some_and(|(i, _)| *i >= l.indent) {
+            self.stack.pop();
         }
         let text = l.text.trim();
         if let Some(d) = text.strip_prefix('@') {
-            decorators.push((l.line, d.to_string()));
-            continue;
+            self.decorators.push((l.line, d.to_string()));
+            return;
         }
-        let in_code = stack
+        let in_code = self
+            .stack
             .iter()
             .any(|(_, b)| matches!(b, Block::Class(_) | Block::Def { .. }));
-        let top = stack.last().map(|(_, b)| *b);
-        let names = &m.names;
-        let test_of = |decorators: &[(u32, String)]| {
-            decorators.iter().find_map(|(line, d)| {
-                let args = test_decorator(d)?;
-                let tags = match keyword(args, "tags") {
-                    None => Tags::Known(Vec::new()),
-                    Some(v) => match (string_literals(v), names.get(v)) {
-                        (Some(t), _) => Tags::Known(t),
-                        (None, Some(Bound::Strings(t))) => Tags::Known(t.clone()),
-                        _ => Tags::Unknown,
-                    },
-                };
-                let skip = keyword(args, "skip").is_some_and(|v| v != "None" && v != "False");
-                Some(TestDef {
-                    line: *line,
-                    tags,
-                    skip,
-                })
-            })
-        };
         if let Some((name, _)) = class_header(text) {
-            if stack.is_empty() {
-                let bases = top_level_split(class_bases(text))
-                    .into_iter()
-                    .map(str::trim)
-                    .filter(|b| {
-                        // Keywords (metaclass=...) are not bases.
-                        !b.split_once('=').is_some_and(|(k, _)| is_ident(k.trim()))
-                    })
-                    .map(|b| {
-                        let parts: Vec<&str> = b.split('.').map(str::trim).collect();
-                        if parts.iter().all(|p| is_ident(p)) {
-                            BaseRef::Path {
-                                head: parts[0].to_string(),
-                                bound: m.names.get(parts[0]).cloned(),
-                                rest: parts[1..].iter().map(|s| s.to_string()).collect(),
-                            }
-                        } else {
-                            BaseRef::Opaque(b.to_string())
-                        }
-                    })
-                    .collect();
-                m.classes.push(ClassDef {
-                    name: name.to_string(),
-                    bases,
-                    decorated: !decorators.is_empty(),
-                    tests: Vec::new(),
-                });
-                let idx = m.classes.len() - 1;
-                m.bind(name, Bound::Class(idx));
-                stack.push((l.indent, Block::Class(idx)));
-            } else {
-                if !in_code && m.dynamic.is_none() {
-                    m.dynamic = Some(format!(
-                        "class {name} is defined inside a block (line {})",
-                        l.line
-                    ));
-                }
-                if let Some(f) = &current_def {
-                    if stack
-                        .iter()
-                        .any(|(_, b)| *b == Block::Def { module_level: true })
-                        && !factories.contains(f)
-                    {
-                        factories.push(f.clone());
-                    }
-                }
-                // A nested class's methods are not the suite's (nor module-level) tests.
-                stack.push((
-                    l.indent,
-                    Block::Def {
-                        module_level: false,
-                    },
+            self.class(l, text, name, in_code);
+        } else if let Some(name) = def_name(text) {
+            self.def(l, name);
+        } else if in_code {
+            self.code_line(l, text);
+        } else {
+            self.module_statement(l, text);
+        }
+        self.decorators.clear();
+    }
+
+    /// `class Name(...):`: a suite candidate at module level; inside a block, a class only
+    /// running the code can tell about.
+    fn class(&mut self, l: &Logical, text: &str, name: &str, in_code: bool) {
+        if self.stack.is_empty() {
+            self.m.classes.push(ClassDef {
+                name: name.to_string(),
+                bases: base_refs(class_bases(text), &self.m.names),
+                decorated: !self.decorators.is_empty(),
+                tests: Vec::new(),
+            });
+            let idx = self.m.classes.len() - 1;
+            self.m.bind(name, Bound::Class(idx));
+            self.stack.push((l.indent, Block::Class(idx)));
+            return;
+        }
+        if !in_code && self.m.dynamic.is_none() {
+            self.m.dynamic = Some(format!(
+                "class {name} is defined inside a block (line {})",
+                l.line
+            ));
+        }
+        if let Some(f) = &self.current_def {
+            if self
+                .stack
+                .iter()
+                .any(|(_, b)| *b == Block::Def { module_level: true })
+                && !self.factories.contains(f)
+            {
+                self.factories.push(f.clone());
+            }
+        }
+        // A nested class's methods are not the suite's (nor module-level) tests.
+        self.stack.push((
+            l.indent,
+            Block::Def {
+                module_level: false,
+            },
+        ));
+    }
+
+    /// `def name(...):`: a test if decorated with `@test`, in a suite or at module level.
+    fn def(&mut self, l: &Logical, name: &str) {
+        let t = test_of(&self.decorators, &self.m.names);
+        let top = self.stack.last().map(|(_, b)| *b);
+        match top {
+            Some(Block::Class(idx)) => upsert(&mut self.m.classes[idx].tests, name, t),
+            None => {
+                self.m.bind(name, Bound::Func(t));
+                self.current_def = Some(name.to_string());
+            }
+            // At module level or in a class body, but under an if/for/try.
+            _ if t.is_some()
+                && self.m.dynamic.is_none()
+                && !self
+                    .stack
+                    .iter()
+                    .any(|(_, b)| matches!(b, Block::Def { .. })) =>
+            {
+                self.m.dynamic = Some(format!(
+                    "test {name} is defined inside a block (line {})",
+                    l.line
                 ));
             }
-            decorators.clear();
-            continue;
+            _ => {}
         }
-        if let Some(name) = def_name(text) {
-            let t = test_of(&decorators);
-            match top {
-                Some(Block::Class(idx)) => upsert(&mut m.classes[idx].tests, name, t),
-                None => {
-                    m.bind(name, Bound::Func(t));
-                    current_def = Some(name.to_string());
-                }
-                // At module level or in a class body, but under an if/for/try.
-                _ if t.is_some()
-                    && m.dynamic.is_none()
-                    && !stack.iter().any(|(_, b)| matches!(b, Block::Def { .. })) =>
-                {
-                    m.dynamic = Some(format!(
-                        "test {name} is defined inside a block (line {})",
-                        l.line
-                    ));
-                }
-                _ => {}
-            }
-            stack.push((
-                l.indent,
-                Block::Def {
-                    module_level: top.is_none(),
-                },
-            ));
-            decorators.clear();
-            continue;
+        self.stack.push((
+            l.indent,
+            Block::Def {
+                module_level: top.is_none(),
+            },
+        ));
+    }
+
+    /// Any other line of a class or function body.
+    fn code_line(&mut self, l: &Logical, text: &str) {
+        let top = self.stack.last().map(|(_, b)| *b);
+        if text.ends_with(':') {
+            self.stack.push((l.indent, Block::Other));
         }
-        decorators.clear();
-        if in_code {
-            if text.ends_with(':') {
-                stack.push((l.indent, Block::Other));
-            }
-            // A class-body assignment replaces a test of that name.
-            if let Some(Block::Class(idx)) = top {
-                if let Some((target, _)) = text.split_once('=') {
-                    let target = target.trim();
-                    if is_ident(target) && !text.contains("==") {
-                        let tests = &mut m.classes[idx].tests;
-                        if tests.iter().any(|(n, _)| n == target) {
-                            upsert(tests, target, None);
-                        }
+        // A class-body assignment replaces a test of that name.
+        if let Some(Block::Class(idx)) = top {
+            if let Some((target, _)) = text.split_once('=') {
+                let target = target.trim();
+                if is_ident(target) && !text.contains("==") {
+                    let tests = &mut self.m.classes[idx].tests;
+                    if tests.iter().any(|(n, _)| n == target) {
+                        upsert(tests, target, None);
                     }
                 }
             }
-            continue;
         }
-        // Module level (possibly inside if/try/for blocks).
-        if parse_import(text, &mut m) {
-            continue;
+    }
+
+    /// Any other statement at module level (possibly inside if/try/for blocks).
+    fn module_statement(&mut self, l: &Logical, text: &str) {
+        if parse_import(text, &mut self.m) {
+            return;
         }
         if text.ends_with(':') {
-            stack.push((l.indent, Block::Other));
+            self.stack.push((l.indent, Block::Other));
         }
-        if m.dynamic.is_none() {
+        if self.m.dynamic.is_none() {
             for id in idents(text) {
-                if let Some(Bound::Class(i)) = m.names.get(id) {
+                if let Some(Bound::Class(i)) = self.m.names.get(id) {
                     // Aliasing or changing a class matters only if it is a suite.
-                    m.class_uses.push((l.line, *i));
+                    self.m.class_uses.push((l.line, *i));
                 }
             }
             let suspicious = idents(text)
-                .find(|id| DYNAMIC_NAMES.contains(id) || factories.iter().any(|f| f == id));
+                .find(|id| DYNAMIC_NAMES.contains(id) || self.factories.iter().any(|f| f == id));
             if let Some(id) = suspicious {
-                m.dynamic = Some(format!(
+                self.m.dynamic = Some(format!(
                     "line {} uses {id} at module level, which may make suites or tests",
                     l.line
                 ));
@@ -702,27 +698,76 @@ fn parse(src: &str) -> ModuleInfo {
                     Some(v) if !value.trim().is_empty() => Bound::Strings(v),
                     _ => Bound::Other,
                 };
-                m.bind(target, b);
+                self.m.bind(target, b);
             }
         }
     }
-    // The `test` decorator or the module under another name: the scan would not see tests.
-    if m.dynamic.is_none() {
-        m.dynamic = m.names.iter().find_map(|(alias, b)| match b {
-            Bound::From {
-                module,
-                level: 0,
-                name,
-            } if module == "dbtest" && name == "test" && alias != "test" => {
-                Some(format!("dbtest's test is imported as {alias}"))
-            }
-            Bound::Module { module } if module == "dbtest" && alias != "dbtest" => {
-                Some(format!("dbtest is imported as {alias}"))
-            }
-            _ => None,
-        });
+
+    fn finish(mut self) -> ModuleInfo {
+        // The `test` decorator or the module under another name: the scan would not see tests.
+        if self.m.dynamic.is_none() {
+            self.m.dynamic = self.m.names.iter().find_map(|(alias, b)| match b {
+                Bound::From {
+                    module,
+                    level: 0,
+                    name,
+                } if module == "dbtest" && name == "test" && alias != "test" => {
+                    Some(format!("dbtest's test is imported as {alias}"))
+                }
+                Bound::Module { module } if module == "dbtest" && alias != "dbtest" => {
+                    Some(format!("dbtest is imported as {alias}"))
+                }
+                _ => None,
+            });
+        }
+        self.m
     }
-    m
+}
+
+/// The `@test` among a `def`'s decorators, with its tags as far as the source shows them.
+fn test_of(decorators: &[(u32, String)], names: &HashMap<String, Bound>) -> Option<TestDef> {
+    decorators.iter().find_map(|(line, d)| {
+        let args = test_decorator(d)?;
+        let tags = match keyword(args, "tags") {
+            None => Tags::Known(Vec::new()),
+            Some(v) => match (string_literals(v), names.get(v)) {
+                (Some(t), _) => Tags::Known(t),
+                (None, Some(Bound::Strings(t))) => Tags::Known(t.clone()),
+                _ => Tags::Unknown,
+            },
+        };
+        let skip = keyword(args, "skip").is_some_and(|v| v != "None" && v != "False");
+        Some(TestDef {
+            line: *line,
+            tags,
+            skip,
+        })
+    })
+}
+
+/// A class statement's bases as written (`A, mod.B, make()`), each with the binding its
+/// first name has at that point.
+fn base_refs(bases: &str, names: &HashMap<String, Bound>) -> Vec<BaseRef> {
+    top_level_split(bases)
+        .into_iter()
+        .map(str::trim)
+        .filter(|b| {
+            // Keywords (metaclass=...) are not bases.
+            !b.split_once('=').is_some_and(|(k, _)| is_ident(k.trim()))
+        })
+        .map(|b| {
+            let parts: Vec<&str> = b.split('.').map(str::trim).collect();
+            if parts.iter().all(|p| is_ident(p)) {
+                BaseRef::Path {
+                    head: parts[0].to_string(),
+                    bound: names.get(parts[0]).cloned(),
+                    rest: parts[1..].iter().map(|s| s.to_string()).collect(),
+                }
+            } else {
+                BaseRef::Opaque(b.to_string())
+            }
+        })
+        .collect()
 }
 
 /// What a static reading of one test file found.

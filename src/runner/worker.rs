@@ -1,7 +1,7 @@
 //! The worker process: `dbtest __worker`, started by the supervisor, never by users. It embeds
 //! its own interpreter, runs the files it is handed with the in-process engine (several at
-//! once, so waiting suites still overlap) and streams every event back as one JSON line,
-//! written before the next test starts.
+//! once, so waiting suites still overlap) and streams every event back as a length-prefixed
+//! postcard frame, written before the next test starts.
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};

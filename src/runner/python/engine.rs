@@ -8,9 +8,9 @@ use anyhow::Context;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
+use super::bridge::{BRIDGE, Bridge};
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
-use super::{BRIDGE, Bridge};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
 use crate::runner::plan::FileTask;
@@ -142,6 +142,15 @@ struct Test<'py> {
     retries: Option<u32>,
     line: Option<u32>,
     id: String,
+    /// An `async def`: it needs the file's event loop.
+    is_async: bool,
+}
+
+impl Test<'_> {
+    /// An async test that will run (a skipped one is never called).
+    fn needs_loop(&self) -> bool {
+        self.is_async && self.skip.is_none()
+    }
 }
 
 struct Suite<'py> {
@@ -149,6 +158,8 @@ struct Suite<'py> {
     class: Option<Bound<'py, PyType>>,
     name: Option<String>,
     tests: Vec<Test<'py>>,
+    /// An async test or hook: the file's event loop is made before the suite's clocks start.
+    needs_loop: bool,
 }
 
 /// Outcome of calling user code.
@@ -409,10 +420,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 let name: String = cls.getattr("__name__")?.extract()?;
                 let tests = self.collect_class(cls, &base, &name)?;
                 if !tests.is_empty() {
+                    let needs_loop = tests.iter().any(Test::needs_loop)
+                        || ["setup_suite", "teardown_suite", "setup", "teardown"]
+                            .iter()
+                            .any(|h| cls.getattr(*h).is_ok_and(|f| is_coroutine_function(&f)));
                     suites.push(Suite {
                         class: Some(cls.clone()),
                         name: Some(name),
                         tests,
+                        needs_loop,
                     });
                 }
             } else if value.hasattr(pyo3::intern!(py, "__dbtest__"))? && defined_here() {
@@ -421,6 +437,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     suites.push(Suite {
                         class: None,
                         name: None,
+                        needs_loop: t.needs_loop(),
                         tests: vec![t],
                     });
                 }
@@ -501,11 +518,12 @@ impl<'a, 'py> FileRun<'a, 'py> {
             .ok()
             .and_then(|v| v.extract().ok())
             .flatten();
-        let line = func
-            .getattr(pyo3::intern!(py, "__code__"))
-            .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")))
-            .and_then(|l| l.extract())
-            .ok();
+        let code = func.getattr(pyo3::intern!(py, "__code__")).ok();
+        let line = code
+            .as_ref()
+            .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")).ok())
+            .and_then(|l| l.extract().ok());
+        let is_async = code.as_ref().is_some_and(is_coroutine_code);
         Ok(Some(Test {
             decl,
             py_name: PyString::new(py, &name),
@@ -517,6 +535,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             retries,
             line,
             id,
+            is_async,
         }))
     }
 
@@ -598,6 +617,12 @@ impl<'a, 'py> FileRun<'a, 'py> {
     }
 
     fn run_suite(&mut self, suite: Suite<'py>) {
+        if suite.needs_loop {
+            // Framework work, not the test's: importing asyncio and making the loop cost up
+            // to hundreds of milliseconds, charged to no test. A failure here shows again,
+            // as the test's own error, when `call` needs the loop.
+            let _ = self.event_loop();
+        }
         let Some(class) = suite.class.clone() else {
             for t in &suite.tests {
                 if self.cx.stop.load(Ordering::SeqCst) {
@@ -832,6 +857,20 @@ impl<'a, 'py> FileRun<'a, 'py> {
             }
         }
     }
+}
+
+/// Whether `f` is an `async def` function or method.
+fn is_coroutine_function(f: &Bound<'_, PyAny>) -> bool {
+    f.getattr(pyo3::intern!(f.py(), "__code__"))
+        .is_ok_and(|c| is_coroutine_code(&c))
+}
+
+/// Whether a code object is a coroutine's (`inspect.CO_COROUTINE | CO_ITERABLE_COROUTINE`).
+fn is_coroutine_code(code: &Bound<'_, PyAny>) -> bool {
+    const COROUTINE_FLAGS: u32 = 0x80 | 0x100;
+    code.getattr(pyo3::intern!(code.py(), "co_flags"))
+        .and_then(|flags| flags.extract::<u32>())
+        .is_ok_and(|flags| flags & COROUTINE_FLAGS != 0)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyType};
 
-use super::Bridge;
+use super::bridge::Bridge;
 use crate::runner::event::Value;
 
 /// The longest repr shown for one value.
