@@ -349,4 +349,39 @@ mod tests {
             d.path().join("proj")
         );
     }
+
+    #[test]
+    fn the_command_line_overrides_the_file_key_by_key() {
+        use clap::Parser;
+        let cli = Cli::parse_from(["dbtest", "--timeout", "9", "--tags", "db", "-n", "2"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            timeout: Some(30.0),
+            workers: Some(config::Workers::Auto),
+            tags: Some(vec!["unit".into()]),
+            exclude_tags: Some(vec!["slow".into()]),
+            retries: Some(2),
+            samples: Some(7),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert_eq!(paths, vec![PathBuf::from("/p/tests")]);
+        assert_eq!(o.timeout, Some(9.0));
+        assert_eq!(o.workers, Some(Workers::Count(2)));
+        assert_eq!(o.tags, vec!["db".to_string()]);
+        assert_eq!(o.exclude_tags, vec!["slow".to_string()]);
+        assert_eq!((o.retries, o.samples), (Some(2), Some(7)));
+        // Paths on the command line (or after a mode) win too.
+        let cli = Cli::parse_from(["dbtest", "unit", "tests/a"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert!(paths.is_empty());
+    }
 }

@@ -824,3 +824,36 @@ fn github_actions_gets_annotations_and_a_step_summary() {
     assert!(!stdout(&out).contains("::error"));
     assert!(!p.exists("other.md"));
 }
+
+#[test]
+fn a_retry_pass_that_cannot_import_the_file_ends_and_keeps_the_failure() {
+    let p = Project::new();
+    p.write(
+        "tests/test_once.py",
+        r#"
+        from pathlib import Path
+        from dbtest import test
+
+        MARK = Path(__file__).with_name("imported")
+        if MARK.exists():
+            raise RuntimeError("imports only once")
+        MARK.write_text("1")
+
+        @test
+        def fails():
+            assert False, "first and only attempt"
+        "#,
+    );
+    let (report, out) = p.run_json(&["--retries", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(ids(&report), vec!["tests/test_once.py::fails"]);
+    let t = entry(&report, "tests/test_once.py::fails");
+    assert_eq!(t["status"], "failed");
+    assert!(t.get("attempts").is_none(), "no retry ran: {t}");
+    assert_eq!(
+        stderr(&out).matches("dbtest: retrying").count(),
+        3,
+        "{}",
+        stderr(&out)
+    );
+}

@@ -31,6 +31,11 @@ impl Retries {
         self.default > 0 || self.own.values().any(|n| *n > 0)
     }
 
+    /// The most retries any test has: the most retry passes a run needs.
+    pub fn most(&self) -> u32 {
+        self.own.values().copied().fold(self.default, u32::max)
+    }
+
     /// The ids to run again: failed or errored, retriable, with retries left.
     pub fn candidates(&self, results: &[TestResult]) -> Vec<String> {
         results
@@ -110,6 +115,7 @@ mod tests {
             own: HashMap::from([("t/a.py::own".to_string(), 1)]),
         };
         assert!(own_only.any());
+        assert_eq!(own_only.most(), 1);
         assert_eq!(own_only.candidates(&results), vec!["t/a.py::own"]);
         let all = Retries {
             default: 2,
