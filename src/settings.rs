@@ -7,6 +7,7 @@ use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
+use crate::runner::limits;
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::venv::{Venv, find_venv};
 
@@ -155,10 +156,8 @@ impl Settings {
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);
         }
-        if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
-            return Err(UserError::BadNumber(
-                "--timeout takes a number of seconds above 0".into(),
-            ));
+        if let Some(t) = o.timeout {
+            limits::seconds("--timeout", t).map_err(UserError::BadNumber)?;
         }
         let bench = BenchSettings::resolve(&o)?;
         Ok(Settings {
@@ -209,12 +208,8 @@ fn mode_and_paths(
 
 impl BenchSettings {
     fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
-        if !valid(o.bench_time) || !valid(o.noise) {
-            return Err(UserError::BadNumber(
-                "--bench-time and --noise take a number of at least 0".into(),
-            ));
-        }
+        limits::seconds_or_zero("--bench-time", o.bench_time).map_err(UserError::BadNumber)?;
+        limits::percent("--noise", o.noise).map_err(UserError::BadNumber)?;
         Ok(BenchSettings {
             options: BenchOptions {
                 samples: o.samples.max(2),

@@ -4,6 +4,7 @@ pub mod discover;
 pub mod durations;
 pub mod event;
 pub mod filter;
+pub mod limits;
 pub mod options;
 pub mod plan;
 pub mod python;

@@ -13,6 +13,7 @@ use super::failure::{Described, describe};
 use super::{BRIDGE, Bridge};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
+use crate::runner::limits;
 use crate::runner::plan::FileTask;
 use crate::runner::venv::Venv;
 
@@ -137,6 +138,8 @@ struct Test<'py> {
     func: Bound<'py, PyAny>,
     tags: Vec<String>,
     timeout: Option<f64>,
+    /// Why its options are invalid (a timeout out of range): it is reported as an error.
+    invalid: Option<String>,
     skip: Option<String>,
     line: Option<u32>,
     id: String,
@@ -489,7 +492,14 @@ impl<'a, 'py> FileRun<'a, 'py> {
         {
             return Ok(None);
         }
-        let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
+        // The shim checks types; the rule for numbers (finite, positive, bounded) is
+        // `limits`'s, applied here where the value is read: a test with a bad one is an error.
+        let raw: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
+        let (timeout, invalid) = match raw.map(|t| limits::seconds("@test(timeout=...)", t)) {
+            None => (None, None),
+            Some(Ok(t)) => (Some(t), None),
+            Some(Err(e)) => (None, Some(e)),
+        };
         let skip: Option<String> = meta.getattr(pyo3::intern!(py, "skip"))?.extract()?;
         let line = func
             .getattr(pyo3::intern!(py, "__code__"))
@@ -503,6 +513,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             func,
             tags,
             timeout,
+            invalid,
             skip,
             line,
             id,
@@ -689,6 +700,13 @@ impl<'a, 'py> FileRun<'a, 'py> {
         r.tags = t.tags.clone();
         r.line = t.line;
         self.emit_started(&mut r, t);
+        if let Some(why) = &t.invalid {
+            r.status = Status::Error;
+            r.kind = Some(ErrorKind::Exception);
+            r.message = Some(why.clone());
+            self.emit_result(r);
+            return;
+        }
         if let Some(reason) = &t.skip {
             r.status = Status::Skipped;
             r.message = Some(reason.clone());
@@ -783,7 +801,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         p.kind = Some(ErrorKind::Timeout);
         p.message = format!(
             "timed out after {} s (the test was cancelled)",
-            t.timeout.unwrap_or_default()
+            limits::show(t.timeout.unwrap_or_default())
         );
         p
     }

@@ -1,0 +1,104 @@
+//! Nothing a test does can hang, duplicate, lose or silence a run (issue 14): forks, workers
+//! that cannot start, odd file names, user numbers, crashes in hooks, files importing each
+//! other, `os._exit` in-process, `PYTHONOPTIMIZE`, interrupts, and the smaller cases. Every
+//! run is bounded by `common::dbtest`'s wall-clock guard.
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use serde_json::Value;
+
+/// Each id of the report with how many times it is there.
+fn counts(report: &Value) -> HashMap<String, usize> {
+    let mut c = HashMap::new();
+    for id in ids(report) {
+        *c.entry(id).or_default() += 1;
+    }
+    c
+}
+
+fn assert_each_once(report: &Value, want: &[&str]) {
+    let c = counts(report);
+    for id in want {
+        assert_eq!(
+            c.get(*id),
+            Some(&1),
+            "{id} not exactly once: {:#?}",
+            ids(report)
+        );
+    }
+    assert_eq!(c.len(), want.len(), "unexpected ids: {:#?}", ids(report));
+}
+
+fn status_of(report: &Value, id: &str) -> String {
+    entry(report, id)["status"].as_str().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. User numbers
+
+#[test]
+fn decorator_timeouts_out_of_range_are_errors_in_both_modes() {
+    let p = Project::new();
+    p.write(
+        "tests/test_n.py",
+        r#"
+        from dbtest import test
+        @test(timeout=float('inf'))
+        def inf(): pass
+        @test(timeout=1e300)
+        def big(): pass
+        @test(timeout=float('nan'))
+        def nan(): pass
+        @test(timeout=1e-300)
+        async def tiny():
+            import asyncio
+            await asyncio.sleep(1)
+        @test
+        def ok(): pass
+        "#,
+    );
+    for mode in ["1", "0"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        for id in ["inf", "big", "nan"] {
+            let e = entry(&report, &format!("tests/test_n.py::{id}"));
+            assert_eq!(e["status"], "error");
+            assert!(
+                e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("finite number of seconds"),
+                "{e}"
+            );
+        }
+        let tiny = entry(&report, "tests/test_n.py::tiny");
+        assert_eq!(tiny["kind"], "timeout", "{tiny}");
+        assert!(
+            tiny["message"].as_str().unwrap().contains("1e-300 s"),
+            "{tiny}"
+        );
+        assert_eq!(status_of(&report, "tests/test_n.py::ok"), "passed");
+    }
+}
+
+#[test]
+fn cli_numbers_out_of_range_are_usage_errors_with_short_messages() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    for v in ["1e19", "inf", "nan", "-1", "0", "1e300", "-inf"] {
+        let out = p.cmd().arg(format!("--timeout={v}")).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "--timeout {v}: {err}");
+        assert!(err.contains("at most 31500000"), "--timeout {v}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = p.cmd().args(["--timeout", "1e-300"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).len() < 2000);
+}
