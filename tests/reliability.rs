@@ -102,3 +102,48 @@ fn cli_numbers_out_of_range_are_usage_errors_with_short_messages() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).len() < 2000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 1. Forked children
+
+#[test]
+fn a_forked_child_never_carries_on_as_the_worker() {
+    let p = Project::new();
+    p.write(
+        "tests/test_fork.py",
+        r#"
+        import os
+        from dbtest import TestSuite, test
+
+        @test
+        def forks():
+            os.fork()
+
+        class S(TestSuite):
+            def setup(self):
+                os.fork()
+
+            @test
+            def a(self): pass
+
+            @test
+            def b(self): pass
+
+        @test
+        def last(): pass
+        "#,
+    );
+    for mode in ["1", "2", "0"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_each_once(
+            &report,
+            &[
+                "tests/test_fork.py::forks",
+                "tests/test_fork.py::S::a",
+                "tests/test_fork.py::S::b",
+                "tests/test_fork.py::last",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "-n {mode}: {}", stderr(&out));
+    }
+}

@@ -104,6 +104,9 @@ impl Session {
         let spool = SpoolDir::new()?;
         let pool = pool(&options, &spool);
         let (root, venv) = (options.root.clone(), options.venv.clone());
+        if pool.is_none() {
+            crate::runner::worker::claim_process();
+        }
         let interpreter = pool
             .is_none()
             .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));

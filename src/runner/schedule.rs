@@ -55,7 +55,11 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
         }
         let shared = shared.clone();
         handles.push(tokio::task::spawn_blocking(move || {
-            let emit = |e: Event| shared.events.push(e);
+            // A test's forked child returns through here: it must not report, nor linger.
+            let emit = |e: Event| {
+                crate::runner::worker::exit_if_forked();
+                shared.events.push(e)
+            };
             let cx = RunContext {
                 filter: &shared.filter,
                 stop: &shared.stop,
@@ -64,6 +68,7 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
                 skip: &Default::default(),
             };
             run_file(&task, &cx);
+            crate::runner::worker::exit_if_forked();
             drop(permit);
         }));
     }

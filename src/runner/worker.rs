@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
@@ -78,7 +78,29 @@ pub fn main() -> ! {
     std::process::exit(code)
 }
 
+/// The process that runs tests (a worker, or dbtest itself with -n 0): only it may speak on
+/// the event pipe or queue.
+static WORKER_PID: AtomicU32 = AtomicU32::new(0);
+
+/// This process runs the tests: forked children of it are stopped by `exit_if_forked`.
+pub fn claim_process() {
+    WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A test that called `os.fork()` leaves a child that returns through the test into this
+/// worker's code; it must never write events or take more work. Called before every write to
+/// the pipe and before a thread goes back for its next file: in such a child, exit at once
+/// (`_exit`: no atexit handlers, no flushing of buffers the worker shares with it).
+pub fn exit_if_forked() {
+    let worker = WORKER_PID.load(std::sync::atomic::Ordering::Relaxed);
+    if worker != 0 && std::process::id() != worker {
+        // SAFETY: _exit ends this (forked) process at once; nothing of it is used again.
+        unsafe { libc::_exit(0) }
+    }
+}
+
 fn serve() -> anyhow::Result<()> {
+    claim_process();
     let config: WorkerConfig =
         serde_json::from_str(&std::env::var(CONFIG_VAR).context("no worker configuration")?)
             .context("reading the worker configuration")?;
@@ -117,6 +139,7 @@ fn serve() -> anyhow::Result<()> {
                         let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         let Ok(request) = next else { break };
                         serve_one(request, slot, &config, &filter, &stop, &emit);
+                        exit_if_forked();
                     }
                 })?,
         );
@@ -298,6 +321,7 @@ struct Sender {
 }
 
 fn send(out: &Mutex<Sender>, e: &Event) {
+    exit_if_forked();
     let Ok(line) = encode(e) else { return };
     let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
     s.pending.extend_from_slice(&line);
