@@ -147,3 +147,93 @@ fn a_forked_child_never_carries_on_as_the_worker() {
         assert_eq!(out.status.code(), Some(0), "-n {mode}: {}", stderr(&out));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Workers that cannot start
+
+/// `3.11` for a dbtest embedding Python 3.11.
+fn embedded_minor() -> String {
+    let out = dbtest().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let version = text
+        .split("Python ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches([')', '\n']);
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// A project with a `.venv` whose site-packages holds `name` with `content`.
+fn project_with_site_file(name: &str, content: &str) -> Project {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    let minor = embedded_minor();
+    p.write(
+        ".venv/pyvenv.cfg",
+        &format!("home = /usr/bin\ninclude-system-site-packages = false\nversion = {minor}.0\n"),
+    );
+    p.write(
+        &format!(".venv/lib/python{minor}/site-packages/{name}"),
+        content,
+    );
+    p
+}
+
+fn assert_boot_failure(out: &std::process::Output) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("3 times in a row"), "{err}");
+    assert!(
+        err.lines().count() < 200,
+        "{} lines of stderr",
+        err.lines().count()
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_pth_file_that_exits_ends_the_run_with_exit_3_not_a_respawn_loop() {
+    let p = project_with_site_file("zz_exit.pth", "import os; os._exit(0)\n");
+    let out = p.cmd().args(["-n", "2"]).output().unwrap();
+    assert_boot_failure(&out);
+    assert!(stderr(&out).contains("exit code 0"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_sitecustomize_that_exits_ends_the_run_with_exit_3() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    p.write(
+        "site/sitecustomize.py",
+        "import sys, os\nprint('custom site here', file=sys.stderr)\nos._exit(7)\n",
+    );
+    let out = p.cmd().env("PYTHONPATH", p.path("site")).output().unwrap();
+    assert_boot_failure(&out);
+    assert!(
+        stderr(&out).contains("custom site here"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_broken_pythonhome_ends_the_run_with_exit_3_and_a_short_message() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    let out = p.cmd().env("PYTHONHOME", "/junk").output().unwrap();
+    assert_boot_failure(&out);
+    assert!(
+        stderr(&out).contains("Fatal Python error"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -169,6 +169,7 @@ impl Session {
             stop: Default::default(),
             fail_fast: self.options.fail_fast,
             events: EventQueue::default(),
+            fatal: Default::default(),
         });
         let work = Work {
             tests,
@@ -194,6 +195,14 @@ impl Session {
         ));
         // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
         self.runtime.shutdown_background();
+        let fatal = shared
+            .fatal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(message) = fatal {
+            return Err(crate::error::UserError::PythonCannotStart(message).into());
+        }
         let stopped = match (c.interrupted, c.overrun) {
             (true, _) => None,
             (false, Some(_)) => Some(StopReason::InProcessTimeout),

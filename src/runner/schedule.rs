@@ -39,6 +39,9 @@ pub struct Shared {
     pub stop: AtomicBool,
     pub fail_fast: bool,
     pub events: EventQueue,
+    /// Why the run cannot go on at all (workers that die before their handshake): the run
+    /// stops and ends with this message and exit 3.
+    pub fatal: Mutex<Option<String>>,
 }
 
 /// Run `files`, pushing events to `shared.events`; returns when every started file has finished.

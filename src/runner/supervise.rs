@@ -27,6 +27,12 @@ const POLL: Duration = Duration::from_millis(20);
 const TICK: Duration = Duration::from_millis(5);
 /// The same while files wait for a free worker thread.
 const FAST_TICK: Duration = Duration::from_millis(1);
+/// How long a worker may take to start its interpreter and shake hands.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Workers in a row that die before their handshake, after which the run ends (exit 3).
+const MAX_BOOT_FAILURES: usize = 3;
+/// How much of a failed worker's start-up output the message shows.
+const BOOT_LINES: usize = 50;
 /// A worker's event pipe holds this much, so it rarely waits for the supervisor's next tick.
 const PIPE_BYTES: i32 = 1 << 20;
 
@@ -62,6 +68,8 @@ struct Queue {
     /// Items handed out and not finished.
     in_flight: AtomicUsize,
     changed: Notify,
+    /// Workers in a row that died before their handshake (any driver's).
+    boot_failures: AtomicUsize,
 }
 
 impl Queue {
@@ -105,6 +113,8 @@ pub struct Worker {
     /// Tests running in it, by their place in the report.
     tests: HashMap<(usize, usize), Running>,
     isolated: bool,
+    /// Its handshake was read: it started and is ready for work.
+    ready: bool,
 }
 
 /// Start a worker process (inside a tokio runtime).
@@ -142,6 +152,7 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         files: HashMap::new(),
         tests: HashMap::new(),
         isolated: false,
+        ready: false,
     })
 }
 
@@ -200,6 +211,112 @@ impl Worker {
         };
         (read(out), read(err))
     }
+}
+
+/// How a worker's start went.
+enum Boot {
+    Ready,
+    /// The run stopped while it started.
+    Stopped,
+    /// It died (or hung) before its handshake.
+    Failed(BootFailure),
+}
+
+struct BootFailure {
+    /// How it ended.
+    status: String,
+    /// The start of what it printed.
+    output: String,
+}
+
+impl std::fmt::Display for BootFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; its output while starting (first {BOOT_LINES} lines):\n{}",
+            self.status, self.output
+        )
+    }
+}
+
+/// Wait for the worker's handshake: it proves the worker started its interpreter and is
+/// ready, before any work is handed to it.
+async fn handshake(w: &mut Worker, pool: &Pool, shared: &Shared) -> Boot {
+    if w.ready {
+        return Boot::Ready;
+    }
+    let deadline = Instant::now() + BOOT_TIMEOUT;
+    let status = loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Boot::Stopped;
+        }
+        match tokio::time::timeout(POLL, w.frames.handshake()).await {
+            Ok(Ok(Some(pid))) if pid == w.pid => {
+                w.ready = true;
+                return Boot::Ready;
+            }
+            // Its output ended, or began with something else.
+            Ok(_) => match tokio::time::timeout(KILL_GRACE, w.child.wait()).await {
+                Ok(Ok(status)) => break describe_exit(status),
+                _ => {
+                    w.kill().await;
+                    break "it wrote something other than its handshake".to_string();
+                }
+            },
+            Err(_) if Instant::now() >= deadline => {
+                w.kill().await;
+                break format!("it did not start within {} s", BOOT_TIMEOUT.as_secs());
+            }
+            Err(_) => {}
+        }
+    };
+    signal_group(w.pid, libc::SIGKILL);
+    let path = worker::boot_path(&pool.config.spool_dir, w.pid);
+    let text = std::fs::read(&path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shown = lines[..lines.len().min(BOOT_LINES)].join("\n");
+    if lines.len() > BOOT_LINES {
+        shown.push_str(&format!("\n[... {} more lines]", lines.len() - BOOT_LINES));
+    }
+    if shown.trim().is_empty() {
+        shown = "(it printed nothing)".into();
+    }
+    Boot::Failed(BootFailure {
+        status,
+        output: shown,
+    })
+}
+
+/// A worker died before its handshake: false (and the run's fatal error set) once that
+/// happened `MAX_BOOT_FAILURES` times in a row, rather than starting workers forever.
+fn boot_failed(why: BootFailure, queue: &Queue, shared: &Shared) -> bool {
+    let failures = queue.boot_failures.fetch_add(1, Ordering::SeqCst) + 1;
+    if failures < MAX_BOOT_FAILURES {
+        eprintln!(
+            "dbtest: a worker process died before it was ready ({}); starting another",
+            why.status
+        );
+        return true;
+    }
+    set_fatal(
+        shared,
+        format!(
+            "worker processes died before they were ready, {failures} times in a row; the last: {why}"
+        ),
+    );
+    false
+}
+
+/// The run cannot go on: stop it, to end with `message` (the first such message wins).
+fn set_fatal(shared: &Shared, message: String) {
+    let mut fatal = shared.fatal.lock().unwrap_or_else(PoisonError::into_inner);
+    if fatal.is_none() {
+        *fatal = Some(message);
+    }
+    shared.stop.store(true, Ordering::SeqCst);
 }
 
 fn signal_group(pid: u32, sig: i32) {
@@ -276,6 +393,7 @@ pub async fn run_tests(
         ),
         in_flight: AtomicUsize::new(0),
         changed: Notify::new(),
+        boot_failures: AtomicUsize::new(0),
     });
     // Workers start in parallel: each driver spawns its own, unless one is running already.
     let drivers: Vec<_> = (0..n)
@@ -379,6 +497,21 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
         let Some(w) = current.as_mut() else {
             return true;
         };
+        match handshake(w, pool, shared).await {
+            Boot::Ready => queue.boot_failures.store(0, Ordering::SeqCst),
+            Boot::Stopped => {
+                queue.requeue([item]);
+                return true;
+            }
+            Boot::Failed(why) => {
+                queue.requeue([item]);
+                *current = None;
+                if !boot_failed(why, queue, shared) {
+                    return false;
+                }
+                continue;
+            }
+        }
         let request = Request::Tests {
             task: item.task.clone(),
             skip: item.skip.iter().cloned().collect(),
@@ -607,6 +740,17 @@ pub async fn run_benchmarks(
             return;
         }
     };
+    match handshake(&mut w, &pool, &shared).await {
+        Boot::Ready => {}
+        Boot::Stopped => return,
+        Boot::Failed(why) => {
+            set_fatal(
+                &shared,
+                format!("the benchmark worker process died before it was ready: {why}"),
+            );
+            return;
+        }
+    }
     let mut pending: VecDeque<FileTask> = tasks.iter().cloned().collect();
     let request = Request::Bench {
         tasks,

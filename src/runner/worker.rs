@@ -66,6 +66,60 @@ pub fn fault_path(dir: &std::path::Path, pid: u32) -> PathBuf {
     dir.join(format!("{pid}.fault"))
 }
 
+/// What a worker's standard streams got while its interpreter started: the supervisor shows
+/// it when the worker dies before its handshake.
+pub fn boot_path(dir: &std::path::Path, pid: u32) -> PathBuf {
+    dir.join(format!("{pid}.boot"))
+}
+
+/// The first bytes a worker writes on its event pipe, followed by its pid (u32, little
+/// endian), once its interpreter has started: it is alive and ready for work.
+pub const HANDSHAKE: &[u8; 12] = b"dbtest-ready";
+pub const HANDSHAKE_LEN: usize = HANDSHAKE.len() + 4;
+
+/// Point fds 1 and 2 at `path` while the interpreter starts; returns the saved stderr.
+fn boot_streams_to(path: &std::path::Path) -> Option<i32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: descriptor juggling on descriptors this process owns.
+    unsafe {
+        let fd = libc::open(
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let saved = libc::dup(2);
+        if saved < 0 {
+            libc::close(fd);
+            return None;
+        }
+        libc::dup2(fd, 1);
+        libc::dup2(fd, 2);
+        libc::close(fd);
+        Some(saved)
+    }
+}
+
+/// Back to the real stderr (fd 1 too, as `stdio::isolate` left it), passing on what start-up
+/// printed (a warning from a `.pth` file, say).
+fn boot_streams_back(saved: i32, path: &std::path::Path) {
+    // SAFETY: as above; `saved` is ours and closed here.
+    unsafe {
+        libc::dup2(saved, 1);
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    if let Ok(text) = std::fs::read(path) {
+        if !text.is_empty() {
+            let _ = std::io::stderr().write_all(&text);
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
 /// Run as a worker until the supervisor closes our stdin. Never returns.
 pub fn main() -> ! {
     let code = match serve() {
@@ -113,8 +167,21 @@ fn serve() -> anyhow::Result<()> {
         pending: Vec::new(),
         stop: stop.clone(),
     }));
+    // Whatever starting the interpreter prints (a `Fatal Python error`, a `.pth` that exits)
+    // goes to a file the supervisor reads if this worker dies before its handshake.
+    let boot = boot_path(&config.spool_dir, std::process::id());
+    let saved = boot_streams_to(&boot);
     python::start(&config.root, config.venv.as_ref())?;
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+    if let Some(saved) = saved {
+        boot_streams_back(saved, &boot);
+    }
+    {
+        let mut s = events.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut hello = HANDSHAKE.to_vec();
+        hello.extend_from_slice(&std::process::id().to_le_bytes());
+        s.out.write_all(&hello).context("writing the handshake")?;
+    }
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -275,6 +342,29 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             inner,
             buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    /// Wait for the worker's handshake: Ok(Some(pid)) once it is read, Ok(None) if the stream
+    /// ended (or began with anything else) first. Cancel-safe like the rest.
+    pub async fn handshake(&mut self) -> std::io::Result<Option<u32>> {
+        loop {
+            let have = self.buf.len().min(HANDSHAKE.len());
+            if self.buf[..have] != HANDSHAKE[..have] {
+                return Ok(None);
+            }
+            if self.buf.len() >= HANDSHAKE_LEN {
+                let pid = u32::from_le_bytes(
+                    self.buf[HANDSHAKE.len()..HANDSHAKE_LEN]
+                        .try_into()
+                        .unwrap_or_default(),
+                );
+                self.buf.drain(..HANDSHAKE_LEN);
+                return Ok(Some(pid));
+            }
+            if self.fill().await? == 0 {
+                return Ok(None);
+            }
         }
     }
 
