@@ -237,3 +237,78 @@ fn a_broken_pythonhome_ends_the_run_with_exit_3_and_a_short_message() {
         stderr(&out)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. A crash in a suite hook
+
+#[test]
+fn a_crash_in_setup_suite_blames_its_tests_and_the_file_goes_on_in_a_new_worker() {
+    let p = Project::new();
+    p.write(
+        "tests/test_s.py",
+        r#"
+        import os
+        from dbtest import TestSuite, test
+
+        @test
+        def first(): pass
+
+        class S(TestSuite):
+            def setup_suite(self):
+                os._exit(1)
+
+            @test
+            def a(self): pass
+
+            @test
+            def b(self): pass
+
+        class T(TestSuite):
+            @test
+            def c(self): pass
+
+            def teardown_suite(self):
+                os._exit(2)
+
+        @test
+        def last(): pass
+        "#,
+    );
+    let (report, out) = p.run_json(&["-n", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_each_once(
+        &report,
+        &[
+            "tests/test_s.py::first",
+            "tests/test_s.py::S::a",
+            "tests/test_s.py::S::b",
+            "tests/test_s.py::T::c",
+            "tests/test_s.py::T::teardown_suite",
+            "tests/test_s.py::last",
+        ],
+    );
+    assert_eq!(status_of(&report, "tests/test_s.py::first"), "passed");
+    assert_eq!(status_of(&report, "tests/test_s.py::T::c"), "passed");
+    assert_eq!(status_of(&report, "tests/test_s.py::last"), "passed");
+    for id in ["tests/test_s.py::S::a", "tests/test_s.py::S::b"] {
+        let e = entry(&report, id);
+        assert_eq!(
+            (e["status"].as_str(), e["kind"].as_str()),
+            (Some("error"), Some("crash"))
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("S.setup_suite"),
+            "{e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("exit code 1"),
+            "{e}"
+        );
+    }
+    let td = entry(&report, "tests/test_s.py::T::teardown_suite");
+    assert_eq!(td["kind"], "crash");
+    assert!(
+        td["message"].as_str().unwrap().contains("T.teardown_suite"),
+        "{td}"
+    );
+}

@@ -373,7 +373,7 @@ impl Collected {
                 Event::FileDone { index, cpu_ms } => {
                     self.cpu.insert(index, cpu_ms);
                 }
-                Event::FileStarted { .. } => {}
+                Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
         }
     }

@@ -115,6 +115,15 @@ pub struct Worker {
     isolated: bool,
     /// Its handshake was read: it started and is ready for work.
     ready: bool,
+    /// A suite hook running outside any test, by file index: what to blame if it dies there.
+    hooks: HashMap<usize, Hook>,
+}
+
+struct Hook {
+    hook: String,
+    suite: String,
+    blamed: Vec<TestStart>,
+    since: Instant,
 }
 
 /// Start a worker process (inside a tokio runtime).
@@ -153,6 +162,7 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         tests: HashMap::new(),
         isolated: false,
         ready: false,
+        hooks: HashMap::new(),
     })
 }
 
@@ -598,7 +608,34 @@ fn handle_event(
             return;
         }
     };
+    let file = match &event {
+        Event::TestStarted(t) => Some(t.order.0),
+        Event::TestFinished(r) | Event::FileError(r) => Some(r.order.0),
+        Event::FileDone { index, .. } => Some(*index),
+        _ => None,
+    };
+    if let Some(index) = file {
+        // The hook it was in returned.
+        w.hooks.remove(&index);
+    }
     match &event {
+        Event::HookStarted {
+            index,
+            hook,
+            suite,
+            blamed,
+        } => {
+            w.hooks.insert(
+                *index,
+                Hook {
+                    hook: hook.clone(),
+                    suite: suite.clone(),
+                    blamed: blamed.clone(),
+                    since: Instant::now(),
+                },
+            );
+            return;
+        }
         Event::TestStarted(t) => {
             let since = Instant::now();
             let deadline = timeout::deadline(t, pool.default_timeout, since);
@@ -696,6 +733,39 @@ fn crashed(
             (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
             r.traceback = fault;
             if let Some((item, _)) = active.get_mut(&run.start.order.0) {
+                item.skip.insert(r.order.1);
+            }
+            emit(shared, Event::TestFinished(r));
+        }
+        queue.requeue(active.into_values().map(|(it, _)| it));
+    } else if let Some((index, hook)) = w
+        .hooks
+        .iter()
+        .next()
+        .filter(|_| active.len() == 1 && w.tests.is_empty())
+    {
+        // One file, in a suite hook: the tests it was setting up (or the teardown's own
+        // entry) are reported as crashed in it; the rest of the file runs in a new worker.
+        let (out, err) = w.spool(&pool.config.spool_dir, *index);
+        for start in &hook.blamed {
+            let mut r = error_result(
+                start,
+                ErrorKind::Crash,
+                format!(
+                    "the worker process died in {}.{} (before this test ran): {how}",
+                    hook.suite, hook.hook
+                ),
+                hook.since,
+            );
+            if hook.hook == "teardown_suite" {
+                r.message = Some(format!(
+                    "the worker process died in {}.teardown_suite: {how}",
+                    hook.suite
+                ));
+            }
+            (r.stdout, r.stderr) = (out.clone(), err.clone());
+            r.traceback = fault.clone();
+            if let Some((item, _)) = active.get_mut(index) {
                 item.skip.insert(r.order.1);
             }
             emit(shared, Event::TestFinished(r));

@@ -252,6 +252,25 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }));
     }
 
+    fn test_start(&self, t: &Test<'py>) -> TestStart {
+        TestStart {
+            id: t.id.clone(),
+            tags: t.tags.clone(),
+            line: t.line,
+            timeout: t.timeout,
+            order: (self.task.index, 2 * t.decl),
+        }
+    }
+
+    fn hook_started(&mut self, hook: &str, suite: &Suite<'py>, blamed: Vec<TestStart>) {
+        (self.cx.emit)(Event::HookStarted {
+            index: self.task.index,
+            hook: hook.into(),
+            suite: suite.name.clone().unwrap_or_default(),
+            blamed,
+        });
+    }
+
     fn emit_result(&mut self, r: TestResult) {
         if r.is_problem() && self.cx.fail_fast {
             self.cx.stop.store(true, Ordering::SeqCst);
@@ -338,6 +357,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
             Ok(m) => return Some(m),
             Err(e) => e,
         };
+        if self.cx.skip.contains(&0) {
+            // A rerun (after another file crashed its worker) of a file whose import error
+            // was already reported: once is enough.
+            return None;
+        }
         let d = describe(self.py, &err, self.bridge);
         let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Error);
         r.kind = Some(ErrorKind::Import);
@@ -610,6 +634,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let hooks = ["setup_suite", "teardown_suite", "setup", "teardown"]
             .map(|h| self.overrides(&class, h));
         // Instantiate and set up the suite; a failure marks every test `error` (kind setup).
+        // Should the process die in there, its tests are the ones to report.
+        let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
+        self.hook_started("setup_suite", &suite, blamed);
         capture::begin();
         let instance = class.call0();
         let setup = match &instance {
@@ -651,6 +678,18 @@ impl<'a, 'py> FileRun<'a, 'py> {
             self.run_test(&suite, t, Some(&instance), hooks[2], hooks[3]);
         }
         if hooks[1] {
+            let name = suite.name.clone().unwrap_or_default();
+            let blamed = TestStart {
+                id: format!("{}::{name}::teardown_suite", self.task.rel),
+                tags: Vec::new(),
+                line: None,
+                timeout: None,
+                order: (
+                    self.task.index,
+                    2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+                ),
+            };
+            self.hook_started("teardown_suite", &suite, vec![blamed]);
             capture::begin();
             let started = Instant::now();
             let res = instance
