@@ -312,3 +312,41 @@ fn a_crash_in_setup_suite_blames_its_tests_and_the_file_goes_on_in_a_new_worker(
         "{td}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. PYTHONOPTIMIZE
+
+#[test]
+fn pythonoptimize_never_turns_a_failing_assert_into_a_pass() {
+    let p = Project::new();
+    p.write(
+        "tests/test_o.py",
+        r#"
+        import sys
+        from dbtest import test
+
+        @test
+        def fails():
+            assert 0, "must fail"
+
+        @test
+        def flags():
+            assert sys.flags.optimize == 0
+        "#,
+    );
+    for level in ["1", "2"] {
+        for mode in ["1", "0"] {
+            let out = p
+                .cmd()
+                .env("PYTHONOPTIMIZE", level)
+                .args(["-n", mode, "--format", "json"])
+                .output()
+                .unwrap();
+            let report = parse_json(&out);
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            assert_eq!(status_of(&report, "tests/test_o.py::fails"), "failed");
+            assert_eq!(status_of(&report, "tests/test_o.py::flags"), "passed");
+            assert!(stderr(&out).contains("PYTHONOPTIMIZE"), "{}", stderr(&out));
+        }
+    }
+}
