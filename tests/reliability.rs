@@ -350,3 +350,91 @@ fn pythonoptimize_never_turns_a_failing_assert_into_a_pass() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. os._exit in-process
+
+#[test]
+fn os_exit_in_process_is_reported_and_the_run_goes_on() {
+    let p = Project::new();
+    p.write(
+        "tests/test_x.py",
+        r#"
+        import os
+        from dbtest import test
+
+        @test
+        def fails():
+            assert 1 == 2
+
+        @test
+        def exits():
+            os._exit(0)
+
+        @test
+        def swallows():
+            try:
+                os._exit(3)
+            except Exception:
+                pass
+
+        @test
+        def after(): pass
+        "#,
+    );
+    let out = p
+        .cmd()
+        .args(["-n", "0", "--format", "json", "-o", "r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    assert_eq!(status_of(&report, "tests/test_x.py::fails"), "failed");
+    for id in ["exits", "swallows"] {
+        let e = entry(&report, &format!("tests/test_x.py::{id}"));
+        assert_eq!(e["status"], "error", "{e}");
+        assert!(e["message"].as_str().unwrap().contains("os._exit"), "{e}");
+    }
+    assert_eq!(status_of(&report, "tests/test_x.py::after"), "passed");
+}
+
+#[test]
+fn a_pth_file_that_exits_is_an_error_in_process_too() {
+    let p = project_with_site_file("zz_exit.pth", "import os; os._exit(0)\n");
+    let out = p.cmd().args(["-n", "0"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("os._exit(0)"), "{err}");
+    assert!(err.contains(".pth"), "{err}");
+}
+
+#[test]
+fn multiprocessing_children_still_exit_in_process() {
+    let p = Project::new();
+    p.write(
+        "tests/test_mp.py",
+        r#"
+        import multiprocessing as mp
+        from dbtest import test
+
+        def work(q):
+            q.put(41 + 1)
+
+        @test
+        def forks_a_worker():
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            proc = ctx.Process(target=work, args=(q,))
+            proc.start()
+            assert q.get(timeout=20) == 42
+            proc.join(20)
+            assert proc.exitcode == 0
+        "#,
+    );
+    for mode in ["0", "1"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_eq!(out.status.code(), Some(0), "-n {mode}: {}", stderr(&out));
+        assert_each_once(&report, &["tests/test_mp.py::forks_a_worker"]);
+    }
+}

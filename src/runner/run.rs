@@ -109,7 +109,7 @@ impl Session {
         }
         let interpreter = pool
             .is_none()
-            .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
+            .then(|| std::thread::spawn(move || python::start_in_process(&root, venv.as_ref())));
         let mut workers = Vec::new();
         if let Some(pool) = &pool {
             let _in_runtime = runtime.enter();

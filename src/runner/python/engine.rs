@@ -17,6 +17,34 @@ use crate::runner::limits;
 use crate::runner::plan::FileTask;
 use crate::runner::venv::Venv;
 
+/// Set by `start_in_process`: tests run in dbtest's own process (-n 0).
+pub(super) static IN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// In-process mode: `os._exit` in this process raises `OsExitInProcess` (a BaseException, so
+/// `except Exception` does not swallow it) instead of ending dbtest without a report; forked
+/// children (multiprocessing's among them) still exit for real.
+const INTERCEPT_OS_EXIT: &std::ffi::CStr = cr#"
+import os as _os
+
+class OsExitInProcess(BaseException):
+    """os._exit was called in dbtest's own process (-n 0)."""
+
+_real_exit = _os._exit
+_runner_pid = _os.getpid()
+
+def _exit(status):
+    if _os.getpid() != _runner_pid:
+        _real_exit(status)
+    raise OsExitInProcess(
+        f"os._exit({status!r}) called: in-process mode (-n 0) cannot let a test end dbtest's "
+        "process, so it raised this instead (without -n 0 the test's worker process ends and "
+        "the test is reported as a crash)"
+    )
+
+_exit.__wrapped__ = _real_exit
+_os._exit = _exit
+"#;
+
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
     Python::initialize();
@@ -29,12 +57,29 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         // The project root first, so tests import the user's code; then the shim.
         path.insert(0, shim.to_string_lossy())?;
         path.insert(0, root.to_string_lossy())?;
+        if IN_PROCESS.load(Ordering::SeqCst) {
+            PyModule::from_code(
+                py,
+                INTERCEPT_OS_EXIT,
+                c"<dbtest in-process>",
+                c"_dbtest_in_process",
+            )?;
+        }
         if let Some(v) = venv {
             // addsitedir also runs .pth files (editable installs); the venv's packages then
             // move ahead of the base interpreter's.
             let before = path.len();
-            py.import("site")?
-                .call_method1("addsitedir", (v.site_packages.to_string_lossy(),))?;
+            let added = py
+                .import("site")?
+                .call_method1("addsitedir", (v.site_packages.to_string_lossy(),));
+            if let Err(e) = added {
+                return Err(crate::error::UserError::PythonCannotStart(format!(
+                    "adding the virtualenv's packages ({}) failed: {}",
+                    v.site_packages.display(),
+                    e.value(py)
+                ))
+                .into());
+            }
             let added: Vec<Bound<'_, PyAny>> = (before..path.len())
                 .filter_map(|i| path.get_item(i).ok())
                 .collect();

@@ -61,6 +61,13 @@ pub fn enable_faulthandler(path: &Path) {
     engine::enable_faulthandler(path);
 }
 
+/// Start the interpreter in dbtest's own process (-n 0): as `start`, and a test (or a `.pth`
+/// file) calling `os._exit` raises instead of ending the run without a report.
+pub fn start_in_process(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
+    engine::IN_PROCESS.store(true, std::sync::atomic::Ordering::SeqCst);
+    start(root, venv)
+}
+
 /// Start the interpreter for running user code from `root`, with `venv`'s packages.
 /// Returns the embedded Python's version.
 pub fn start(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
