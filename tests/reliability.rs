@@ -438,3 +438,49 @@ fn multiprocessing_children_still_exit_in_process() {
         assert_each_once(&report, &["tests/test_mp.py::forks_a_worker"]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Test files importing each other
+
+#[test]
+fn test_files_importing_each_other_never_see_a_half_imported_module() {
+    let p = Project::new();
+    p.write(
+        "tests/test_base.py",
+        r#"
+        import time
+        from dbtest import TestSuite, test
+
+        time.sleep(0.3)
+
+        class Base(TestSuite):
+            @test
+            def inherited(self): pass
+        "#,
+    );
+    p.write(
+        "tests/test_user.py",
+        r#"
+        from dbtest import test
+        from tests.test_base import Base
+
+        class User(Base):
+            @test
+            def own(self): pass
+        "#,
+    );
+    for mode in ["0", "1"] {
+        for _ in 0..3 {
+            let (report, out) = p.run_json(&["-n", mode, "-j", "4"]);
+            assert_eq!(out.status.code(), Some(0), "-n {mode}: {}", stderr(&out));
+            assert_each_once(
+                &report,
+                &[
+                    "tests/test_base.py::Base::inherited",
+                    "tests/test_user.py::User::inherited",
+                    "tests/test_user.py::User::own",
+                ],
+            );
+        }
+    }
+}

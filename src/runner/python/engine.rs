@@ -373,6 +373,18 @@ impl<'a, 'py> FileRun<'a, 'py> {
             }
             let util = py.import("importlib.util")?;
             let sys_modules = py.import("sys")?.getattr("modules")?;
+            // Another test file imported this one already (or is importing it): the same
+            // module, not a second copy of it (waiting for it if it is still being imported).
+            let same_file = sys_modules
+                .get_item(&name)
+                .and_then(|m| m.getattr("__file__"))
+                .and_then(|f| f.extract::<String>())
+                .is_ok_and(|f| Path::new(&f) == path);
+            if same_file {
+                return importlib
+                    .call_method1("import_module", (&name,))
+                    .map(Bound::into_any);
+            }
             let unique = if sys_modules.contains(&name)? {
                 format!("{name}__dbtest{}", self.task.index)
             } else {
@@ -380,6 +392,13 @@ impl<'a, 'py> FileRun<'a, 'py> {
             };
             let spec =
                 util.call_method1("spec_from_file_location", (&unique, path.to_string_lossy()))?;
+            // Through the import system's own loading, under the module's import lock: another
+            // file importing this one at the same time (`from tests.test_base import Base`)
+            // waits for it to finish rather than getting it half-initialized.
+            let bootstrap = py.import("importlib._bootstrap")?;
+            if let Ok(load) = bootstrap.getattr("_load") {
+                return load.call1((&spec,));
+            }
             let module = util.call_method1("module_from_spec", (&spec,))?;
             sys_modules.set_item(&unique, &module)?;
             let loaded = spec
