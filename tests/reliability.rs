@@ -484,3 +484,100 @@ fn test_files_importing_each_other_never_see_a_half_imported_module() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. No orphans after Ctrl-C
+
+/// Processes (other than zombies) whose environment holds `mark`.
+fn marked_processes(mark: &str) -> Vec<String> {
+    let needle = format!("DBTEST_REL_MARK={mark}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
+            let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_worker_or_child_survives_an_interrupt() {
+    let p = Project::new();
+    p.write(
+        "tests/test_sleep.py",
+        r#"
+        import subprocess, time
+        from dbtest import test
+
+        @test
+        def sleeps():
+            open("started-a", "w").close()
+            time.sleep(100)
+        "#,
+    );
+    p.write(
+        "tests/test_child.py",
+        r#"
+        import subprocess
+        from dbtest import test
+
+        @test
+        def child():
+            proc = subprocess.Popen(["sleep", "100"])
+            open("started-b", "w").close()
+            proc.wait()
+        "#,
+    );
+    for (round, signals) in [1, 2].into_iter().enumerate() {
+        let mark = format!("{}-{round}", p.root().display());
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbtest"))
+            .current_dir(p.root())
+            .args(["-n", "2"])
+            .env("DBTEST_REL_MARK", &mark)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let since = std::time::Instant::now();
+        while !(p.exists("started-a") && p.exists("started-b")) {
+            assert!(since.elapsed().as_secs() < 30, "the tests never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for _ in 0..signals {
+            // SAFETY: signalling the child we started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                since.elapsed().as_secs() < 30,
+                "dbtest did not end after SIGINT"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(2));
+        // SIGKILL is delivered at once; give the kernel a moment to take them down.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let left = marked_processes(&mark);
+        assert!(
+            left.is_empty(),
+            "left behind after {signals} SIGINT: {left:#?}"
+        );
+        let _ = std::fs::remove_file(p.path("started-a"));
+        let _ = std::fs::remove_file(p.path("started-b"));
+    }
+}

@@ -193,6 +193,8 @@ impl Session {
             self.options.timeout,
             observer,
         ));
+        // No worker outlives the run, whichever way it ended.
+        supervise::kill_all();
         // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
         self.runtime.shutdown_background();
         let fatal = shared
@@ -433,7 +435,10 @@ async fn collect(
         tokio::select! {
             _ = &mut runner => {},
             _ = tokio::time::sleep(INTERRUPT_GRACE) => {},
-            _ = interrupts.recv() => std::process::exit(ExitCode::Interrupted as i32),
+            _ = interrupts.recv() => {
+                supervise::kill_all();
+                std::process::exit(ExitCode::Interrupted as i32)
+            }
         }
     }
     c.drain(&shared.events, observer);

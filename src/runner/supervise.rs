@@ -103,9 +103,46 @@ struct Running {
 /// a thread takes it); the slot names the file's output spool.
 type Files = HashMap<usize, (Item, usize)>;
 
+/// Process groups of workers started and not yet cleared: whatever path the run ends by
+/// (an interrupt, an error, tasks dropped at shutdown), `kill_all` leaves none behind.
+static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Clears its worker's process group (worker and whatever its tests started) when dropped.
+struct Group(u32);
+
+impl Group {
+    fn new(pid: u32) -> Group {
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pid);
+        Group(pid)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        signal_group(self.0, libc::SIGKILL);
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|&p| p != self.0);
+    }
+}
+
+/// Stop every worker process group still there, at once (SIGKILL): called on every way out of
+/// a run, as tasks holding workers may not be dropped before the process exits.
+pub fn kill_all() {
+    let groups = std::mem::take(&mut *GROUPS.lock().unwrap_or_else(PoisonError::into_inner));
+    for pid in groups {
+        signal_group(pid, libc::SIGKILL);
+    }
+}
+
 /// One live worker process.
 pub struct Worker {
     child: Child,
+    _group: Group,
     pid: u32,
     stdin: Option<ChildStdin>,
     frames: FrameReader<ChildStdout>,
@@ -132,6 +169,7 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
     let mut child = Command::new(exe)
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
+        .env(worker::SUPERVISOR_VAR, std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -155,6 +193,7 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         .ok_or_else(|| anyhow::anyhow!("worker has no stdout"))?;
     Ok(Worker {
         child,
+        _group: Group::new(pid),
         pid,
         stdin,
         frames: FrameReader::new(stdout),

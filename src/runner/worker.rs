@@ -120,8 +120,28 @@ fn boot_streams_back(saved: i32, path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
 }
 
+/// The environment variable carrying the supervisor's pid.
+pub const SUPERVISOR_VAR: &str = "DBTEST_SUPERVISOR_PID";
+
+/// Die with the supervisor: the kernel sends SIGKILL when it exits, however it exits (a
+/// second Ctrl-C, SIGKILL), so no worker outlives its run.
+fn die_with_supervisor() {
+    // SAFETY: prctl with an integer argument; getppid cannot fail.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        // It may have died before the call.
+        let parent = std::env::var(SUPERVISOR_VAR)
+            .ok()
+            .and_then(|p| p.parse::<i32>().ok());
+        if parent.is_some_and(|p| p != libc::getppid()) {
+            libc::_exit(3);
+        }
+    }
+}
+
 /// Run as a worker until the supervisor closes our stdin. Never returns.
 pub fn main() -> ! {
+    die_with_supervisor();
     let code = match serve() {
         Ok(()) => 0,
         Err(e) => {
