@@ -581,3 +581,45 @@ fn no_worker_or_child_survives_an_interrupt() {
         let _ = std::fs::remove_file(p.path("started-b"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Non-UTF-8 file names
+
+#[test]
+fn a_file_name_that_is_not_utf8_runs_in_every_mode() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Project::new();
+    p.write(
+        "tests/test_ok.py",
+        "from dbtest import test\n@test\ndef b(): pass\n",
+    );
+    let odd = p
+        .path("tests")
+        .join(std::ffi::OsStr::from_bytes(b"test_\xff\xfe.py"));
+    std::fs::write(
+        &odd,
+        "from dbtest import test\n@test\ndef a(): assert __file__\n",
+    )
+    .unwrap();
+    let shown = "tests/test_\u{fffd}\u{fffd}.py::a";
+    let named = odd.as_os_str().to_owned();
+    for args in [vec![], vec!["-n", "0"], vec!["-n", "2"]] {
+        for explicit in [false, true] {
+            let mut c = p.cmd();
+            c.args(&args).args(["--format", "json"]);
+            if explicit {
+                c.arg(&named);
+            }
+            let out = c.output().unwrap();
+            let report = parse_json(&out);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+            if explicit {
+                assert_each_once(&report, &[shown]);
+            } else {
+                assert_each_once(&report, &[shown, "tests/test_ok.py::b"]);
+            }
+        }
+    }
+    let out = p.cmd().arg("--list").output().unwrap();
+    assert!(stdout(&out).contains(shown), "{}", stdout(&out));
+}

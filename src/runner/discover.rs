@@ -75,8 +75,11 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
         }
         if abs.is_file() {
             // An explicitly named file runs even if its name does not follow the conventions.
-            let name = abs.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let kind = classify(name).unwrap_or(FileKind::Test);
+            let name = abs
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let kind = classify(&name).unwrap_or(FileKind::Test);
             push(&mut out, &mut seen, abs, root, kind);
             continue;
         }
@@ -90,7 +93,8 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Some(kind) = entry.file_name().to_str().and_then(classify) else {
+            // Names need not be UTF-8: such a file runs too, under its name as shown.
+            let Some(kind) = classify(&entry.file_name().to_string_lossy()) else {
                 continue;
             };
             push(&mut out, &mut seen, entry.into_path(), root, kind);
