@@ -70,6 +70,11 @@ fn default_jobs() -> usize {
     cores() * 4
 }
 
+/// `TERM=dumb`: a terminal that understands neither colour codes nor `\r` redraws.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// Whether console output uses colour: `--color` first, then NO_COLOR / FORCE_COLOR, then
 /// whether stdout is a terminal.
 pub fn use_color(
@@ -151,7 +156,7 @@ impl Settings {
             o.color,
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("FORCE_COLOR").ok().as_deref(),
-            std::io::stdout().is_terminal(),
+            std::io::stdout().is_terminal() && !dumb_terminal(),
         );
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);

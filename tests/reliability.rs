@@ -623,3 +623,195 @@ fn a_file_name_that_is_not_utf8_runs_in_every_mode() {
     let out = p.cmd().arg("--list").output().unwrap();
     assert!(stdout(&out).contains(shown), "{}", stdout(&out));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. The smaller cases
+
+#[test]
+fn asyncio_get_event_loop_at_import_works_in_both_modes() {
+    let p = Project::new();
+    p.write(
+        "tests/test_loop.py",
+        r#"
+        import asyncio
+        from dbtest import test
+
+        LOOP = asyncio.get_event_loop()
+
+        @test
+        async def runs_on_it():
+            assert asyncio.get_running_loop() is LOOP
+        "#,
+    );
+    for mode in ["0", "1"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_eq!(out.status.code(), Some(0), "-n {mode}: {report}");
+        assert_each_once(&report, &["tests/test_loop.py::runs_on_it"]);
+    }
+}
+
+#[test]
+fn the_capture_streams_can_be_closed_and_handed_to_subprocesses() {
+    let p = Project::new();
+    p.write(
+        "tests/test_streams.py",
+        r#"
+        import subprocess, sys
+        from dbtest import test
+
+        @test
+        def closes():
+            sys.stdout.close()
+            sys.stderr.close()
+
+        @test
+        def still_captured():
+            print("after close")
+            assert 0
+
+        @test
+        def subprocess_to_stdout():
+            subprocess.run([sys.executable, "-c", "print('from the child')"], stdout=sys.stdout, check=True)
+            subprocess.run(["true"], stderr=sys.stderr, check=True)
+            assert sys.stdout.fileno() >= 0
+        "#,
+    );
+    for mode in ["0", "1"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_eq!(out.status.code(), Some(1), "-n {mode}: {}", stderr(&out));
+        assert_eq!(
+            status_of(&report, "tests/test_streams.py::closes"),
+            "passed"
+        );
+        assert_eq!(
+            status_of(&report, "tests/test_streams.py::subprocess_to_stdout"),
+            "passed"
+        );
+        let e = entry(&report, "tests/test_streams.py::still_captured");
+        assert_eq!(e["stdout"], "after close\n", "{e}");
+        // The child's output went to dbtest's stderr, never into the JSON on stdout.
+        assert!(stderr(&out).contains("from the child"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_file_with_cr_line_endings_lists_its_ids() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("tests")).unwrap();
+    std::fs::write(
+        p.path("tests/test_cr.py"),
+        "from dbtest import test, TestSuite\r@test\rdef cr(): pass\rclass S(TestSuite):\r    @test(tags=['x'])\r    def m(self): pass\r",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("tests/test_crlf.py"),
+        "from dbtest import test\r\n@test\r\ndef crlf(): pass\r\n",
+    )
+    .unwrap();
+    let out = p.cmd().arg("--list").output().unwrap();
+    let listed = stdout(&out);
+    for id in [
+        "tests/test_cr.py::cr",
+        "tests/test_cr.py::S::m",
+        "tests/test_crlf.py::crlf",
+    ] {
+        assert!(listed.contains(id), "{id} missing:\n{listed}");
+    }
+    let (report, out) = p.run_json(&["--tags", "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_each_once(&report, &["tests/test_cr.py::S::m"]);
+}
+
+#[test]
+fn term_dumb_gets_no_colour_and_no_progress_redraws() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script` here to give dbtest a terminal: skipped");
+        return;
+    }
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "import time\nfrom dbtest import test\n@test\ndef a():\n    time.sleep(0.3)\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("dbtest");
+    let run = |term: &str| {
+        let out = std::process::Command::new("script")
+            .current_dir(p.root())
+            .env("TERM", term)
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .args(["-qec", &format!("{} -n 0", bin.display()), "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dumb = run("dumb");
+    assert!(dumb.contains("PASSED"), "{dumb}");
+    assert!(
+        !dumb.contains('\x1b'),
+        "colour or cursor codes under TERM=dumb: {dumb:?}"
+    );
+    assert!(
+        !dumb.replace("\r\n", "\n").contains('\r'),
+        "\\r redraws under TERM=dumb: {dumb:?}"
+    );
+    // The same run on a capable terminal does colour its summary (the check above means something).
+    assert!(run("xterm").contains('\x1b'));
+}
+
+#[test]
+fn a_relative_xdg_cache_home_is_ignored() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    let out = p.cmd().env("XDG_CACHE_HOME", "rel-cache").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !p.exists("rel-cache"),
+        "a cache folder was made inside the project"
+    );
+}
+
+#[test]
+fn unreadable_folders_and_dangling_test_links_are_reported_on_stderr() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    std::os::unix::fs::symlink("nowhere.py", p.path("tests/test_dangling.py")).unwrap();
+    std::os::unix::fs::symlink("nowhere", p.path("tests/not_a_test_link")).unwrap();
+    p.write(
+        "tests/locked/test_l.py",
+        "from dbtest import test\n@test\ndef l(): pass\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        p.path("tests/locked"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    for args in [vec!["--list"], vec![]] {
+        let out = p.cmd().args(&args).output().unwrap();
+        let err = stderr(&out);
+        assert!(err.contains("test_dangling.py"), "{args:?}: {err}");
+        assert!(!err.contains("not_a_test_link"), "{err}");
+        if !root {
+            // (root reads any folder.)
+            assert!(err.contains("locked"), "{args:?}: {err}");
+        }
+    }
+    std::fs::set_permissions(
+        p.path("tests/locked"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+}

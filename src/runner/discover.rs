@@ -89,7 +89,14 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path()));
-        for entry in walker.flatten() {
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    warn_unreadable(&e);
+                    continue;
+                }
+            };
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -101,6 +108,30 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
         }
     }
     Ok(out)
+}
+
+/// A folder that cannot be read, or a test file that cannot be (a dangling link): said on
+/// stderr rather than skipped without a word. Link loops are skipped quietly, as before.
+fn warn_unreadable(e: &walkdir::Error) {
+    if e.loop_ancestor().is_some() {
+        return;
+    }
+    let Some(path) = e.path() else { return };
+    let denied = e
+        .io_error()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+    let test_like = path
+        .file_name()
+        .is_some_and(|n| classify(&n.to_string_lossy()).is_some());
+    if denied || test_like {
+        let why = e
+            .io_error()
+            .map_or_else(|| e.to_string(), ToString::to_string);
+        eprintln!(
+            "dbtest: warning: cannot read {} ({why}); tests in it are not run",
+            path.display()
+        );
+    }
 }
 
 fn push(

@@ -352,6 +352,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
 
     fn import(&mut self) -> Result<Bound<'py, PyAny>, (PyErr, String, String)> {
         let (path, root) = (self.task.path.clone(), self.bridge.root.clone());
+        // Files run on threads that have no event loop, where `asyncio.get_event_loop()` at
+        // import time raises ("no current event loop in thread 'Dummy-1'"), though it works
+        // under plain python: a file that uses asyncio gets its loop before it is imported
+        // (the same loop its async tests then run on).
+        let uses_asyncio =
+            std::fs::read(&path).is_ok_and(|src| src.windows(7).any(|w| w == b"asyncio"));
+        if uses_asyncio {
+            let _ = self.event_loop();
+        }
         self.import_from(&path, &root)
     }
 
