@@ -10,6 +10,8 @@ pub mod plan;
 pub mod python;
 pub mod run;
 pub mod scan;
+#[cfg(test)]
+mod scan_props;
 pub mod schedule;
 pub mod stdio;
 pub mod supervise;
