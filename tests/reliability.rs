@@ -815,3 +815,135 @@ fn unreadable_folders_and_dangling_test_links_are_reported_on_stderr() {
     )
     .unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The scanner against the run: what `--list` says (statically) is what a run reports.
+
+mod listed_vs_run {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    struct Def {
+        name: String,
+        deco: &'static str,
+        is_async: bool,
+        doc: bool,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Item {
+        Func(Def),
+        Suite(String, Vec<Def>),
+        Comment,
+        Noise,
+    }
+
+    fn def() -> impl Strategy<Value = Def> {
+        (
+            "[a-z][a-z0-9_]{0,8}",
+            prop::sample::select(vec![
+                "@test",
+                "@test()",
+                "@test(tags=['a'])",
+                "@test(tags=[\"a\", 'b'], timeout=5)",
+                "@test(skip='later')",
+                "@test(\n    tags=['multi'],\n)",
+                "@dbtest.test",
+                "",
+            ]),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(name, deco, is_async, doc)| Def {
+                name: format!("t_{name}"),
+                deco,
+                is_async,
+                doc,
+            })
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        prop_oneof![
+            def().prop_map(Item::Func),
+            ("[A-Z][a-z]{0,6}", prop::collection::vec(def(), 0..4))
+                .prop_map(|(n, d)| Item::Suite(format!("S{n}"), d)),
+            Just(Item::Comment),
+            Just(Item::Noise),
+        ]
+    }
+
+    fn render(items: &[Item], indent: &str, newline: &str) -> String {
+        let mut lines = vec![
+            "import dbtest".to_string(),
+            "from dbtest import test, TestSuite".to_string(),
+        ];
+        let def_lines = |d: &Def, pad: &str, is_method: bool| {
+            let mut out = Vec::new();
+            for l in d.deco.lines() {
+                out.push(format!("{pad}{l}"));
+            }
+            let kw = if d.is_async { "async def" } else { "def" };
+            let args = if is_method { "self" } else { "" };
+            out.push(format!("{pad}{kw} {}({args}):", d.name));
+            if d.doc {
+                out.push(format!(
+                    "{pad}{indent}\"\"\"A docstring.\n\n@test\ndef not_a_test(): pass\n\"\"\""
+                ));
+            }
+            out.push(format!(
+                "{pad}{indent}x = ('(', \"[\", '#')  # a comment with @test"
+            ));
+            out
+        };
+        for it in items {
+            match it {
+                Item::Func(d) => lines.extend(def_lines(d, "", false)),
+                Item::Suite(name, defs) => {
+                    lines.push(format!("class {name}(TestSuite):"));
+                    lines.push(format!("{indent}value = 1"));
+                    for d in defs {
+                        lines.extend(def_lines(d, indent, true));
+                    }
+                }
+                Item::Comment => lines.push("# @test\n# def commented(): pass".into()),
+                Item::Noise => lines.push("NOISE = [\n    1,\n    2,\n]  # trailing".into()),
+            }
+            lines.push(String::new());
+        }
+        lines.join("\n").replace('\n', newline) + newline
+    }
+
+    fn listed(p: &Project) -> Vec<String> {
+        let out = p.cmd().arg("--list").output().unwrap();
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains("::"))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_listed_id_is_reported_by_a_run(
+            items in prop::collection::vec(item(), 1..8),
+            indent in prop::sample::select(vec!["    ", "  ", "\t"]),
+            newline in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+        ) {
+            let p = Project::new();
+            std::fs::create_dir_all(p.path("tests")).unwrap();
+            std::fs::write(p.path("tests/test_gen.py"), render(&items, indent, newline)).unwrap();
+            let listed = listed(&p);
+            let (report, out) = p.run_json(&["-n", "0"]);
+            let code = out.status.code();
+            prop_assert!(matches!(code, Some(0 | 1 | 5)), "exit {:?}: {}", code, stderr(&out));
+            let reported = counts(&report);
+            for id in &listed {
+                prop_assert_eq!(reported.get(id), Some(&1), "{} listed, not reported once: {:#?}", id, ids(&report));
+            }
+            prop_assert!(reported.values().all(|&n| n == 1), "{:#?}", ids(&report));
+        }
+    }
+}
