@@ -140,6 +140,12 @@ impl Settings {
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
         }
+        limits::count("--jobs", jobs as u64, limits::MAX_JOBS as u64)
+            .map_err(UserError::BadNumber)?;
+        if let Some(Workers::Count(n)) = o.workers {
+            limits::count("--workers", n as u64, limits::MAX_WORKERS as u64)
+                .map_err(UserError::BadNumber)?;
+        }
         // --list imports nothing, so it needs no virtualenv either.
         let venv = if o.list {
             None
@@ -214,6 +220,9 @@ fn mode_and_paths(
 impl BenchSettings {
     fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
         limits::seconds_or_zero("--bench-time", o.bench_time).map_err(UserError::BadNumber)?;
+        for (what, n) in [("--samples", o.samples), ("--warmup", o.warmup)] {
+            limits::count(what, n.into(), limits::MAX_SAMPLES).map_err(UserError::BadNumber)?;
+        }
         limits::percent("--noise", o.noise).map_err(UserError::BadNumber)?;
         Ok(BenchSettings {
             options: BenchOptions {

@@ -947,3 +947,195 @@ mod listed_vs_run {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every option and decorator argument fed edge values: no panic, only documented exit codes.
+
+const EDGE_VALUES: &[&str] = &[
+    "0",
+    "-1",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e300",
+    "1e-300",
+    "1e19",
+    "18446744073709551616",
+    "18446744073709551615",
+    "",
+    " ",
+    "a::b",
+    "[",
+    "*",
+];
+
+fn huge() -> String {
+    "x".repeat(100_000)
+}
+
+fn assert_sane(out: &std::process::Output, what: &str) {
+    let err = stderr(out);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 4 | 5)),
+        "{what}: exit {:?}\n{err}",
+        out.status.code()
+    );
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(!err.contains("internal error"), "{what}: {err}");
+}
+
+#[test]
+fn every_option_takes_edge_values_without_a_panic() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    let options = [
+        "-k",
+        "--tags",
+        "--exclude-tags",
+        "-j",
+        "-n",
+        "--timeout",
+        "--format",
+        "-o",
+        "--color",
+        "--bench-time",
+        "--samples",
+        "--warmup",
+        "--noise",
+        "--save-baseline",
+        "--baseline",
+        "--fail-on",
+        "--html",
+        "-C",
+    ];
+    let huge = huge();
+    let values: Vec<&str> = EDGE_VALUES.iter().copied().chain([huge.as_str()]).collect();
+    for option in options {
+        for value in &values {
+            let out = p
+                .cmd()
+                .arg(format!("{option}={value}").replacen("-k=", "-k", 1))
+                .args(["--format", "json"])
+                .output()
+                .unwrap();
+            let shown: String = value.chars().take(20).collect();
+            assert_sane(&out, &format!("{option}={shown}"));
+        }
+    }
+    // Paths too.
+    for value in &values {
+        let out = p.cmd().arg(value).output().unwrap();
+        assert_sane(
+            &out,
+            &format!("path {:?}", value.chars().take(20).collect::<String>()),
+        );
+    }
+}
+
+#[test]
+fn every_decorator_argument_takes_edge_values_without_a_panic() {
+    let p = Project::new();
+    let args = [
+        "timeout=0",
+        "timeout=-1",
+        "timeout=float('nan')",
+        "timeout=float('inf')",
+        "timeout=-float('inf')",
+        "timeout=1e300",
+        "timeout=1e-300",
+        "timeout=10**400",
+        "timeout=''",
+        "timeout='x'*100000",
+        "timeout=True",
+        "timeout=None",
+        "tags=[]",
+        "tags=['']",
+        "tags=['x'*100000]",
+        "tags=[1]",
+        "tags=None",
+        "tags=''",
+        "tags=[float('nan')]",
+        "skip=''",
+        "skip='x'*100000",
+        "skip=0",
+        "skip=float('nan')",
+        "skip=None",
+        "skip=True",
+    ];
+    for (i, a) in args.iter().enumerate() {
+        p.write(
+            &format!("tests/test_d{i}.py"),
+            &format!(
+                "import asyncio\nfrom dbtest import test\n@test({a})\nasync def edge():\n    await asyncio.sleep(0.01)\n@test\ndef plain(): pass\n"
+            ),
+        );
+    }
+    for mode in ["0", "2"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_sane(&out, &format!("-n {mode}"));
+        // Every file is there: its two tests, or its import error.
+        for i in 0..args.len() {
+            let file = format!("tests/test_d{i}.py");
+            let n = tests_of(&report)
+                .iter()
+                .filter(|t| t["file"] == file)
+                .count();
+            assert!(n == 1 || n == 2, "{file} ({}) has {n} entries", args[i]);
+        }
+        let out = p.cmd().arg("--list").output().unwrap();
+        assert_sane(&out, "--list");
+    }
+}
+
+#[test]
+fn every_benchmark_group_option_takes_edge_values_without_a_panic() {
+    let p = Project::new();
+    let options = [
+        "warmup",
+        "samples",
+        "iterations",
+        "target_time_ms",
+        "max_time_s",
+    ];
+    let values = [
+        "0",
+        "-1",
+        "float('nan')",
+        "float('inf')",
+        "1e300",
+        "1e-300",
+        "10**30",
+        "''",
+        "None",
+    ];
+    let mut files = Vec::new();
+    for o in options {
+        for (i, v) in values.iter().enumerate() {
+            let name = format!("benches/bench_{o}_{i}.py");
+            p.write(
+                &name,
+                &format!(
+                    "from dbtest import BenchmarkGroup\ng = BenchmarkGroup('g', {o}={v}, max_time_s=0.05) if '{o}' != 'max_time_s' else BenchmarkGroup('g', {o}={v})\n@g.add('e')\ndef e(): pass\n"
+                ),
+            );
+            files.push(name);
+        }
+    }
+    let out = p
+        .cmd()
+        .args([
+            "bench",
+            "benches",
+            "--bench-time",
+            "0.05",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_sane(&out, "benchmark group options");
+}

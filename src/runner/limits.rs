@@ -11,6 +11,23 @@ pub const MAX_SECONDS: f64 = 3.15e7;
 /// The largest percentage (`--noise`).
 pub const MAX_PERCENT: f64 = 1e6;
 
+/// The most files running at once (`-j`): far past any machine's useful threads.
+pub const MAX_JOBS: usize = 4096;
+/// The most worker processes (`-n`).
+pub const MAX_WORKERS: usize = 1024;
+/// The most samples or warm-up samples per benchmark entry.
+pub const MAX_SAMPLES: u64 = 1_000_000;
+
+/// A count of at most `max` (0 allowed; callers that need more check that themselves).
+pub fn count(what: &str, n: u64, max: u64) -> Result<u64, String> {
+    if n > max {
+        return Err(format!(
+            "{what} takes a whole number of at most {max}; got {n}"
+        ));
+    }
+    Ok(n)
+}
+
 /// `x` as people write it: plain for everyday sizes, scientific beyond (`1e-300`, `1e19`).
 pub fn show(x: f64) -> String {
     if x.is_finite() && (x == 0.0 || (1e-4..1e15).contains(&x.abs())) {
@@ -78,6 +95,8 @@ mod tests {
         }
         assert_eq!(seconds_or_zero("--bench-time", 0.0), Ok(0.0));
         assert!(percent("--noise", -1.0).is_err());
+        assert!(count("-j", 5, MAX_JOBS as u64).is_ok());
+        assert!(count("-j", u64::MAX, MAX_JOBS as u64).is_err());
     }
 
     #[test]
