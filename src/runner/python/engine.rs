@@ -706,9 +706,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let hooks = ["setup_suite", "teardown_suite", "setup", "teardown"]
             .map(|h| self.overrides(&class, h));
         // Instantiate and set up the suite; a failure marks every test `error` (kind setup).
-        // Should the process die in there, its tests are the ones to report.
-        let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
-        self.hook_started("setup_suite", &suite, blamed);
+        // Should the process die in its setup_suite, its tests are the ones to report.
+        if hooks[0] {
+            let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
+            self.hook_started("setup_suite", &suite, blamed);
+        }
         capture::begin();
         let instance = class.call0();
         let setup = match &instance {
