@@ -70,7 +70,7 @@ fn decorator_timeouts_out_of_range_are_errors_in_both_modes() {
                 e["message"]
                     .as_str()
                     .unwrap()
-                    .contains("finite number of seconds"),
+                    .contains("number of seconds: finite"),
                 "{e}"
             );
         }

@@ -56,7 +56,7 @@ pub fn percent(what: &str, x: f64) -> Result<f64, String> {
 fn check(what: &str, x: f64, zero_ok: bool, max: f64, unit: &str) -> Result<f64, String> {
     let floor = if zero_ok { "at least 0" } else { "above 0" };
     let rule = format!(
-        "{what} takes a finite number of {unit}, {floor} and at most {}",
+        "{what} takes a number of {unit}: finite, {floor} and at most {}",
         show(max)
     );
     if !x.is_finite() {
@@ -88,7 +88,7 @@ mod tests {
         ] {
             let e = seconds("--timeout", bad).unwrap_err();
             assert!(
-                e.starts_with("--timeout takes a finite number of seconds"),
+                e.starts_with("--timeout takes a number of seconds: finite"),
                 "{e}"
             );
             assert!(e.len() < 200, "{e}");
