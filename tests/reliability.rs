@@ -1139,3 +1139,31 @@ fn every_benchmark_group_option_takes_edge_values_without_a_panic() {
         .unwrap();
     assert_sane(&out, "benchmark group options");
 }
+
+#[test]
+fn an_interpreter_that_cannot_start_in_process_is_exit_3_not_tests_failed() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    p.write("site/sitecustomize.py", "import sys\nsys.exit(0)\n");
+    let broken_home = p
+        .cmd()
+        .args(["-n", "0"])
+        .env("PYTHONHOME", "/junk")
+        .output()
+        .unwrap();
+    let exits_in_site = p
+        .cmd()
+        .args(["-n", "0"])
+        .env("PYTHONPATH", p.path("site"))
+        .output()
+        .unwrap();
+    for out in [broken_home, exits_in_site] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("exited while starting"), "{err}");
+        assert!(err.lines().count() < 100, "{err}");
+    }
+}
