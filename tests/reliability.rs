@@ -1167,3 +1167,66 @@ fn an_interpreter_that_cannot_start_in_process_is_exit_3_not_tests_failed() {
         assert!(err.lines().count() < 100, "{err}");
     }
 }
+
+#[test]
+fn a_crash_in_setup_suite_beside_other_files_is_still_pinned_on_its_suite() {
+    let p = Project::new();
+    p.write(
+        "tests/test_s.py",
+        r#"
+        import os, time
+        from dbtest import TestSuite, test
+
+        class S(TestSuite):
+            def setup_suite(self):
+                time.sleep(0.2)
+                os._exit(1)
+
+            @test
+            def a(self): pass
+
+        @test
+        def after(): pass
+        "#,
+    );
+    p.write(
+        "tests/test_other.py",
+        r#"
+        import time
+        from dbtest import test
+
+        @test
+        def slow():
+            time.sleep(0.5)
+
+        @test
+        def quick(): pass
+        "#,
+    );
+    for args in [["-n", "1", "-j", "4"], ["-n", "2", "-j", "4"]] {
+        let (report, out) = p.run_json(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_each_once(
+            &report,
+            &[
+                "tests/test_s.py::S::a",
+                "tests/test_s.py::after",
+                "tests/test_other.py::slow",
+                "tests/test_other.py::quick",
+            ],
+        );
+        let a = entry(&report, "tests/test_s.py::S::a");
+        assert_eq!(a["kind"], "crash", "{a}");
+        assert!(
+            a["message"].as_str().unwrap().contains("S.setup_suite"),
+            "{a}"
+        );
+        for id in [
+            "tests/test_s.py::after",
+            "tests/test_other.py::slow",
+            "tests/test_other.py::quick",
+        ] {
+            assert_eq!(status_of(&report, id), "passed", "{args:?} {id}");
+        }
+    }
+}
