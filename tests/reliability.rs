@@ -1230,3 +1230,61 @@ fn a_crash_in_setup_suite_beside_other_files_is_still_pinned_on_its_suite() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The binary replaced during a run (a rebuild, an upgrade): workers still run this version.
+
+#[test]
+fn workers_started_after_the_binary_was_replaced_still_run_this_version() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        r#"
+        import os, time
+        from dbtest import test
+
+        @test
+        def dies_after_the_swap():
+            open("started", "w").close()
+            while not os.path.exists("swapped"):
+                time.sleep(0.02)
+            os._exit(1)
+        "#,
+    );
+    p.write(
+        "tests/test_b.py",
+        "from dbtest import test\n@test\ndef b(): pass\n",
+    );
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("dbtest");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("dbtest"), &bin).unwrap();
+    let mut child = std::process::Command::new(&bin)
+        .current_dir(p.root())
+        .args(["-n", "1", "-j", "1", "--format", "json", "-o", "r.json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = std::time::Instant::now();
+    while !p.exists("started") {
+        assert!(since.elapsed().as_secs() < 30, "the test never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Replace the binary (as a rebuild does: a new file renamed over the path).
+    let other = bin_dir.path().join("other");
+    std::fs::write(&other, "#!/bin/sh\nexit 42\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&other, &bin).unwrap();
+    std::fs::write(p.path("swapped"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    assert_each_once(
+        &report,
+        &["tests/test_a.py::dies_after_the_swap", "tests/test_b.py::b"],
+    );
+    assert_eq!(status_of(&report, "tests/test_b.py::b"), "passed", "{err}");
+}

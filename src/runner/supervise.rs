@@ -165,8 +165,14 @@ struct Hook {
 
 /// Start a worker process (inside a tokio runtime).
 pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
-    let exe = std::env::current_exe()?;
+    // Workers run this very binary even if its file is replaced during the run (a rebuild, an
+    // upgrade): /proc/self/exe is the running executable itself, not a path to look up again.
+    // A worker of another version would speak another protocol, and its events be lost.
+    let named = std::env::current_exe()?;
+    let this = PathBuf::from("/proc/self/exe");
+    let exe = if this.exists() { this } else { named.clone() };
     let mut child = Command::new(exe)
+        .arg0(&named)
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
         .env(worker::SUPERVISOR_VAR, std::process::id().to_string())
@@ -536,9 +542,10 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
             match spawn_worker(&pool.config) {
                 Ok(w) => *current = Some(w),
                 Err(e) => {
-                    eprintln!("dbtest: cannot start a worker process: {e:#}");
+                    // The files not run yet would be missing from the report without a
+                    // word: the run cannot go on, and ends with exit 3 saying why.
                     queue.requeue([item]);
-                    shared.stop.store(true, Ordering::SeqCst);
+                    set_fatal(shared, format!("cannot start a worker process: {e:#}"));
                     return false;
                 }
             }
@@ -845,7 +852,7 @@ pub async fn run_benchmarks(
     let mut w = match spawn_worker(&pool.config) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("dbtest: cannot start a worker process: {e:#}");
+            set_fatal(&shared, format!("cannot start a worker process: {e:#}"));
             return;
         }
     };

@@ -142,6 +142,11 @@ fn die_with_supervisor() {
 /// Run as a worker until the supervisor closes our stdin. Never returns.
 pub fn main() -> ! {
     die_with_supervisor();
+    // Started through /proc/self/exe, the process would be named `exe` in `ps` and `pgrep`.
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"dbtest".as_ptr());
+    }
     let code = match serve() {
         Ok(()) => 0,
         Err(e) => {
