@@ -1258,7 +1258,7 @@ fn workers_started_after_the_binary_was_replaced_still_run_this_version() {
     let bin_dir = tempfile::tempdir().unwrap();
     let bin = bin_dir.path().join("dbtest");
     std::fs::copy(assert_cmd::cargo::cargo_bin("dbtest"), &bin).unwrap();
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(&bin)
         .current_dir(p.root())
         .args(["-n", "1", "-j", "1", "--format", "json", "-o", "r.json"])
         .stdout(std::process::Stdio::null())
