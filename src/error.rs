@@ -81,6 +81,13 @@ pub enum UserError {
 
     #[error("--fail-on needs --baseline NAME: it gates on the difference from a saved run")]
     FailOnWithoutBaseline,
+
+    /// Worker processes die before they are ready (a `.pth` or `sitecustomize` that exits,
+    /// a broken PYTHONHOME): the environment, not a test, is at fault.
+    #[error(
+        "{0}\n  hint: the Python environment fails before any test runs: check PYTHONHOME, PYTHONPATH, sitecustomize and the virtualenv's .pth files"
+    )]
+    PythonCannotStart(String),
 }
 
 impl UserError {
@@ -95,6 +102,7 @@ impl UserError {
             Output { .. } | Stdout(_) => ExitCode::Usage,
             BadBaselineName(_) | NoBaseline { .. } | BadBaseline { .. } => ExitCode::Usage,
             FailOnWithoutBaseline => ExitCode::Usage,
+            PythonCannotStart(_) => ExitCode::Internal,
         }
     }
 }

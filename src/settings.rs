@@ -8,6 +8,7 @@ use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::config::{self, Config};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
+use crate::runner::limits;
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::partition::Partition;
 use crate::runner::venv::{Venv, find_venv};
@@ -92,6 +93,11 @@ fn default_jobs() -> usize {
     cores() * 4
 }
 
+/// `TERM=dumb`: a terminal that understands neither colour codes nor `\r` redraws.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// Whether console output uses colour: `--color` first, then NO_COLOR / FORCE_COLOR, then
 /// whether stdout is a terminal.
 pub fn use_color(
@@ -164,6 +170,12 @@ impl Settings {
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
         }
+        limits::count("--jobs", jobs as u64, limits::MAX_JOBS as u64)
+            .map_err(UserError::BadNumber)?;
+        if let Some(Workers::Count(n)) = o.workers {
+            limits::count("--workers", n as u64, limits::MAX_WORKERS as u64)
+                .map_err(UserError::BadNumber)?;
+        }
         // --list imports nothing, so it needs no virtualenv either.
         let venv = if o.list {
             None
@@ -180,15 +192,13 @@ impl Settings {
             o.color,
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("FORCE_COLOR").ok().as_deref(),
-            std::io::stdout().is_terminal(),
+            std::io::stdout().is_terminal() && !dumb_terminal(),
         );
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);
         }
-        if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
-            return Err(UserError::BadNumber(
-                "--timeout takes a number of seconds above 0".into(),
-            ));
+        if let Some(t) = o.timeout {
+            limits::seconds("--timeout", t).map_err(UserError::BadNumber)?;
         }
         let bench = BenchSettings::resolve(&o)?;
         Ok(Settings {
@@ -298,14 +308,13 @@ fn mode_and_paths(
 
 impl BenchSettings {
     fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
         let (bench_time, noise) = (o.bench_time.unwrap_or(1.0), o.noise.unwrap_or(2.0));
         let (samples, warmup) = (o.samples.unwrap_or(50), o.warmup.unwrap_or(1));
-        if !valid(bench_time) || !valid(noise) {
-            return Err(UserError::BadNumber(
-                "--bench-time and --noise take a number of at least 0".into(),
-            ));
+        limits::seconds_or_zero("--bench-time", bench_time).map_err(UserError::BadNumber)?;
+        for (what, n) in [("--samples", samples), ("--warmup", warmup)] {
+            limits::count(what, n.into(), limits::MAX_SAMPLES).map_err(UserError::BadNumber)?;
         }
+        limits::percent("--noise", noise).map_err(UserError::BadNumber)?;
         Ok(BenchSettings {
             options: BenchOptions {
                 samples: samples.max(2),

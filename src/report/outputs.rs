@@ -60,7 +60,9 @@ pub struct Outputs {
 
 impl From<&Settings> for Outputs {
     fn from(settings: &Settings) -> Self {
-        let stderr_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        // A dumb terminal gets no progress bar (it redraws with `\r`).
+        let stderr_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && !crate::settings::dumb_terminal();
         let mut outputs = Outputs::choose(
             settings.format,
             settings.output.clone(),

@@ -186,6 +186,15 @@ pub enum Event {
         index: usize,
         slot: usize,
     },
+    /// A suite hook that runs outside any test is starting (`setup_suite`, `teardown_suite`):
+    /// if its worker dies in it, the supervisor reports `blamed` (the suite's tests, or the
+    /// hook's own entry) as crashed in it (supervisor bookkeeping).
+    HookStarted {
+        index: usize,
+        hook: String,
+        suite: String,
+        blamed: Vec<TestStart>,
+    },
     /// A worker finished a file it was handed (supervisor bookkeeping).
     FileDone {
         index: usize,

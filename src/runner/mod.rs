@@ -5,6 +5,7 @@ pub mod durations;
 pub mod event;
 pub mod filter;
 pub mod last_failed;
+pub mod limits;
 pub mod options;
 pub mod partition;
 pub mod plan;
@@ -12,6 +13,8 @@ pub mod python;
 pub mod retry;
 pub mod run;
 pub mod scan;
+#[cfg(test)]
+mod scan_props;
 pub mod schedule;
 pub mod stdio;
 pub mod supervise;

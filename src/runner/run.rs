@@ -106,9 +106,12 @@ impl Session {
         let spool = SpoolDir::new()?;
         let pool = pool(&options, &spool);
         let (root, venv) = (options.root.clone(), options.venv.clone());
+        if pool.is_none() {
+            crate::runner::worker::claim_process();
+        }
         let interpreter = pool
             .is_none()
-            .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
+            .then(|| std::thread::spawn(move || python::start_in_process(&root, venv.as_ref())));
         let mut workers = Vec::new();
         if let Some(pool) = &pool {
             let _in_runtime = runtime.enter();
@@ -172,6 +175,7 @@ impl Session {
             stop: Default::default(),
             fail_fast: self.options.fail_fast,
             events: EventQueue::default(),
+            fatal: Default::default(),
         });
         let work = Work {
             tests,
@@ -195,8 +199,18 @@ impl Session {
             self.options.timeout,
             observer,
         ));
+        // No worker outlives the run, whichever way it ended.
+        supervise::kill_all();
         // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
         self.runtime.shutdown_background();
+        let fatal = shared
+            .fatal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(message) = fatal {
+            return Err(crate::error::UserError::PythonCannotStart(message).into());
+        }
         let stopped = match (c.interrupted, c.overrun) {
             (true, _) => None,
             (false, Some(_)) => Some(StopReason::InProcessTimeout),
@@ -374,7 +388,7 @@ impl Collected {
                 Event::FileDone { index, cpu_ms } => {
                     self.cpu.insert(index, cpu_ms);
                 }
-                Event::FileStarted { .. } => {}
+                Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
         }
     }
@@ -434,7 +448,10 @@ async fn collect(
         tokio::select! {
             _ = &mut runner => {},
             _ = tokio::time::sleep(INTERRUPT_GRACE) => {},
-            _ = interrupts.recv() => std::process::exit(ExitCode::Interrupted as i32),
+            _ = interrupts.recv() => {
+                supervise::kill_all();
+                std::process::exit(ExitCode::Interrupted as i32)
+            }
         }
     }
     c.drain(&shared.events, observer);
