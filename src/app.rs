@@ -7,10 +7,15 @@ use crate::cli::Cli;
 use crate::error::{ExitCode, write_stdout};
 use crate::report::list::list;
 use crate::report::{Outputs, RunReport};
+use crate::runner::discover::Discovered;
 use crate::runner::discover::discover;
 use crate::runner::embedded_version;
-use crate::runner::plan::plan;
-use crate::runner::run::{Outcome, Session};
+use crate::runner::event::Event;
+use crate::runner::filter::Filter;
+use crate::runner::last_failed::LastFailed;
+use crate::runner::plan::{Plan, plan};
+use crate::runner::retry::{Retries, merge};
+use crate::runner::run::{Observer, Outcome, Session, StopReason};
 use crate::runner::stdio;
 use crate::settings::Settings;
 
@@ -27,17 +32,45 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         write_stdout(&mut std::io::stdout(), &format!("{}\n", version_text()))?;
         return Ok(ExitCode::Ok);
     }
-    let settings = Settings::resolve(cli)?;
+    let mut settings = Settings::resolve(cli)?;
+    let last_failed = LastFailed::load(&settings.root);
+    let unfiltered = settings.filter.clone();
+    if settings.last_failed {
+        if last_failed.is_empty() {
+            eprintln!(
+                "dbtest: --lf: no failed tests recorded from the last run; running all tests"
+            );
+        } else {
+            settings.filter = settings.filter.clone().only(last_failed.ids());
+        }
+    }
     if settings.list {
         let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-        return Ok(list(&plan(files, &settings.filter), &settings.filter)?);
+        let plan = select(&mut settings, files, &unfiltered);
+        return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // The interpreter or the first worker starts while discovery reads the files.
-    let mut session = Session::start(settings.run_options())?;
+    let mut options = settings.run_options();
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    let plan = select(&mut settings, files.clone(), &unfiltered);
+    // select() may have fallen back to every test.
+    options.filter = settings.filter.clone();
+    if settings.failed_first {
+        options.first = plan
+            .test_files
+            .iter()
+            .map(|f| f.file.rel.clone())
+            .filter(|rel| last_failed.touches_file(rel))
+            .collect();
+        eprintln!(
+            "dbtest: --ff: {} file{} with last run's failures first",
+            options.first.len(),
+            if options.first.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut session = Session::start(options)?;
     session.discovered(&files)?;
-    let plan = plan(files, &settings.filter);
     if plan.is_empty() {
         return no_tests(&settings, &mut report_out);
     }
@@ -52,13 +85,98 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let outputs = Outputs::from(&settings);
     let mut progress = outputs.progress_bar(plan.expected_tests() as u64);
     let baseline_tree = compared.as_ref().and_then(Compared::code_root);
-    let outcome = session.run(plan, baseline_tree, &mut progress)?;
+    let mut outcome = session.run(plan, baseline_tree, &mut progress)?;
+    retry(&settings, &files, &mut outcome)?;
+    let mut last_failed = last_failed;
+    last_failed.record(&outcome.results);
+    last_failed.save(&settings.root);
     let report = report(&settings, outcome, compared)?;
     outputs.write(&report, &mut report_out)?;
     if let Some(b) = &report.benchmarks {
         bench_run::warn_regressions(b);
     }
     Ok(exit_code(&report))
+}
+
+/// The plan for this run: the filters' (with `--lf`'s ids, falling back to every test when
+/// none of last run's failures is selected any more), then this job's `--partition`.
+fn select(settings: &mut Settings, files: Vec<Discovered>, unfiltered: &Filter) -> Plan {
+    let mut planned = if settings.filter.spec.ids.is_some() {
+        let only_failed = plan(files.clone(), &settings.filter);
+        if only_failed.test_files.is_empty() {
+            eprintln!(
+                "dbtest: --lf: none of the tests that failed last time is selected now; running all tests"
+            );
+            settings.filter = unfiltered.clone();
+            plan(files, unfiltered)
+        } else {
+            // Only the failed tests: benchmarks never "fail" into the store.
+            Plan {
+                bench_files: Vec::new(),
+                ..only_failed
+            }
+        }
+    } else {
+        plan(files, &settings.filter)
+    };
+    if let Some(p) = &settings.partition {
+        p.apply(&mut planned);
+    }
+    planned
+}
+
+/// `--retries` and `@test(retries=N)`: run the tests still failing again, each pass in a fresh
+/// session (fresh workers), until none has retries left. Each pass is a normal run of the
+/// failed tests' files narrowed to their ids, without benchmarks, `-x` or durations history.
+fn retry(settings: &Settings, files: &[Discovered], outcome: &mut Outcome) -> anyhow::Result<()> {
+    let mut retries = Retries {
+        default: settings.retries,
+        own: std::mem::take(&mut outcome.own_retries),
+    };
+    // -n 0 stopped at a sync test it could not stop: that test still runs in this process.
+    let stuck = outcome.stopped == Some(StopReason::InProcessTimeout);
+    if outcome.interrupted || stuck || !retries.any() {
+        return Ok(());
+    }
+    // Bounded: a test the pass gave no result for (its file stopped importing) keeps its
+    // retries, but no test gets more passes than the most any may have.
+    for _ in 0..retries.most() {
+        let ids = retries.candidates(&outcome.results);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "dbtest: retrying {} failed test{}",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" }
+        );
+        let mut options = settings.run_options();
+        options.filter = options.filter.only(ids);
+        options.fail_fast = false;
+        options.record_history = false;
+        let filter = options.filter.clone();
+        let mut session = Session::start(options)?;
+        session.discovered(files)?;
+        let mut plan = plan(files.to_vec(), &filter);
+        plan.bench_files.clear();
+        let pass = session.run(plan, None, &mut Quiet)?;
+        outcome.duration_ms += pass.duration_ms;
+        retries.own.extend(pass.own_retries);
+        merge(&mut outcome.results, pass.results);
+        if pass.interrupted {
+            outcome.interrupted = true;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Retry passes show no progress bar.
+struct Quiet;
+
+impl Observer for Quiet {
+    fn on_event(&mut self, _: &Event) {}
+    fn on_end(&mut self) {}
 }
 
 /// Nothing to run: say where dbtest looked; machines still get a valid (empty) report.

@@ -59,6 +59,9 @@ pub enum UserError {
     ZeroJobs,
 
     #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+
+    #[error("{0}")]
     BadNumber(String),
 
     #[error(
@@ -78,6 +81,13 @@ pub enum UserError {
 
     #[error("--fail-on needs --baseline NAME: it gates on the difference from a saved run")]
     FailOnWithoutBaseline,
+
+    /// Worker processes die before they are ready (a `.pth` or `sitecustomize` that exits,
+    /// a broken PYTHONHOME): the environment, not a test, is at fault.
+    #[error(
+        "{0}\n  hint: the Python environment fails before any test runs: check PYTHONHOME, PYTHONPATH, sitecustomize and the virtualenv's .pth files"
+    )]
+    PythonCannotStart(String),
 }
 
 impl UserError {
@@ -87,10 +97,12 @@ impl UserError {
         use UserError::*;
         match self {
             PathNotFound { .. } | BadPattern { .. } | ZeroJobs | BadNumber(_) => ExitCode::Usage,
+            Config(_) => ExitCode::Usage,
             VenvMismatch { .. } | NotAVenv(_) => ExitCode::Usage,
             Output { .. } | Stdout(_) => ExitCode::Usage,
             BadBaselineName(_) | NoBaseline { .. } | BadBaseline { .. } => ExitCode::Usage,
             FailOnWithoutBaseline => ExitCode::Usage,
+            PythonCannotStart(_) => ExitCode::Internal,
         }
     }
 }

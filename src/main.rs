@@ -2,6 +2,7 @@
 mod app;
 mod bench;
 mod cli;
+mod config;
 mod error;
 mod report;
 mod runner;
@@ -13,11 +14,25 @@ use clap::error::ErrorKind;
 use crate::error::{ExitCode, UserError};
 
 fn main() -> std::process::ExitCode {
+    // Test code runs with its assert statements on, as pytest keeps them: PYTHONOPTIMIZE
+    // would turn every failing `assert` into a pass. Removed before any thread or
+    // interpreter starts, so workers (and tests' subprocesses) never see it either.
+    let optimize = std::env::var_os("PYTHONOPTIMIZE").filter(|v| !v.is_empty());
+    if optimize.is_some() {
+        // SAFETY: the first thing main does, while the process has a single thread.
+        unsafe { std::env::remove_var("PYTHONOPTIMIZE") };
+    }
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == runner::worker::WORKER_ARG)
     {
         runner::worker::main();
+    }
+    if let Some(v) = optimize {
+        eprintln!(
+            "dbtest: note: PYTHONOPTIMIZE={} is ignored: tests run with assert statements on",
+            v.to_string_lossy()
+        );
     }
     let code = match cli::Cli::try_parse() {
         Err(e) => {

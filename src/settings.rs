@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
+use crate::config::{self, Config};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
+use crate::runner::limits;
 use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::partition::Partition;
 use crate::runner::venv::{Venv, find_venv};
 
 #[derive(Debug)]
@@ -30,6 +33,27 @@ pub struct Settings {
     /// `--timeout`, for tests that set none.
     pub timeout: Option<f64>,
     pub bench: BenchSettings,
+    /// `--junitxml`, `--json`, `--markdown` files.
+    pub reports: ReportFiles,
+    /// `--durations N` (0: off).
+    pub durations: usize,
+    /// `--partition`: this job's shard.
+    pub partition: Option<Partition>,
+    /// `--lf`.
+    pub last_failed: bool,
+    /// `--ff`.
+    pub failed_first: bool,
+    /// `--retries`, for tests that set none.
+    pub retries: u32,
+}
+
+/// Report files a run writes besides its stdout report, each format to its own file
+/// (`--junitxml`, `--json`, `--markdown`; `--html` is with the benchmark settings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFiles {
+    pub junitxml: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +69,11 @@ pub struct BenchSettings {
     pub html: Option<PathBuf>,
 }
 
-/// The nearest folder upwards holding pyproject.toml, setup.py or .git; else `cwd`.
+/// The nearest folder upwards holding pyproject.toml, dbtest.toml, setup.py or .git; else `cwd`.
 pub fn project_root(cwd: &Path) -> PathBuf {
     cwd.ancestors()
         .find(|d| {
-            ["pyproject.toml", "setup.py", ".git"]
+            ["pyproject.toml", "dbtest.toml", "setup.py", ".git"]
                 .iter()
                 .any(|m| d.join(m).exists())
         })
@@ -67,6 +91,11 @@ fn default_jobs() -> usize {
     // Suites mostly wait on I/O; threads overlap those waits. More threads than this buys
     // little on CPU-bound suites (one GIL per worker) and costs memory.
     cores() * 4
+}
+
+/// `TERM=dumb`: a terminal that understands neither colour codes nor `\r` redraws.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
 }
 
 /// Whether console output uses colour: `--color` first, then NO_COLOR / FORCE_COLOR, then
@@ -108,6 +137,8 @@ impl Settings {
             timeout: self.timeout,
             fail_fast: self.fail_fast,
             bench: self.bench.options,
+            first: Default::default(),
+            record_history: true,
         }
     }
 
@@ -123,8 +154,13 @@ impl Settings {
             cwd = target;
         }
         let root = project_root(&cwd);
-        let (mode, paths) = mode_and_paths(cli.mode, cli.paths, &cwd);
+        let config = config::load(&root)?;
         let mut o = cli.options;
+        let mut cli_paths = cli.paths;
+        if let Some(c) = config {
+            apply_config(&mut o, &mut cli_paths, &cli.mode, c);
+        }
+        let (mode, paths) = mode_and_paths(cli.mode, cli_paths, &cwd);
         let (tags, exclude_tags) = (
             std::mem::take(&mut o.tags),
             std::mem::take(&mut o.exclude_tags),
@@ -134,6 +170,12 @@ impl Settings {
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
+        }
+        limits::count("--jobs", jobs as u64, limits::MAX_JOBS as u64)
+            .map_err(UserError::BadNumber)?;
+        if let Some(Workers::Count(n)) = o.workers {
+            limits::count("--workers", n as u64, limits::MAX_WORKERS as u64)
+                .map_err(UserError::BadNumber)?;
         }
         // --list imports nothing, so it needs no virtualenv either.
         let venv = if o.list {
@@ -151,15 +193,13 @@ impl Settings {
             o.color,
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("FORCE_COLOR").ok().as_deref(),
-            std::io::stdout().is_terminal(),
+            std::io::stdout().is_terminal() && !dumb_terminal(),
         );
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);
         }
-        if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
-            return Err(UserError::BadNumber(
-                "--timeout takes a number of seconds above 0".into(),
-            ));
+        if let Some(t) = o.timeout {
+            limits::seconds("--timeout", t).map_err(UserError::BadNumber)?;
         }
         let bench = BenchSettings::resolve(&o)?;
         Ok(Settings {
@@ -181,8 +221,67 @@ impl Settings {
             },
             timeout: o.timeout,
             bench,
+            reports: ReportFiles {
+                junitxml: o.junitxml,
+                json: o.json,
+                markdown: o.markdown,
+            },
+            durations: o.durations.unwrap_or(0),
+            partition: o.partition,
+            last_failed: o.last_failed,
+            failed_first: o.failed_first,
+            retries: o.retries.unwrap_or(0),
         })
     }
+}
+
+/// Fill in what the command line left unset from the project's configuration: the command
+/// line overrides the file, key by key. (Flags such as `-x` can only be turned on.)
+fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCommand>, c: Config) {
+    let mode_paths = match mode {
+        Some(
+            ModeCommand::Unit { paths }
+            | ModeCommand::Integration { paths }
+            | ModeCommand::Bench { paths },
+        ) => !paths.is_empty(),
+        None => false,
+    };
+    if paths.is_empty() && !mode_paths {
+        if let Some(p) = c.paths {
+            *paths = p;
+        }
+    }
+    fn fill<T>(slot: &mut Option<T>, from: Option<T>) {
+        if slot.is_none() {
+            *slot = from;
+        }
+    }
+    fill(&mut o.timeout, c.timeout);
+    fill(
+        &mut o.workers,
+        c.workers.map(|w| match w {
+            config::Workers::Auto => Workers::Auto,
+            config::Workers::Count(n) => Workers::Count(n),
+        }),
+    );
+    fill(&mut o.jobs, c.jobs);
+    if o.tags.is_empty() {
+        o.tags = c.tags.unwrap_or_default();
+    }
+    if o.exclude_tags.is_empty() {
+        o.exclude_tags = c.exclude_tags.unwrap_or_default();
+    }
+    o.fail_fast |= c.fail_fast.unwrap_or(false);
+    fill(&mut o.retries, c.retries);
+    fill(&mut o.durations, c.durations);
+    fill(&mut o.junitxml, c.junitxml);
+    fill(&mut o.json, c.json);
+    fill(&mut o.markdown, c.markdown);
+    fill(&mut o.html, c.html);
+    fill(&mut o.bench_time, c.bench_time);
+    fill(&mut o.samples, c.samples);
+    fill(&mut o.warmup, c.warmup);
+    fill(&mut o.noise, c.noise);
 }
 
 /// The mode subcommand, and the paths given before and after it (default: `tests/` if it
@@ -210,21 +309,22 @@ fn mode_and_paths(
 
 impl BenchSettings {
     fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
-        if !valid(o.bench_time) || !valid(o.noise) {
-            return Err(UserError::BadNumber(
-                "--bench-time and --noise take a number of at least 0".into(),
-            ));
+        let (bench_time, noise) = (o.bench_time.unwrap_or(1.0), o.noise.unwrap_or(2.0));
+        let (samples, warmup) = (o.samples.unwrap_or(50), o.warmup.unwrap_or(1));
+        limits::seconds_or_zero("--bench-time", bench_time).map_err(UserError::BadNumber)?;
+        for (what, n) in [("--samples", samples), ("--warmup", warmup)] {
+            limits::count(what, n.into(), limits::MAX_SAMPLES).map_err(UserError::BadNumber)?;
         }
+        limits::percent("--noise", noise).map_err(UserError::BadNumber)?;
         Ok(BenchSettings {
             options: BenchOptions {
-                samples: o.samples.max(2),
-                warmup: o.warmup,
+                samples: samples.max(2),
+                warmup,
                 target_time: std::time::Duration::from_millis(20),
-                max_time: std::time::Duration::from_secs_f64(o.bench_time),
+                max_time: std::time::Duration::from_secs_f64(bench_time),
                 iterations: None,
             },
-            noise: o.noise / 100.0,
+            noise: noise / 100.0,
             save_baseline: o.save_baseline.clone(),
             baseline: o.baseline.clone(),
             saved_samples: o.saved_samples,
@@ -258,5 +358,40 @@ mod tests {
             project_root(&d.path().join("proj/sub/deeper")),
             d.path().join("proj")
         );
+    }
+
+    #[test]
+    fn the_command_line_overrides_the_file_key_by_key() {
+        use clap::Parser;
+        let cli = Cli::parse_from(["dbtest", "--timeout", "9", "--tags", "db", "-n", "2"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            timeout: Some(30.0),
+            workers: Some(config::Workers::Auto),
+            tags: Some(vec!["unit".into()]),
+            exclude_tags: Some(vec!["slow".into()]),
+            retries: Some(2),
+            samples: Some(7),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert_eq!(paths, vec![PathBuf::from("/p/tests")]);
+        assert_eq!(o.timeout, Some(9.0));
+        assert_eq!(o.workers, Some(Workers::Count(2)));
+        assert_eq!(o.tags, vec!["db".to_string()]);
+        assert_eq!(o.exclude_tags, vec!["slow".to_string()]);
+        assert_eq!((o.retries, o.samples), (Some(2), Some(7)));
+        // Paths on the command line (or after a mode) win too.
+        let cli = Cli::parse_from(["dbtest", "unit", "tests/a"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert!(paths.is_empty());
     }
 }

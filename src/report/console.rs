@@ -8,6 +8,7 @@ use super::bench;
 use super::run::{Exporter, RunReport};
 use super::text::{duration, printable};
 use crate::runner::event::{Status, TestResult};
+use crate::runner::retry::{attempts, is_flaky};
 
 pub struct Console {
     pub color: bool,
@@ -41,6 +42,11 @@ impl Console {
                     .unwrap_or_default()
             ),
             _ => "ERROR".to_string(),
+        };
+        let label = if r.earlier.is_empty() {
+            label
+        } else {
+            format!("{label} after {} attempts", attempts(r))
         };
         out.push_str(&format!(
             "\n{} {} {}\n",
@@ -80,6 +86,22 @@ impl Exporter for Console {
         let mut out = String::new();
         for r in report.problems() {
             self.failure(r, &mut out);
+        }
+        for r in report.results.iter().filter(|r| is_flaky(r)) {
+            let first = r.earlier.first().and_then(|e| e.message.as_deref());
+            out.push_str(&format!(
+                "\n{} {} {}\n",
+                self.paint(&format!("{BOLD}{YELLOW}"), "── FLAKY"),
+                self.paint(BOLD, &printable(&r.id)),
+                self.paint(
+                    DIM,
+                    &format!(
+                        "(passed on attempt {}; first failure: {})",
+                        attempts(r),
+                        printable(first.unwrap_or("?"))
+                    )
+                )
+            ));
         }
         // One row per file: where the problems are, at a glance.
         let mut per_file: BTreeMap<(usize, &str), [usize; 6]> = BTreeMap::new();

@@ -7,6 +7,7 @@ use crate::bench::BenchRun;
 use crate::bench::analyze::GroupReport;
 use crate::bench::baseline::Regression;
 use crate::runner::event::TestResult;
+use crate::runner::retry::{attempts, is_flaky};
 use crate::runner::run::StopReason;
 
 pub struct Json;
@@ -22,12 +23,34 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stop_reason: Option<StopReason>,
     summary: Summary,
-    tests: &'a [TestResult],
+    tests: Vec<JsonTest<'a>>,
     /// Benchmark groups (absent when no benchmark ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     benchmarks: Option<&'a [GroupReport]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     benchmark_run: Option<BenchMeta<'a>>,
+}
+
+/// One test: its result, plus `attempts` and `flaky` when it was retried.
+#[derive(Serialize)]
+struct JsonTest<'a> {
+    #[serde(flatten)]
+    result: &'a TestResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flaky: Option<bool>,
+}
+
+impl<'a> JsonTest<'a> {
+    fn of(result: &'a TestResult) -> Self {
+        let retried = !result.earlier.is_empty();
+        JsonTest {
+            result,
+            attempts: retried.then(|| attempts(result)),
+            flaky: retried.then(|| is_flaky(result)),
+        }
+    }
 }
 
 /// How the benchmarks were measured and compared.
@@ -74,7 +97,7 @@ impl Exporter for Json {
             stopped_early: report.stopped_early,
             stop_reason: report.stopped_early.then_some(report.stop_reason),
             summary: report.summary(),
-            tests: &report.results,
+            tests: report.results.iter().map(JsonTest::of).collect(),
             benchmarks: report.benchmarks.as_ref().map(|b| b.groups.as_slice()),
             benchmark_run: report.benchmarks.as_ref().map(BenchMeta::of),
         };

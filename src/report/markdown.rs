@@ -4,11 +4,12 @@ use super::bench;
 use super::run::{Exporter, RunReport};
 use super::text::{duration, md_fenced, md_inline};
 use crate::runner::event::{Status, TestResult};
+use crate::runner::retry::{attempts, is_flaky};
 
 pub struct Markdown;
 
 fn status_word(r: &TestResult) -> String {
-    match (r.status, r.kind) {
+    let word = match (r.status, r.kind) {
         (Status::Error, Some(k)) => format!(
             "error ({})",
             serde_json::to_value(k)
@@ -18,6 +19,11 @@ fn status_word(r: &TestResult) -> String {
         ),
         (Status::Xpassed, _) if r.strict => "xpassed (strict)".to_string(),
         (s, _) => format!("{s:?}").to_lowercase(),
+    };
+    if r.earlier.is_empty() {
+        word
+    } else {
+        format!("{word} after {} attempts", attempts(r))
     }
 }
 
@@ -104,6 +110,21 @@ impl Exporter for Markdown {
                     }
                 }
                 out.push_str("</details>\n");
+            }
+        }
+        let flaky: Vec<&TestResult> = report.results.iter().filter(|r| is_flaky(r)).collect();
+        if !flaky.is_empty() {
+            out.push_str(
+                "\n### Flaky tests\n\nPassed on a retry, after failing.\n\n| Test | Attempts | First failure |\n| --- | ---: | --- |\n",
+            );
+            for r in flaky {
+                let first = r.earlier.first().and_then(|e| e.message.as_deref());
+                out.push_str(&format!(
+                    "| <code>{}</code> | {} | {} |\n",
+                    md_inline(&r.id),
+                    attempts(r),
+                    md_inline(first.unwrap_or(""))
+                ));
             }
         }
         if let Some(b) = &report.benchmarks {

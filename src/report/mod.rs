@@ -2,8 +2,10 @@
 //! runner. One exporter per format behind one trait; `Outputs` decides which a run writes.
 mod bench;
 mod console;
+pub mod github;
 mod html;
 mod json;
+pub mod junit;
 pub mod list;
 mod markdown;
 mod outputs;
@@ -13,3 +15,5 @@ mod text;
 
 pub use outputs::Outputs;
 pub use run::RunReport;
+#[cfg(test)]
+pub(crate) use run::fixtures;

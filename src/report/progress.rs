@@ -34,6 +34,7 @@ impl Progress {
             Event::TestStarted(_)
             | Event::BenchHarness(_)
             | Event::FileStarted { .. }
+            | Event::HookStarted { .. }
             | Event::FileDone { .. } => {}
             Event::BenchGroupFinished(g) => self.bar.set_message(format!("benchmarked {}", g.name)),
             Event::TestFinished(r) | Event::FileError(r) => {

@@ -187,6 +187,7 @@ pub(crate) mod fixtures {
             stdout: None,
             stderr: None,
             order: (0, 0),
+            earlier: Vec::new(),
         }
     }
 

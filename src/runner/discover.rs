@@ -75,8 +75,11 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
         }
         if abs.is_file() {
             // An explicitly named file runs even if its name does not follow the conventions.
-            let name = abs.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let kind = classify(name).unwrap_or(FileKind::Test);
+            let name = abs
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let kind = classify(&name).unwrap_or(FileKind::Test);
             push(&mut out, &mut seen, abs, root, kind);
             continue;
         }
@@ -86,17 +89,49 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path()));
-        for entry in walker.flatten() {
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    warn_unreadable(&e);
+                    continue;
+                }
+            };
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Some(kind) = entry.file_name().to_str().and_then(classify) else {
+            // Names need not be UTF-8: such a file runs too, under its name as shown.
+            let Some(kind) = classify(&entry.file_name().to_string_lossy()) else {
                 continue;
             };
             push(&mut out, &mut seen, entry.into_path(), root, kind);
         }
     }
     Ok(out)
+}
+
+/// A folder that cannot be read, or a test file that cannot be (a dangling link): said on
+/// stderr rather than skipped without a word. Link loops are skipped quietly, as before.
+fn warn_unreadable(e: &walkdir::Error) {
+    if e.loop_ancestor().is_some() {
+        return;
+    }
+    let Some(path) = e.path() else { return };
+    let denied = e
+        .io_error()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+    let test_like = path
+        .file_name()
+        .is_some_and(|n| classify(&n.to_string_lossy()).is_some());
+    if denied || test_like {
+        let why = e
+            .io_error()
+            .map_or_else(|| e.to_string(), ToString::to_string);
+        eprintln!(
+            "dbtest: warning: cannot read {} ({why}); tests in it are not run",
+            path.display()
+        );
+    }
 }
 
 fn push(

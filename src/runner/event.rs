@@ -65,6 +65,10 @@ pub struct TestResult {
     /// is by file, then declaration, whatever order tests finished in.
     #[serde(skip)]
     pub order: (usize, usize),
+    /// A retried test's earlier, failed attempts, oldest first (see `runner::retry`). Set by
+    /// the run, never on the wire; the reports derive `attempts` and `flaky` from it.
+    #[serde(skip)]
+    pub earlier: Vec<TestResult>,
 }
 
 impl TestResult {
@@ -88,6 +92,8 @@ pub struct TestStart {
     pub line: Option<u32>,
     pub timeout: Option<f64>,
     pub order: (usize, usize),
+    /// `@test(retries=N)`, when the test sets it.
+    pub retries: Option<u32>,
 }
 
 impl TestStart {
@@ -99,6 +105,7 @@ impl TestStart {
             line: None,
             timeout: None,
             order: (index, 0),
+            retries: None,
         }
     }
 
@@ -138,6 +145,7 @@ impl TestStart {
             stdout: None,
             stderr: None,
             order: self.order,
+            earlier: Vec::new(),
         }
     }
 }
@@ -154,6 +162,7 @@ mod tests {
             line: Some(3),
             timeout: None,
             order: (1, 4),
+            retries: None,
         }
         .interrupted();
         assert_eq!(r.tags, vec!["db".to_string()]);
@@ -167,6 +176,7 @@ mod tests {
             line: None,
             timeout: None,
             order: (1, 2),
+            retries: None,
         }
         .interrupted();
         assert_eq!((r.suite, r.name.as_deref()), (None, Some("f")));
@@ -191,6 +201,15 @@ pub enum Event {
     FileStarted {
         index: usize,
         slot: usize,
+    },
+    /// A suite hook that runs outside any test is starting (`setup_suite`, `teardown_suite`):
+    /// if its worker dies in it, the supervisor reports `blamed` (the suite's tests, or the
+    /// hook's own entry) as crashed in it (supervisor bookkeeping).
+    HookStarted {
+        index: usize,
+        hook: String,
+        suite: String,
+        blamed: Vec<TestStart>,
     },
     /// A worker finished a file it was handed (supervisor bookkeeping).
     FileDone {

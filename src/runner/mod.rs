@@ -4,11 +4,17 @@ pub mod discover;
 pub mod durations;
 pub mod event;
 pub mod filter;
+pub mod last_failed;
+pub mod limits;
 pub mod options;
+pub mod partition;
 pub mod plan;
 pub mod python;
+pub mod retry;
 pub mod run;
 pub mod scan;
+#[cfg(test)]
+mod scan_props;
 pub mod schedule;
 pub mod stdio;
 pub mod supervise;

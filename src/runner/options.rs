@@ -1,5 +1,6 @@
 //! How a run executes, resolved from the settings: plain data the runner and its workers
 //! share, kept outside the Python bridge.
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,4 +36,8 @@ pub struct RunOptions {
     pub timeout: Option<f64>,
     pub fail_fast: bool,
     pub bench: BenchOptions,
+    /// `--ff`: files (paths relative to the root) to start before the others.
+    pub first: HashSet<String>,
+    /// Save the files' durations for the next run's scheduling (not for a retry pass).
+    pub record_history: bool,
 }

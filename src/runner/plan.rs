@@ -27,8 +27,25 @@ pub struct Plan {
 pub struct FileTask {
     /// The file's place in the run: test files first, then benchmark files.
     pub index: usize,
+    /// As bytes on the wire to a worker: a file name need not be UTF-8 (`test_\xff.py`).
+    #[serde(with = "path_bytes")]
     pub path: PathBuf,
     pub rel: String,
+}
+
+/// A path as its raw bytes (Unix), so that any file name reaches a worker intact.
+mod path_bytes {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Path, PathBuf};
+
+    pub fn serialize<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(path.as_os_str().as_bytes())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let bytes: Vec<u8> = serde::Deserialize::deserialize(d)?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
 }
 
 impl Plan {

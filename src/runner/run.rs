@@ -64,6 +64,8 @@ pub struct Outcome {
     /// Why the run stopped early, if it did (never set with `interrupted`).
     pub stopped: Option<StopReason>,
     pub duration_ms: f64,
+    /// `@test(retries=N)` of the tests that set it, by id.
+    pub own_retries: HashMap<String, u32>,
 }
 
 /// Sees the events of a run as the collector drains them (a few times a second).
@@ -104,9 +106,12 @@ impl Session {
         let spool = SpoolDir::new()?;
         let pool = pool(&options, &spool);
         let (root, venv) = (options.root.clone(), options.venv.clone());
+        if pool.is_none() {
+            crate::runner::worker::claim_process();
+        }
         let interpreter = pool
             .is_none()
-            .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
+            .then(|| std::thread::spawn(move || python::start_in_process(&root, venv.as_ref())));
         let mut workers = Vec::new();
         if let Some(pool) = &pool {
             let _in_runtime = runtime.enter();
@@ -160,12 +165,17 @@ impl Session {
         let (mut tests, benches) = plan.into_tasks();
         let history = Durations::load(&self.options.root);
         history.order(&mut tests);
+        if !self.options.first.is_empty() {
+            // --ff: the files of last run's failures first, each group still longest first.
+            tests.sort_by_key(|t| !self.options.first.contains(&t.rel));
+        }
         let hints = Hints::from_history(&history, &tests);
         let shared = Arc::new(Shared {
             filter: self.options.filter.clone(),
             stop: Default::default(),
             fail_fast: self.options.fail_fast,
             events: EventQueue::default(),
+            fatal: Default::default(),
         });
         let work = Work {
             tests,
@@ -189,8 +199,18 @@ impl Session {
             self.options.timeout,
             observer,
         ));
+        // No worker outlives the run, whichever way it ended.
+        supervise::kill_all();
         // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
         self.runtime.shutdown_background();
+        let fatal = shared
+            .fatal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(message) = fatal {
+            return Err(crate::error::UserError::PythonCannotStart(message).into());
+        }
         let stopped = match (c.interrupted, c.overrun) {
             (true, _) => None,
             (false, Some(_)) => Some(StopReason::InProcessTimeout),
@@ -199,7 +219,8 @@ impl Session {
                 .load(Ordering::SeqCst)
                 .then_some(StopReason::FailFast),
         };
-        if !c.interrupted {
+        // A retry pass runs a few tests of some files: its figures are not the files'.
+        if !c.interrupted && self.options.record_history {
             hints.record(history, &self.options.root, &c.results, c.cpu);
         }
         Ok(Outcome {
@@ -210,6 +231,7 @@ impl Session {
             interrupted: c.interrupted,
             stopped,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            own_retries: c.own_retries,
         })
     }
 }
@@ -342,6 +364,8 @@ struct Collected {
     harness: Option<BenchHarness>,
     groups: Vec<BenchGroup>,
     interrupted: bool,
+    /// `@test(retries=N)`, from the tests' start events (only tests that set it).
+    own_retries: HashMap<String, u32>,
 }
 
 impl Collected {
@@ -350,6 +374,9 @@ impl Collected {
             observer.on_event(&e);
             match e {
                 Event::TestStarted(t) => {
+                    if let Some(n) = t.retries {
+                        self.own_retries.insert(t.id.clone(), n);
+                    }
                     self.running.insert(t.order, (t, Instant::now()));
                 }
                 Event::TestFinished(r) | Event::FileError(r) => {
@@ -361,7 +388,7 @@ impl Collected {
                 Event::FileDone { index, cpu_ms } => {
                     self.cpu.insert(index, cpu_ms);
                 }
-                Event::FileStarted { .. } => {}
+                Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
         }
     }
@@ -421,7 +448,10 @@ async fn collect(
         tokio::select! {
             _ = &mut runner => {},
             _ = tokio::time::sleep(INTERRUPT_GRACE) => {},
-            _ = interrupts.recv() => std::process::exit(ExitCode::Interrupted as i32),
+            _ = interrupts.recv() => {
+                supervise::kill_all();
+                std::process::exit(ExitCode::Interrupted as i32)
+            }
         }
     }
     c.drain(&shared.events, observer);

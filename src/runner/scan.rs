@@ -33,6 +33,14 @@ struct Logical {
 /// them) but their newlines are not, so a docstring never looks like code. Works on bytes:
 /// every byte that matters is ASCII, and non-ASCII bytes are copied through unchanged.
 fn logical_lines(src: &str) -> Vec<Logical> {
+    // Python ends a line at CRLF, LF or a lone CR: one newline each.
+    let normalized;
+    let src = if src.contains('\r') {
+        normalized = src.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        src
+    };
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut cur: Vec<u8> = Vec::new();

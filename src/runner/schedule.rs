@@ -39,6 +39,9 @@ pub struct Shared {
     pub stop: AtomicBool,
     pub fail_fast: bool,
     pub events: EventQueue,
+    /// Why the run cannot go on at all (workers that die before their handshake): the run
+    /// stops and ends with this message and exit 3.
+    pub fatal: Mutex<Option<String>>,
 }
 
 /// Run `files`, pushing events to `shared.events`; returns when every started file has finished.
@@ -55,7 +58,11 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
         }
         let shared = shared.clone();
         handles.push(tokio::task::spawn_blocking(move || {
-            let emit = |e: Event| shared.events.push(e);
+            // A test's forked child returns through here: it must not report, nor linger.
+            let emit = |e: Event| {
+                crate::runner::worker::exit_if_forked();
+                shared.events.push(e)
+            };
             let cx = RunContext {
                 filter: &shared.filter,
                 stop: &shared.stop,
@@ -64,6 +71,7 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
                 skip: &Default::default(),
             };
             run_file(&task, &cx);
+            crate::runner::worker::exit_if_forked();
             drop(permit);
         }));
     }

@@ -27,6 +27,12 @@ const POLL: Duration = Duration::from_millis(20);
 const TICK: Duration = Duration::from_millis(5);
 /// The same while files wait for a free worker thread.
 const FAST_TICK: Duration = Duration::from_millis(1);
+/// How long a worker may take to start its interpreter and shake hands.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Workers in a row that die before their handshake, after which the run ends (exit 3).
+const MAX_BOOT_FAILURES: usize = 3;
+/// How much of a failed worker's start-up output the message shows.
+const BOOT_LINES: usize = 50;
 /// A worker's event pipe holds this much, so it rarely waits for the supervisor's next tick.
 const PIPE_BYTES: i32 = 1 << 20;
 
@@ -62,6 +68,8 @@ struct Queue {
     /// Items handed out and not finished.
     in_flight: AtomicUsize,
     changed: Notify,
+    /// Workers in a row that died before their handshake (any driver's).
+    boot_failures: AtomicUsize,
 }
 
 impl Queue {
@@ -95,9 +103,46 @@ struct Running {
 /// a thread takes it); the slot names the file's output spool.
 type Files = HashMap<usize, (Item, usize)>;
 
+/// Process groups of workers started and not yet cleared: whatever path the run ends by
+/// (an interrupt, an error, tasks dropped at shutdown), `kill_all` leaves none behind.
+static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Clears its worker's process group (worker and whatever its tests started) when dropped.
+struct Group(u32);
+
+impl Group {
+    fn new(pid: u32) -> Group {
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pid);
+        Group(pid)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        signal_group(self.0, libc::SIGKILL);
+        GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|&p| p != self.0);
+    }
+}
+
+/// Stop every worker process group still there, at once (SIGKILL): called on every way out of
+/// a run, as tasks holding workers may not be dropped before the process exits.
+pub fn kill_all() {
+    let groups = std::mem::take(&mut *GROUPS.lock().unwrap_or_else(PoisonError::into_inner));
+    for pid in groups {
+        signal_group(pid, libc::SIGKILL);
+    }
+}
+
 /// One live worker process.
 pub struct Worker {
     child: Child,
+    _group: Group,
     pid: u32,
     stdin: Option<ChildStdin>,
     frames: FrameReader<ChildStdout>,
@@ -105,14 +150,32 @@ pub struct Worker {
     /// Tests running in it, by their place in the report.
     tests: HashMap<(usize, usize), Running>,
     isolated: bool,
+    /// Its handshake was read: it started and is ready for work.
+    ready: bool,
+    /// A suite hook running outside any test, by file index: what to blame if it dies there.
+    hooks: HashMap<usize, Hook>,
+}
+
+struct Hook {
+    hook: String,
+    suite: String,
+    blamed: Vec<TestStart>,
+    since: Instant,
 }
 
 /// Start a worker process (inside a tokio runtime).
 pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
-    let exe = std::env::current_exe()?;
+    // Workers run this very binary even if its file is replaced during the run (a rebuild, an
+    // upgrade): /proc/self/exe is the running executable itself, not a path to look up again.
+    // A worker of another version would speak another protocol, and its events be lost.
+    let named = std::env::current_exe()?;
+    let this = PathBuf::from("/proc/self/exe");
+    let exe = if this.exists() { this } else { named.clone() };
     let mut child = Command::new(exe)
+        .arg0(&named)
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
+        .env(worker::SUPERVISOR_VAR, std::process::id().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -136,12 +199,15 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         .ok_or_else(|| anyhow::anyhow!("worker has no stdout"))?;
     Ok(Worker {
         child,
+        _group: Group::new(pid),
         pid,
         stdin,
         frames: FrameReader::new(stdout),
         files: HashMap::new(),
         tests: HashMap::new(),
         isolated: false,
+        ready: false,
+        hooks: HashMap::new(),
     })
 }
 
@@ -200,6 +266,112 @@ impl Worker {
         };
         (read(out), read(err))
     }
+}
+
+/// How a worker's start went.
+enum Boot {
+    Ready,
+    /// The run stopped while it started.
+    Stopped,
+    /// It died (or hung) before its handshake.
+    Failed(BootFailure),
+}
+
+struct BootFailure {
+    /// How it ended.
+    status: String,
+    /// The start of what it printed.
+    output: String,
+}
+
+impl std::fmt::Display for BootFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; its output while starting (first {BOOT_LINES} lines):\n{}",
+            self.status, self.output
+        )
+    }
+}
+
+/// Wait for the worker's handshake: it proves the worker started its interpreter and is
+/// ready, before any work is handed to it.
+async fn handshake(w: &mut Worker, pool: &Pool, shared: &Shared) -> Boot {
+    if w.ready {
+        return Boot::Ready;
+    }
+    let deadline = Instant::now() + BOOT_TIMEOUT;
+    let status = loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Boot::Stopped;
+        }
+        match tokio::time::timeout(POLL, w.frames.handshake()).await {
+            Ok(Ok(Some(pid))) if pid == w.pid => {
+                w.ready = true;
+                return Boot::Ready;
+            }
+            // Its output ended, or began with something else.
+            Ok(_) => match tokio::time::timeout(KILL_GRACE, w.child.wait()).await {
+                Ok(Ok(status)) => break describe_exit(status),
+                _ => {
+                    w.kill().await;
+                    break "it wrote something other than its handshake".to_string();
+                }
+            },
+            Err(_) if Instant::now() >= deadline => {
+                w.kill().await;
+                break format!("it did not start within {} s", BOOT_TIMEOUT.as_secs());
+            }
+            Err(_) => {}
+        }
+    };
+    signal_group(w.pid, libc::SIGKILL);
+    let path = worker::boot_path(&pool.config.spool_dir, w.pid);
+    let text = std::fs::read(&path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shown = lines[..lines.len().min(BOOT_LINES)].join("\n");
+    if lines.len() > BOOT_LINES {
+        shown.push_str(&format!("\n[... {} more lines]", lines.len() - BOOT_LINES));
+    }
+    if shown.trim().is_empty() {
+        shown = "(it printed nothing)".into();
+    }
+    Boot::Failed(BootFailure {
+        status,
+        output: shown,
+    })
+}
+
+/// A worker died before its handshake: false (and the run's fatal error set) once that
+/// happened `MAX_BOOT_FAILURES` times in a row, rather than starting workers forever.
+fn boot_failed(why: BootFailure, queue: &Queue, shared: &Shared) -> bool {
+    let failures = queue.boot_failures.fetch_add(1, Ordering::SeqCst) + 1;
+    if failures < MAX_BOOT_FAILURES {
+        eprintln!(
+            "dbtest: a worker process died before it was ready ({}); starting another",
+            why.status
+        );
+        return true;
+    }
+    set_fatal(
+        shared,
+        format!(
+            "worker processes died before they were ready, {failures} times in a row; the last: {why}"
+        ),
+    );
+    false
+}
+
+/// The run cannot go on: stop it, to end with `message` (the first such message wins).
+fn set_fatal(shared: &Shared, message: String) {
+    let mut fatal = shared.fatal.lock().unwrap_or_else(PoisonError::into_inner);
+    if fatal.is_none() {
+        *fatal = Some(message);
+    }
+    shared.stop.store(true, Ordering::SeqCst);
 }
 
 fn signal_group(pid: u32, sig: i32) {
@@ -276,6 +448,7 @@ pub async fn run_tests(
         ),
         in_flight: AtomicUsize::new(0),
         changed: Notify::new(),
+        boot_failures: AtomicUsize::new(0),
     });
     // Workers start in parallel: each driver spawns its own, unless one is running already.
     let drivers: Vec<_> = (0..n)
@@ -369,9 +542,10 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
             match spawn_worker(&pool.config) {
                 Ok(w) => *current = Some(w),
                 Err(e) => {
-                    eprintln!("dbtest: cannot start a worker process: {e:#}");
+                    // The files not run yet would be missing from the report without a
+                    // word: the run cannot go on, and ends with exit 3 saying why.
                     queue.requeue([item]);
-                    shared.stop.store(true, Ordering::SeqCst);
+                    set_fatal(shared, format!("cannot start a worker process: {e:#}"));
                     return false;
                 }
             }
@@ -379,6 +553,21 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
         let Some(w) = current.as_mut() else {
             return true;
         };
+        match handshake(w, pool, shared).await {
+            Boot::Ready => queue.boot_failures.store(0, Ordering::SeqCst),
+            Boot::Stopped => {
+                queue.requeue([item]);
+                return true;
+            }
+            Boot::Failed(why) => {
+                queue.requeue([item]);
+                *current = None;
+                if !boot_failed(why, queue, shared) {
+                    return false;
+                }
+                continue;
+            }
+        }
         let request = Request::Tests {
             task: item.task.clone(),
             skip: item.skip.iter().cloned().collect(),
@@ -465,7 +654,34 @@ fn handle_event(
             return;
         }
     };
+    let file = match &event {
+        Event::TestStarted(t) => Some(t.order.0),
+        Event::TestFinished(r) | Event::FileError(r) => Some(r.order.0),
+        Event::FileDone { index, .. } => Some(*index),
+        _ => None,
+    };
+    if let Some(index) = file {
+        // The hook it was in returned.
+        w.hooks.remove(&index);
+    }
     match &event {
+        Event::HookStarted {
+            index,
+            hook,
+            suite,
+            blamed,
+        } => {
+            w.hooks.insert(
+                *index,
+                Hook {
+                    hook: hook.clone(),
+                    suite: suite.clone(),
+                    blamed: blamed.clone(),
+                    since: Instant::now(),
+                },
+            );
+            return;
+        }
         Event::TestStarted(t) => {
             let since = Instant::now();
             let deadline = timeout::deadline(t, pool.default_timeout, since);
@@ -568,6 +784,39 @@ fn crashed(
             emit(shared, Event::TestFinished(r));
         }
         queue.requeue(active.into_values().map(|(it, _)| it));
+    } else if let Some((index, hook)) = w
+        .hooks
+        .iter()
+        .next()
+        .filter(|_| active.len() == 1 && w.tests.is_empty())
+    {
+        // One file, in a suite hook: the tests it was setting up (or the teardown's own
+        // entry) are reported as crashed in it; the rest of the file runs in a new worker.
+        let (out, err) = w.spool(&pool.config.spool_dir, *index);
+        for start in &hook.blamed {
+            let mut r = error_result(
+                start,
+                ErrorKind::Crash,
+                format!(
+                    "the worker process died in {}.{} (before this test ran): {how}",
+                    hook.suite, hook.hook
+                ),
+                hook.since,
+            );
+            if hook.hook == "teardown_suite" {
+                r.message = Some(format!(
+                    "the worker process died in {}.teardown_suite: {how}",
+                    hook.suite
+                ));
+            }
+            (r.stdout, r.stderr) = (out.clone(), err.clone());
+            r.traceback = fault.clone();
+            if let Some((item, _)) = active.get_mut(index) {
+                item.skip.insert(r.order.1);
+            }
+            emit(shared, Event::TestFinished(r));
+        }
+        queue.requeue(active.into_values().map(|(it, _)| it));
     } else if active.len() == 1 && w.tests.is_empty() {
         // One file, no test running: its import (or the code between its tests) is the cause.
         for (index, (item, _)) in active {
@@ -603,10 +852,21 @@ pub async fn run_benchmarks(
     let mut w = match spawn_worker(&pool.config) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("dbtest: cannot start a worker process: {e:#}");
+            set_fatal(&shared, format!("cannot start a worker process: {e:#}"));
             return;
         }
     };
+    match handshake(&mut w, &pool, &shared).await {
+        Boot::Ready => {}
+        Boot::Stopped => return,
+        Boot::Failed(why) => {
+            set_fatal(
+                &shared,
+                format!("the benchmark worker process died before it was ready: {why}"),
+            );
+            return;
+        }
+    }
     let mut pending: VecDeque<FileTask> = tasks.iter().cloned().collect();
     let request = Request::Bench {
         tasks,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::runner::event::{ErrorKind, TestResult, TestStart};
+use crate::runner::limits;
 
 /// Past its timeout, how long a worker's test gets to be cancelled in place (async tests)
 /// before its worker is stopped.
@@ -26,13 +27,18 @@ pub fn deadline(
     default_timeout: Option<f64>,
     since: Instant,
 ) -> Option<Instant> {
-    limit(start, default_timeout)
-        .map(|s| since + Duration::from_secs_f64(s.max(0.0)) + DEADLINE_SLACK)
+    // Limits are checked where they are read (`limits`); a value that slipped through still
+    // must not panic: a deadline past the clock's range is no deadline.
+    let s = limit(start, default_timeout)?;
+    since.checked_add(Duration::try_from_secs_f64(s.max(0.0)).ok()? + DEADLINE_SLACK)
 }
 
 /// Workers: the message for a test whose worker was stopped at its deadline.
 pub fn worker_stopped(limit: f64) -> String {
-    format!("timed out after {limit} s; its worker process was stopped")
+    format!(
+        "timed out after {} s; its worker process was stopped",
+        limits::show(limit)
+    )
 }
 
 /// In-process tests that started and have not finished, by their place in the report.
@@ -63,6 +69,7 @@ pub fn overrun_results(overrun: Overrun, running: Running) -> Vec<TestResult> {
         .into_iter()
         .map(|(order, (t, since))| {
             let mut r = if order == key {
+                let limit = limits::show(limit);
                 eprintln!(
                     "dbtest: {} ran past its {limit} s timeout; in-process mode (-n 0) cannot stop a running \
                      sync test, so the run stops here (without -n 0 its worker process is stopped and the run goes on)",

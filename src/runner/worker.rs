@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
@@ -66,8 +66,87 @@ pub fn fault_path(dir: &std::path::Path, pid: u32) -> PathBuf {
     dir.join(format!("{pid}.fault"))
 }
 
+/// What a worker's standard streams got while its interpreter started: the supervisor shows
+/// it when the worker dies before its handshake.
+pub fn boot_path(dir: &std::path::Path, pid: u32) -> PathBuf {
+    dir.join(format!("{pid}.boot"))
+}
+
+/// The first bytes a worker writes on its event pipe, followed by its pid (u32, little
+/// endian), once its interpreter has started: it is alive and ready for work.
+pub const HANDSHAKE: &[u8; 12] = b"dbtest-ready";
+pub const HANDSHAKE_LEN: usize = HANDSHAKE.len() + 4;
+
+/// Point fds 1 and 2 at `path` while the interpreter starts; returns the saved stderr.
+fn boot_streams_to(path: &std::path::Path) -> Option<i32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: descriptor juggling on descriptors this process owns.
+    unsafe {
+        let fd = libc::open(
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o600,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let saved = libc::dup(2);
+        if saved < 0 {
+            libc::close(fd);
+            return None;
+        }
+        libc::dup2(fd, 1);
+        libc::dup2(fd, 2);
+        libc::close(fd);
+        Some(saved)
+    }
+}
+
+/// Back to the real stderr (fd 1 too, as `stdio::isolate` left it), passing on what start-up
+/// printed (a warning from a `.pth` file, say).
+fn boot_streams_back(saved: i32, path: &std::path::Path) {
+    // SAFETY: as above; `saved` is ours and closed here.
+    unsafe {
+        libc::dup2(saved, 1);
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    if let Ok(text) = std::fs::read(path) {
+        if !text.is_empty() {
+            let _ = std::io::stderr().write_all(&text);
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+/// The environment variable carrying the supervisor's pid.
+pub const SUPERVISOR_VAR: &str = "DBTEST_SUPERVISOR_PID";
+
+/// Die with the supervisor: the kernel sends SIGKILL when it exits, however it exits (a
+/// second Ctrl-C, SIGKILL), so no worker outlives its run.
+fn die_with_supervisor() {
+    // SAFETY: prctl with an integer argument; getppid cannot fail.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+        // It may have died before the call.
+        let parent = std::env::var(SUPERVISOR_VAR)
+            .ok()
+            .and_then(|p| p.parse::<i32>().ok());
+        if parent.is_some_and(|p| p != libc::getppid()) {
+            libc::_exit(3);
+        }
+    }
+}
+
 /// Run as a worker until the supervisor closes our stdin. Never returns.
 pub fn main() -> ! {
+    die_with_supervisor();
+    // Started through /proc/self/exe, the process would be named `exe` in `ps` and `pgrep`.
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"dbtest".as_ptr());
+    }
     let code = match serve() {
         Ok(()) => 0,
         Err(e) => {
@@ -78,7 +157,29 @@ pub fn main() -> ! {
     std::process::exit(code)
 }
 
+/// The process that runs tests (a worker, or dbtest itself with -n 0): only it may speak on
+/// the event pipe or queue.
+static WORKER_PID: AtomicU32 = AtomicU32::new(0);
+
+/// This process runs the tests: forked children of it are stopped by `exit_if_forked`.
+pub fn claim_process() {
+    WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A test that called `os.fork()` leaves a child that returns through the test into this
+/// worker's code; it must never write events or take more work. Called before every write to
+/// the pipe and before a thread goes back for its next file: in such a child, exit at once
+/// (`_exit`: no atexit handlers, no flushing of buffers the worker shares with it).
+pub fn exit_if_forked() {
+    let worker = WORKER_PID.load(std::sync::atomic::Ordering::Relaxed);
+    if worker != 0 && std::process::id() != worker {
+        // SAFETY: _exit ends this (forked) process at once; nothing of it is used again.
+        unsafe { libc::_exit(0) }
+    }
+}
+
 fn serve() -> anyhow::Result<()> {
+    claim_process();
     let config: WorkerConfig =
         serde_json::from_str(&std::env::var(CONFIG_VAR).context("no worker configuration")?)
             .context("reading the worker configuration")?;
@@ -91,8 +192,21 @@ fn serve() -> anyhow::Result<()> {
         pending: Vec::new(),
         stop: stop.clone(),
     }));
+    // Whatever starting the interpreter prints (a `Fatal Python error`, a `.pth` that exits)
+    // goes to a file the supervisor reads if this worker dies before its handshake.
+    let boot = boot_path(&config.spool_dir, std::process::id());
+    let saved = boot_streams_to(&boot);
     python::start(&config.root, config.venv.as_ref())?;
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+    if let Some(saved) = saved {
+        boot_streams_back(saved, &boot);
+    }
+    {
+        let mut s = events.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut hello = HANDSHAKE.to_vec();
+        hello.extend_from_slice(&std::process::id().to_le_bytes());
+        s.out.write_all(&hello).context("writing the handshake")?;
+    }
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -117,6 +231,7 @@ fn serve() -> anyhow::Result<()> {
                         let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         let Ok(request) = next else { break };
                         serve_one(request, slot, &config, &filter, &stop, &emit);
+                        exit_if_forked();
                     }
                 })?,
         );
@@ -255,6 +370,29 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// Wait for the worker's handshake: Ok(Some(pid)) once it is read, Ok(None) if the stream
+    /// ended (or began with anything else) first. Cancel-safe like the rest.
+    pub async fn handshake(&mut self) -> std::io::Result<Option<u32>> {
+        loop {
+            let have = self.buf.len().min(HANDSHAKE.len());
+            if self.buf[..have] != HANDSHAKE[..have] {
+                return Ok(None);
+            }
+            if self.buf.len() >= HANDSHAKE_LEN {
+                let pid = u32::from_le_bytes(
+                    self.buf[HANDSHAKE.len()..HANDSHAKE_LEN]
+                        .try_into()
+                        .unwrap_or_default(),
+                );
+                self.buf.drain(..HANDSHAKE_LEN);
+                return Ok(Some(pid));
+            }
+            if self.fill().await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
     /// The next event already read, if a whole frame is buffered.
     pub fn buffered(&mut self) -> Option<Result<Event, postcard::Error>> {
         let len = u32::from_le_bytes(self.buf.get(..4)?.try_into().ok()?) as usize;
@@ -298,6 +436,7 @@ struct Sender {
 }
 
 fn send(out: &Mutex<Sender>, e: &Event) {
+    exit_if_forked();
     let Ok(line) = encode(e) else { return };
     let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
     s.pending.extend_from_slice(&line);
@@ -335,6 +474,7 @@ mod tests {
             stdout: None,
             stderr: None,
             order: (4, 6),
+            earlier: Vec::new(),
         };
         let start = TestStart {
             id: "t.py::x".into(),
@@ -342,6 +482,7 @@ mod tests {
             line: Some(3),
             timeout: Some(1.5),
             order: (4, 6),
+            retries: Some(2),
         };
         let mut bytes = encode(&Event::TestStarted(start)).unwrap();
         bytes.extend(encode(&Event::TestFinished(r)).unwrap());

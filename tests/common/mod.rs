@@ -84,7 +84,15 @@ impl Project {
 /// The binary under test with a clean environment.
 pub fn dbtest() -> Command {
     let mut c = Command::cargo_bin("dbtest").expect("the dbtest binary is built");
-    for var in ["VIRTUAL_ENV", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"] {
+    for var in [
+        "VIRTUAL_ENV",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        // Under GitHub Actions dbtest adds annotations and a step summary.
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+    ] {
         c.env_remove(var);
     }
     c.timeout(Duration::from_secs(60));

@@ -275,20 +275,32 @@ fn group_options(group: &Bound<'_, PyAny>, base: &BenchOptions) -> PyResult<Benc
         o.get_item(k).map(Some).or_else(|_| Ok(None))
     };
     let mut opts = *base;
+    // User numbers follow `limits`'s rule (finite, in range), as the command line's do.
+    let invalid = pyo3::exceptions::PyValueError::new_err;
+    let count = |what: &str, v: Bound<'_, PyAny>| -> PyResult<u32> {
+        let n: u32 = v.extract()?;
+        crate::runner::limits::count(what, n.into(), crate::runner::limits::MAX_SAMPLES)
+            .map_err(invalid)?;
+        Ok(n)
+    };
+    let seconds = |what: &str, v: f64| -> PyResult<f64> {
+        crate::runner::limits::seconds_or_zero(what, v).map_err(invalid)
+    };
     if let Some(v) = get("warmup")? {
-        opts.warmup = v.extract()?;
+        opts.warmup = count("warmup", v)?;
     }
     if let Some(v) = get("samples")? {
-        opts.samples = v.extract::<u32>()?.max(2);
+        opts.samples = count("samples", v)?.max(2);
     }
     if let Some(v) = get("iterations")? {
         opts.iterations = Some(v.extract::<u64>()?.max(1));
     }
     if let Some(v) = get("target_time_ms")? {
-        opts.target_time = Duration::from_secs_f64(v.extract::<f64>()?.max(0.001) / 1000.0);
+        let ms = seconds("target_time_ms / 1000", v.extract::<f64>()? / 1000.0)? * 1000.0;
+        opts.target_time = Duration::from_secs_f64(ms.max(0.001) / 1000.0);
     }
     if let Some(v) = get("max_time_s")? {
-        opts.max_time = Duration::from_secs_f64(v.extract::<f64>()?.max(0.0));
+        opts.max_time = Duration::from_secs_f64(seconds("max_time_s", v.extract::<f64>()?)?);
     }
     Ok(opts)
 }
@@ -509,7 +521,12 @@ fn prepare<'py>(
             .call_method1("run_until_complete", (result,))?;
     }
     calibrate(run, e, opts)?;
-    for _ in 0..opts.warmup {
+    // Warm-up is bounded by the time budget too: a huge --warmup never hangs a run.
+    let started = std::time::Instant::now();
+    for i in 0..opts.warmup {
+        if i > 0 && started.elapsed() >= opts.max_time {
+            break;
+        }
         sample(run, e)?;
     }
     Ok(())

@@ -244,13 +244,16 @@ impl Router {
         }
     }
 
-    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
-        // Like io.StringIO: callers that need a real descriptor fall back on their own.
-        let unsupported = py.import("io")?.getattr("UnsupportedOperation")?;
-        Err(PyErr::from_value(unsupported.call1((
-            "dbtest captures this stream per test; it has no file descriptor",
-        ))?))
+    /// A real descriptor, for code that hands the stream to a subprocess or C code
+    /// (`subprocess.run(..., stdout=sys.stdout)`, `faulthandler`): dbtest's stderr for both
+    /// (fd 1 already points there in the process that runs tests, so no report on stdout is
+    /// ever at risk). What goes through it is not captured per test, as with `pytest -s`.
+    fn fileno(&self) -> i32 {
+        if self.stream == 0 { 1 } else { 2 }
     }
+
+    /// A test closing `sys.stdout` must not break capture for the tests after it: a no-op.
+    fn close(&self) {}
 }
 
 /// `sys.stdout.buffer`, for code that writes bytes.

@@ -38,6 +38,7 @@ impl<'py> FileRun<'_, 'py> {
             stdout: None,
             stderr: None,
             order: (self.task.index, 0),
+            earlier: Vec::new(),
         }
     }
 
@@ -118,6 +119,7 @@ impl<'py> FileRun<'_, 'py> {
                 tags: r.tags.clone(),
                 line: r.line,
                 timeout: None,
+                retries: None,
                 order: r.order,
             }));
             capture::begin();

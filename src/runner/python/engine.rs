@@ -13,8 +13,37 @@ use super::capture::{self, Router};
 use super::failure::{Described, describe};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
+use crate::runner::limits;
 use crate::runner::plan::FileTask;
 use crate::runner::venv::Venv;
+
+/// Set by `start_in_process`: tests run in dbtest's own process (-n 0).
+pub(super) static IN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// In-process mode: `os._exit` in this process raises `OsExitInProcess` (a BaseException, so
+/// `except Exception` does not swallow it) instead of ending dbtest without a report; forked
+/// children (multiprocessing's among them) still exit for real.
+const INTERCEPT_OS_EXIT: &std::ffi::CStr = cr#"
+import os as _os
+
+class OsExitInProcess(BaseException):
+    """os._exit was called in dbtest's own process (-n 0)."""
+
+_real_exit = _os._exit
+_runner_pid = _os.getpid()
+
+def _exit(status):
+    if _os.getpid() != _runner_pid:
+        _real_exit(status)
+    raise OsExitInProcess(
+        f"os._exit({status!r}) called: in-process mode (-n 0) cannot let a test end dbtest's "
+        "process, so it raised this instead (without -n 0 the test's worker process ends and "
+        "the test is reported as a crash)"
+    )
+
+_exit.__wrapped__ = _real_exit
+_os._exit = _exit
+"#;
 
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
@@ -28,12 +57,29 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         // The project root first, so tests import the user's code; then the shim.
         path.insert(0, shim.to_string_lossy())?;
         path.insert(0, root.to_string_lossy())?;
+        if IN_PROCESS.load(Ordering::SeqCst) {
+            PyModule::from_code(
+                py,
+                INTERCEPT_OS_EXIT,
+                c"<dbtest in-process>",
+                c"_dbtest_in_process",
+            )?;
+        }
         if let Some(v) = venv {
             // addsitedir also runs .pth files (editable installs); the venv's packages then
             // move ahead of the base interpreter's.
             let before = path.len();
-            py.import("site")?
-                .call_method1("addsitedir", (v.site_packages.to_string_lossy(),))?;
+            let added = py
+                .import("site")?
+                .call_method1("addsitedir", (v.site_packages.to_string_lossy(),));
+            if let Err(e) = added {
+                return Err(crate::error::UserError::PythonCannotStart(format!(
+                    "adding the virtualenv's packages ({}) failed: {}",
+                    v.site_packages.display(),
+                    e.value(py)
+                ))
+                .into());
+            }
             let added: Vec<Bound<'_, PyAny>> = (before..path.len())
                 .filter_map(|i| path.get_item(i).ok())
                 .collect();
@@ -137,7 +183,11 @@ struct Test<'py> {
     func: Bound<'py, PyAny>,
     tags: Vec<String>,
     timeout: Option<f64>,
+    /// Why its options are invalid (a timeout out of range): it is reported as an error.
+    invalid: Option<String>,
     skip: Option<String>,
+    /// `@test(retries=N)`.
+    retries: Option<u32>,
     line: Option<u32>,
     id: String,
     /// An `async def`: it needs the file's event loop.
@@ -257,11 +307,32 @@ impl<'a, 'py> FileRun<'a, 'py> {
             line: r.line,
             timeout,
             order: r.order,
+            retries: t.retries,
         }));
     }
 
+    fn test_start(&self, t: &Test<'py>) -> TestStart {
+        TestStart {
+            id: t.id.clone(),
+            tags: t.tags.clone(),
+            line: t.line,
+            timeout: t.timeout,
+            order: (self.task.index, 2 * t.decl),
+            retries: t.retries,
+        }
+    }
+
+    fn hook_started(&mut self, hook: &str, suite: &Suite<'py>, blamed: Vec<TestStart>) {
+        (self.cx.emit)(Event::HookStarted {
+            index: self.task.index,
+            hook: hook.into(),
+            suite: suite.name.clone().unwrap_or_default(),
+            blamed,
+        });
+    }
+
     fn emit_result(&mut self, r: TestResult) {
-        if r.is_problem() && self.cx.fail_fast {
+        if r.fails_run() && self.cx.fail_fast {
             self.cx.stop.store(true, Ordering::SeqCst);
         }
         (self.cx.emit)(Event::TestFinished(r));
@@ -292,11 +363,21 @@ impl<'a, 'py> FileRun<'a, 'py> {
             stdout: None,
             stderr: None,
             order: (0, 0),
+            earlier: Vec::new(),
         }
     }
 
     fn import(&mut self) -> Result<Bound<'py, PyAny>, (PyErr, String, String)> {
         let (path, root) = (self.task.path.clone(), self.bridge.root.clone());
+        // Files run on threads that have no event loop, where `asyncio.get_event_loop()` at
+        // import time raises ("no current event loop in thread 'Dummy-1'"), though it works
+        // under plain python: a file that uses asyncio gets its loop before it is imported
+        // (the same loop its async tests then run on).
+        let uses_asyncio =
+            std::fs::read(&path).is_ok_and(|src| src.windows(7).any(|w| w == b"asyncio"));
+        if uses_asyncio {
+            let _ = self.event_loop();
+        }
         self.import_from(&path, &root)
     }
 
@@ -334,13 +415,31 @@ impl<'a, 'py> FileRun<'a, 'py> {
             }
             let util = py.import("importlib.util")?;
             let sys_modules = py.import("sys")?.getattr("modules")?;
+            // Another test file imported this one already (or is importing it): the same
+            // module, not a second copy of it (waiting for it if it is still being imported).
+            let same_file = sys_modules
+                .get_item(&name)
+                .and_then(|m| m.getattr("__file__"))
+                .and_then(|f| f.extract::<String>())
+                .is_ok_and(|f| Path::new(&f) == path);
+            if same_file {
+                return importlib
+                    .call_method1("import_module", (&name,))
+                    .map(Bound::into_any);
+            }
             let unique = if sys_modules.contains(&name)? {
                 format!("{name}__dbtest{}", self.task.index)
             } else {
                 name.clone()
             };
-            let spec =
-                util.call_method1("spec_from_file_location", (&unique, path.to_string_lossy()))?;
+            let spec = util.call_method1("spec_from_file_location", (&unique, path))?;
+            // Through the import system's own loading, under the module's import lock: another
+            // file importing this one at the same time (`from tests.test_base import Base`)
+            // waits for it to finish rather than getting it half-initialized.
+            let bootstrap = py.import("importlib._bootstrap")?;
+            if let Ok(load) = bootstrap.getattr("_load") {
+                return load.call1((&spec,));
+            }
             let module = util.call_method1("module_from_spec", (&spec,))?;
             sys_modules.set_item(&unique, &module)?;
             let loaded = spec
@@ -363,6 +462,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
             Ok(m) => return Some(m),
             Err(e) => e,
         };
+        if self.cx.skip.contains(&0) {
+            // A rerun (after another file crashed its worker) of a file whose import error
+            // was already reported: once is enough.
+            return None;
+        }
         if let Some(reason) = super::compat::module_skip_reason(self.py, self.bridge, &err) {
             // `pytest.importorskip`, `pytest.skip(allow_module_level=True)`, `SkipTest`.
             let mut r = self.base_result(self.task.rel.clone(), None, None, Status::Skipped);
@@ -535,8 +639,21 @@ impl<'a, 'py> FileRun<'a, 'py> {
         {
             return Ok(None);
         }
-        let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
+        // The shim checks types; the rule for numbers (finite, positive, bounded) is
+        // `limits`'s, applied here where the value is read: a test with a bad one is an error.
+        let raw: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
+        let (timeout, invalid) = match raw.map(|t| limits::seconds("@test(timeout=...)", t)) {
+            None => (None, None),
+            Some(Ok(t)) => (Some(t), None),
+            Some(Err(e)) => (None, Some(e)),
+        };
         let skip: Option<String> = meta.getattr(pyo3::intern!(py, "skip"))?.extract()?;
+        // Lenient: a marker object made by something other than the shim may not have it.
+        let retries: Option<u32> = meta
+            .getattr(pyo3::intern!(py, "retries"))
+            .ok()
+            .and_then(|v| v.extract().ok())
+            .flatten();
         let code = func.getattr(pyo3::intern!(py, "__code__")).ok();
         let line = code
             .as_ref()
@@ -550,7 +667,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
             func,
             tags,
             timeout,
+            invalid,
             skip,
+            retries,
             line,
             id,
             is_async,
@@ -653,6 +772,11 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let hooks = ["setup_suite", "teardown_suite", "setup", "teardown"]
             .map(|h| self.overrides(&class, h));
         // Instantiate and set up the suite; a failure marks every test `error` (kind setup).
+        // Should the process die in its setup_suite, its tests are the ones to report.
+        if hooks[0] {
+            let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
+            self.hook_started("setup_suite", &suite, blamed);
+        }
         capture::begin();
         let instance = class.call0();
         let setup = match &instance {
@@ -694,6 +818,19 @@ impl<'a, 'py> FileRun<'a, 'py> {
             self.run_test(&suite, t, Some(&instance), hooks[2], hooks[3]);
         }
         if hooks[1] {
+            let name = suite.name.clone().unwrap_or_default();
+            let blamed = TestStart {
+                id: format!("{}::{name}::teardown_suite", self.task.rel),
+                tags: Vec::new(),
+                line: None,
+                timeout: None,
+                retries: None,
+                order: (
+                    self.task.index,
+                    2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+                ),
+            };
+            self.hook_started("teardown_suite", &suite, vec![blamed]);
             capture::begin();
             let started = Instant::now();
             let res = instance
@@ -743,6 +880,13 @@ impl<'a, 'py> FileRun<'a, 'py> {
         r.tags = t.tags.clone();
         r.line = t.line;
         self.emit_started(&mut r, t);
+        if let Some(why) = &t.invalid {
+            r.status = Status::Error;
+            r.kind = Some(ErrorKind::Exception);
+            r.message = Some(why.clone());
+            self.emit_result(r);
+            return;
+        }
         if let Some(reason) = &t.skip {
             r.status = Status::Skipped;
             r.message = Some(reason.clone());
@@ -837,7 +981,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         p.kind = Some(ErrorKind::Timeout);
         p.message = format!(
             "timed out after {} s (the test was cancelled)",
-            t.timeout.unwrap_or_default()
+            limits::show(t.timeout.unwrap_or_default())
         );
         p
     }

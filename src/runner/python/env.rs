@@ -33,8 +33,11 @@ fn fnv1a(data: &str) -> u64 {
 /// Write the shim where Python can import it from a real file (so tracebacks and
 /// `inspect.getsource` work and its bytecode is cached), once per shim version.
 pub fn install_shim() -> anyhow::Result<PathBuf> {
+    // The XDG spec: a relative XDG_CACHE_HOME is invalid and ignored (it would put a cache
+    // folder inside whatever folder dbtest runs in).
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     let tag = format!(

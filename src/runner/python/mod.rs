@@ -28,6 +28,37 @@ pub fn enable_faulthandler(path: &Path) {
     engine::enable_faulthandler(path);
 }
 
+/// Start the interpreter in dbtest's own process (-n 0): as `start`, and a test (or a `.pth`
+/// file) calling `os._exit` raises instead of ending the run without a report.
+pub fn start_in_process(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
+    use std::sync::atomic::Ordering;
+    engine::IN_PROCESS.store(true, Ordering::SeqCst);
+    // A broken PYTHONHOME (or a `sitecustomize` raising SystemExit) makes the interpreter
+    // call exit(1) while it starts: that must not pass for "tests failed".
+    STARTING.store(true, Ordering::SeqCst);
+    // SAFETY: registering a plain extern "C" function with no captured state.
+    unsafe {
+        libc::atexit(exit_while_starting);
+    }
+    let started = start(root, venv);
+    STARTING.store(false, Ordering::SeqCst);
+    started
+}
+
+/// The in-process interpreter is starting (see `start_in_process`).
+static STARTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn exit_while_starting() {
+    if STARTING.load(std::sync::atomic::Ordering::SeqCst) {
+        let msg = b"dbtest: error: the embedded Python interpreter exited while starting (see above)\n  hint: the Python environment fails before any test runs: check PYTHONHOME, PYTHONPATH, sitecustomize and the virtualenv's .pth files\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe and need no state.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(3);
+        }
+    }
+}
+
 /// Start the interpreter for running user code from `root`, with `venv`'s packages.
 /// Returns the embedded Python's version.
 pub fn start(root: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
