@@ -1,7 +1,7 @@
 //! `--format markdown`: a GitHub-flavoured report that renders the same whatever characters
 //! names and messages hold.
 use super::bench;
-use super::run::{Exporter, RunReport};
+use super::run::{Exporter, RunReport, Summary};
 use super::text::{duration, md_fenced, md_inline};
 use crate::runner::event::{Status, TestResult};
 use crate::runner::retry::{attempts, is_flaky};
@@ -25,6 +25,25 @@ fn status_word(r: &TestResult) -> String {
     } else {
         format!("{word} after {} attempts", attempts(r))
     }
+}
+
+/// The counts per status; expected-failure rows only for runs that have them.
+fn status_table(s: &Summary) -> String {
+    let mut out = String::from("| Status | Tests |\n| --- | ---: |\n");
+    for (label, n) in [
+        ("passed", s.passed),
+        ("failed", s.failed),
+        ("errors", s.errors),
+        ("skipped", s.skipped),
+        ("xfailed", s.xfailed),
+        ("xpassed", s.xpassed),
+        ("total", s.total),
+    ] {
+        if n > 0 || !matches!(label, "xfailed" | "xpassed") {
+            out.push_str(&format!("| {label} | {n} |\n"));
+        }
+    }
+    out
 }
 
 impl Exporter for Markdown {
@@ -55,21 +74,7 @@ impl Exporter for Markdown {
         out.push_str("\n\n");
         // A benchmarks-only run has no test table to show.
         if s.total > 0 || report.benchmarks.is_none() {
-            out.push_str("| Status | Tests |\n| --- | ---: |\n");
-            for (label, n) in [
-                ("passed", s.passed),
-                ("failed", s.failed),
-                ("errors", s.errors),
-                ("skipped", s.skipped),
-                ("xfailed", s.xfailed),
-                ("xpassed", s.xpassed),
-                ("total", s.total),
-            ] {
-                if n == 0 && matches!(label, "xfailed" | "xpassed") {
-                    continue;
-                }
-                out.push_str(&format!("| {label} | {n} |\n"));
-            }
+            out.push_str(&status_table(&s));
         }
         let problems: Vec<&TestResult> = report.problems().collect();
         if !problems.is_empty() {

@@ -818,48 +818,53 @@ impl<'a, 'py> FileRun<'a, 'py> {
             self.run_test(&suite, t, Some(&instance), hooks[2], hooks[3]);
         }
         if hooks[1] {
+            self.teardown_suite(&suite, &instance);
+        }
+    }
+
+    /// The suite's `teardown_suite`; a failure is an entry of its own after its last test.
+    fn teardown_suite(&mut self, suite: &Suite<'py>, instance: &Bound<'py, PyAny>) {
+        let name = suite.name.clone().unwrap_or_default();
+        let blamed = TestStart {
+            id: format!("{}::{name}::teardown_suite", self.task.rel),
+            tags: Vec::new(),
+            line: None,
+            timeout: None,
+            retries: None,
+            order: (
+                self.task.index,
+                2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+            ),
+        };
+        self.hook_started("teardown_suite", suite, vec![blamed]);
+        capture::begin();
+        let started = Instant::now();
+        let res = instance
+            .getattr("teardown_suite")
+            .and_then(|f| self.call(&f, None));
+        let (out, errout) = capture::end();
+        if let Err(err) = res {
+            // Reported as an entry of its own, as pytest reports an error at teardown.
+            let p = self.problem(&err, ErrorKind::Teardown);
             let name = suite.name.clone().unwrap_or_default();
-            let blamed = TestStart {
-                id: format!("{}::{name}::teardown_suite", self.task.rel),
-                tags: Vec::new(),
-                line: None,
-                timeout: None,
-                retries: None,
-                order: (
-                    self.task.index,
-                    2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
-                ),
-            };
-            self.hook_started("teardown_suite", &suite, vec![blamed]);
-            capture::begin();
-            let started = Instant::now();
-            let res = instance
-                .getattr("teardown_suite")
-                .and_then(|f| self.call(&f, None));
-            let (out, errout) = capture::end();
-            if let Err(err) = res {
-                // Reported as an entry of its own, as pytest reports an error at teardown.
-                let p = self.problem(&err, ErrorKind::Teardown);
-                let name = suite.name.clone().unwrap_or_default();
-                let mut r = self.base_result(
-                    format!("{}::{name}::teardown_suite", self.task.rel),
-                    Some(&name),
-                    Some("teardown_suite"),
-                    Status::Error,
-                );
-                r.kind = Some(ErrorKind::Teardown);
-                // Right after the suite's last test.
-                r.order = (
-                    self.task.index,
-                    2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
-                );
-                r.message = Some(format!("teardown_suite failed: {}", p.described.message()));
-                r.traceback = Some(p.described.traceback);
-                r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-                r.stdout = Some(out).filter(|s| !s.is_empty());
-                r.stderr = Some(errout).filter(|s| !s.is_empty());
-                self.emit_result(r);
-            }
+            let mut r = self.base_result(
+                format!("{}::{name}::teardown_suite", self.task.rel),
+                Some(&name),
+                Some("teardown_suite"),
+                Status::Error,
+            );
+            r.kind = Some(ErrorKind::Teardown);
+            // Right after the suite's last test.
+            r.order = (
+                self.task.index,
+                2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+            );
+            r.message = Some(format!("teardown_suite failed: {}", p.described.message()));
+            r.traceback = Some(p.described.traceback);
+            r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            r.stdout = Some(out).filter(|s| !s.is_empty());
+            r.stderr = Some(errout).filter(|s| !s.is_empty());
+            self.emit_result(r);
         }
     }
 
