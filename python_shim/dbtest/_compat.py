@@ -923,7 +923,7 @@ class Session:
         try:
             if item.cls is not None:
                 instance = item.cls()
-                func = getattr(instance, item.func.__name__, None) or item.func.__get__(instance)
+                func = getattr(instance, item.name.split("[", 1)[0])
                 setup = getattr(instance, "setup_method", None)
                 if setup is not None:
                     self._call_optional(setup, func)
