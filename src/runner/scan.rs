@@ -79,36 +79,7 @@ fn logical_lines(src: &str) -> Vec<Logical> {
                 continue;
             }
             b'"' | b'\'' => {
-                let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;
-                let q = if triple { 3 } else { 1 };
-                cur.push(c);
-                i += q;
-                while i < b.len() {
-                    let d = b[i];
-                    if d == b'\\' && i + 1 < b.len() {
-                        if b[i + 1] == b'\n' {
-                            line_no += 1;
-                        }
-                        cur.extend_from_slice(&b[i..i + 2]);
-                        i += 2;
-                        continue;
-                    }
-                    if d == b'\n' {
-                        line_no += 1;
-                        if !triple {
-                            break;
-                        }
-                    } else if d == c
-                        && (!triple || (i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c))
-                    {
-                        i += q;
-                        break;
-                    } else {
-                        cur.push(d);
-                    }
-                    i += 1;
-                }
-                cur.push(c);
+                i = string_literal(b, i, &mut cur, &mut line_no);
                 continue;
             }
             b'(' | b'[' | b'{' => depth += 1,
@@ -137,6 +108,41 @@ fn logical_lines(src: &str) -> Vec<Logical> {
     }
     flush(&mut cur, &mut out, cur_indent, cur_line);
     out
+}
+
+/// Copy the string literal opening at `b[i]` into `cur` (its newlines left out, escapes
+/// kept), counting the lines it spans; the index just past it.
+fn string_literal(b: &[u8], mut i: usize, cur: &mut Vec<u8>, line_no: &mut u32) -> usize {
+    let c = b[i];
+    let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;
+    let q = if triple { 3 } else { 1 };
+    cur.push(c);
+    i += q;
+    while i < b.len() {
+        let d = b[i];
+        if d == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'\n' {
+                *line_no += 1;
+            }
+            cur.extend_from_slice(&b[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if d == b'\n' {
+            *line_no += 1;
+            if !triple {
+                break;
+            }
+        } else if d == c && (!triple || (i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c)) {
+            i += q;
+            break;
+        } else {
+            cur.push(d);
+        }
+        i += 1;
+    }
+    cur.push(c);
+    i
 }
 
 /// If `deco` (without the `@`) is the dbtest `test` decorator, its argument text, if any.
