@@ -1256,13 +1256,26 @@ fn workers_started_after_the_binary_was_replaced_still_run_this_version() {
     let bin_dir = tempfile::tempdir().unwrap();
     let bin = bin_dir.path().join("dbtest");
     std::fs::copy(assert_cmd::cargo::cargo_bin("dbtest"), &bin).unwrap();
-    let child = std::process::Command::new(&bin)
-        .current_dir(p.root())
-        .args(["-n", "1", "-j", "1", "--format", "json", "-o", "r.json"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // A copy just written may be briefly "busy" (ETXTBSY) while another test thread's fork
+    // still holds its write descriptor: try again a few times.
+    let spawn = || {
+        std::process::Command::new(&bin)
+            .current_dir(p.root())
+            .args(["-n", "1", "-j", "1", "--format", "json", "-o", "r.json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+    };
+    let mut tries = 0;
+    let child = loop {
+        match spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let since = std::time::Instant::now();
     while !p.exists("started") {
         assert!(since.elapsed().as_secs() < 30, "the test never started");

@@ -110,8 +110,8 @@ fn logical_lines(src: &str) -> Vec<Logical> {
     out
 }
 
-/// Copy the string literal that starts at `b[i]` into `cur` (its newlines dropped, counted in
-/// `line_no`); the index just after it.
+/// Copy the string literal opening at `b[i]` into `cur` (its newlines left out, escapes
+/// kept), counting the lines it spans; the index just past it.
 fn string_literal(b: &[u8], mut i: usize, cur: &mut Vec<u8>, line_no: &mut u32) -> usize {
     let c = b[i];
     let triple = i + 2 < b.len() && b[i + 1] == c && b[i + 2] == c;

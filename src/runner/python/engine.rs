@@ -771,45 +771,8 @@ impl<'a, 'py> FileRun<'a, 'py> {
         };
         let hooks = ["setup_suite", "teardown_suite", "setup", "teardown"]
             .map(|h| self.overrides(&class, h));
-        // Instantiate and set up the suite; a failure marks every test `error` (kind setup).
-        // Should the process die in its setup_suite, its tests are the ones to report.
-        if hooks[0] {
-            let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
-            self.hook_started("setup_suite", &suite, blamed);
-        }
-        capture::begin();
-        let instance = class.call0();
-        let setup = match &instance {
-            Ok(inst) if hooks[0] => inst
-                .getattr("setup_suite")
-                .and_then(|f| self.call(&f, None)),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.clone_ref(self.py)),
-        };
-        let (out, errout) = capture::end();
-        let instance = match (instance, setup) {
-            (Ok(inst), Ok(())) => inst,
-            (_, Err(err)) | (Err(err), _) => {
-                let p = self.problem(&err, ErrorKind::Setup);
-                for t in &suite.tests {
-                    let mut r = self.base_result(
-                        t.id.clone(),
-                        suite.name.as_deref(),
-                        Some(&t.name),
-                        Status::Error,
-                    );
-                    r.kind = Some(ErrorKind::Setup);
-                    r.tags = t.tags.clone();
-                    r.line = t.line;
-                    r.message = Some(format!("setup_suite failed: {}", p.described.message()));
-                    r.traceback = Some(p.described.traceback.clone());
-                    r.stdout = Some(out.clone()).filter(|s| !s.is_empty());
-                    r.stderr = Some(errout.clone()).filter(|s| !s.is_empty());
-                    self.emit_started(&mut r, t);
-                    self.emit_result(r);
-                }
-                return;
-            }
+        let Some(instance) = self.set_up_suite(&suite, &class, hooks[0]) else {
+            return;
         };
         for t in &suite.tests {
             if self.cx.stop.load(Ordering::SeqCst) {
@@ -818,23 +781,74 @@ impl<'a, 'py> FileRun<'a, 'py> {
             self.run_test(&suite, t, Some(&instance), hooks[2], hooks[3]);
         }
         if hooks[1] {
-            self.teardown_suite(&suite, &instance);
+            self.tear_down_suite(&suite, &instance);
         }
     }
 
-    /// The suite's `teardown_suite`; a failure is an entry of its own after its last test.
-    fn teardown_suite(&mut self, suite: &Suite<'py>, instance: &Bound<'py, PyAny>) {
+    /// Instantiate the suite and run its `setup_suite`; a failure marks every test `error`
+    /// (kind setup) and gives None. Should the process die in `setup_suite`, its tests are the
+    /// ones to report.
+    fn set_up_suite(
+        &mut self,
+        suite: &Suite<'py>,
+        class: &Bound<'py, PyType>,
+        has_setup: bool,
+    ) -> Option<Bound<'py, PyAny>> {
+        if has_setup {
+            let blamed = suite.tests.iter().map(|t| self.test_start(t)).collect();
+            self.hook_started("setup_suite", suite, blamed);
+        }
+        capture::begin();
+        let instance = class.call0();
+        let setup = match &instance {
+            Ok(inst) if has_setup => inst
+                .getattr("setup_suite")
+                .and_then(|f| self.call(&f, None)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.clone_ref(self.py)),
+        };
+        let (out, errout) = capture::end();
+        let err = match (instance, setup) {
+            (Ok(inst), Ok(())) => return Some(inst),
+            (_, Err(err)) | (Err(err), _) => err,
+        };
+        let p = self.problem(&err, ErrorKind::Setup);
+        for t in &suite.tests {
+            let mut r = self.base_result(
+                t.id.clone(),
+                suite.name.as_deref(),
+                Some(&t.name),
+                Status::Error,
+            );
+            r.kind = Some(ErrorKind::Setup);
+            r.tags = t.tags.clone();
+            r.line = t.line;
+            r.message = Some(format!("setup_suite failed: {}", p.described.message()));
+            r.traceback = Some(p.described.traceback.clone());
+            r.stdout = Some(out.clone()).filter(|s| !s.is_empty());
+            r.stderr = Some(errout.clone()).filter(|s| !s.is_empty());
+            self.emit_started(&mut r, t);
+            self.emit_result(r);
+        }
+        None
+    }
+
+    /// `teardown_suite`, reported as an entry of its own when it fails (as pytest reports an
+    /// error at teardown), placed right after the suite's last test.
+    fn tear_down_suite(&mut self, suite: &Suite<'py>, instance: &Bound<'py, PyAny>) {
         let name = suite.name.clone().unwrap_or_default();
+        let id = format!("{}::{name}::teardown_suite", self.task.rel);
+        let order = (
+            self.task.index,
+            2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
+        );
         let blamed = TestStart {
-            id: format!("{}::{name}::teardown_suite", self.task.rel),
+            id: id.clone(),
             tags: Vec::new(),
             line: None,
             timeout: None,
             retries: None,
-            order: (
-                self.task.index,
-                2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
-            ),
+            order,
         };
         self.hook_started("teardown_suite", suite, vec![blamed]);
         capture::begin();
@@ -844,21 +858,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
             .and_then(|f| self.call(&f, None));
         let (out, errout) = capture::end();
         if let Err(err) = res {
-            // Reported as an entry of its own, as pytest reports an error at teardown.
             let p = self.problem(&err, ErrorKind::Teardown);
-            let name = suite.name.clone().unwrap_or_default();
-            let mut r = self.base_result(
-                format!("{}::{name}::teardown_suite", self.task.rel),
-                Some(&name),
-                Some("teardown_suite"),
-                Status::Error,
-            );
+            let mut r = self.base_result(id, Some(&name), Some("teardown_suite"), Status::Error);
             r.kind = Some(ErrorKind::Teardown);
-            // Right after the suite's last test.
-            r.order = (
-                self.task.index,
-                2 * suite.tests.last().map_or(0, |t| t.decl) + 1,
-            );
+            r.order = order;
             r.message = Some(format!("teardown_suite failed: {}", p.described.message()));
             r.traceback = Some(p.described.traceback);
             r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
