@@ -649,6 +649,11 @@ class Session:
         self._cls_suite = None
         self._result = None
         self._loop = None
+        # pytest's setup_function/teardown_function, looked up once.
+        self._function_hooks = tuple(
+            f if callable(f) else None
+            for f in (getattr(module, "setup_function", None), getattr(module, "teardown_function", None))
+        )
 
     # -------------------------------------------------------------- fixtures
 
@@ -662,7 +667,7 @@ class Session:
         self._await(result)
 
     def _await(self, result):
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             return self._event_loop().run_until_complete(result)
         return result
 
@@ -805,6 +810,11 @@ class Session:
             return problems, self.cls_state
         return problems, None
 
+    def step(self, item):
+        """``enter`` then ``run``: (the previous class's tear-down problems, the outcome)."""
+        problems, setup = self.enter(item)
+        return problems, (setup if setup is not None else self.run(item))
+
     def finish(self):
         """Tear down the last class and the module: [(suite or None, hook name, exception)]."""
         problems = self._teardown_class()
@@ -905,14 +915,16 @@ class Session:
         return ("passed", None, None, None, None)
 
     def _run_pytest(self, item):
-        globs = getattr(item.func, "__globals__", None) or vars(self.module)
-        skip = _skip_reason(item.marks, globs)
-        if skip is not None:
-            return ("skipped", None, skip, None, None)
-        xfail = _xfail_of(item.marks, globs)
-        if xfail is not None and not xfail["run"]:
-            return ("xfailed", None, "[NOTRUN] " + xfail["reason"] if xfail["reason"] else "[NOTRUN]", None, None)
-        if inspect.isgeneratorfunction(item.func):
+        xfail = None
+        if item.marks:
+            globs = getattr(item.func, "__globals__", None) or vars(self.module)
+            skip = _skip_reason(item.marks, globs)
+            if skip is not None:
+                return ("skipped", None, skip, None, None)
+            xfail = _xfail_of(item.marks, globs)
+            if xfail is not None and not xfail["run"]:
+                return ("xfailed", None, "[NOTRUN] " + xfail["reason"] if xfail["reason"] else "[NOTRUN]", None, None)
+        if item.func.__code__.co_flags & _GENERATOR:
             return ("error", "exception", "yield tests are not supported (pytest fails them too; use parametrize)", None, None)
         if item.missing:
             names = ", ".join(repr(m) for m in item.missing)
@@ -927,10 +939,8 @@ class Session:
                 setup = getattr(instance, "setup_method", None)
                 if setup is not None:
                     self._call_optional(setup, func)
-            else:
-                setup = getattr(self.module, "setup_function", None)
-                if setup is not None and callable(setup):
-                    self._call_optional(setup, item.func)
+            elif self._function_hooks[0] is not None:
+                self._call_optional(self._function_hooks[0], item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -945,10 +955,8 @@ class Session:
                 td = getattr(instance, "teardown_method", None)
                 if td is not None:
                     self._call_optional(td, func)
-            else:
-                td = getattr(self.module, "teardown_function", None)
-                if td is not None and callable(td):
-                    self._call_optional(td, item.func)
+            elif self._function_hooks[1] is not None:
+                self._call_optional(self._function_hooks[1], item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -979,7 +987,12 @@ class Session:
             if xfail["strict"]:
                 return ("failed", None, "[XPASS(strict)] " + xfail["reason"] if xfail["reason"] else "[XPASS(strict)]", None, None)
             return ("xpassed", None, xfail["reason"] or None, None, None)
-        return ("passed", None, None, None, None)
+        return _PASSED
+
+
+# The outcome of most tests, made once.
+_PASSED = ("passed", None, None, None, None)
+_GENERATOR = inspect.CO_GENERATOR
 
 
 # unittest's TestCase.run, once per test, costs three context managers: on the Python it is

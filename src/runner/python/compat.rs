@@ -102,26 +102,21 @@ fn hook_problems(list: &Bound<'_, PyAny>) -> PyResult<Vec<HookProblem>> {
     Ok(out)
 }
 
-/// Set up what the test needs: the previous class's tear-down problems, and the set-up
-/// outcome that stands for this test if its class or module could not be set up.
-pub(super) fn enter<'py>(
+/// Set up what the test needs (its class, its module) and run it, in one call: the previous
+/// class's tear-down problems, and the outcome (see `apply`; a failed set-up's when its class
+/// or module could not be set up).
+pub(super) fn step<'py>(
     session: &Bound<'py, PyAny>,
     test: &CompatTest<'py>,
-) -> PyResult<(Vec<HookProblem>, Option<Bound<'py, PyAny>>)> {
-    let got = session.call_method1(pyo3::intern!(session.py(), "enter"), (&test.item,))?;
-    let (problems, setup): (Bound<'py, PyAny>, Bound<'py, PyAny>) = got.extract()?;
-    Ok((
-        hook_problems(&problems)?,
-        Some(setup).filter(|s| !s.is_none()),
-    ))
-}
-
-/// Run the test; its outcome (see `apply`).
-pub(super) fn run<'py>(
-    session: &Bound<'py, PyAny>,
-    test: &CompatTest<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    session.call_method1(pyo3::intern!(session.py(), "run"), (&test.item,))
+) -> PyResult<(Vec<HookProblem>, Bound<'py, PyAny>)> {
+    let got = session.call_method1(pyo3::intern!(session.py(), "step"), (&test.item,))?;
+    let (problems, outcome): (Bound<'py, PyAny>, Bound<'py, PyAny>) = got.extract()?;
+    let problems = if problems.is_truthy()? {
+        hook_problems(&problems)?
+    } else {
+        Vec::new()
+    };
+    Ok((problems, outcome))
 }
 
 /// Tear down the last class and the module.

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 
 use super::capture;
 use super::compat::{
-    CompatTest, HookProblem, apply, collect, describe_hook, enter, finish, one_line, run, session,
+    CompatTest, HookProblem, apply, collect, describe_hook, finish, one_line, session, step,
 };
 use super::engine::FileRun;
 use super::failure::describe;
@@ -124,14 +124,7 @@ impl<'py> FileRun<'_, 'py> {
             }));
             capture::begin();
             let started = Instant::now();
-            let ran = (|| -> PyResult<(Vec<HookProblem>, Bound<'py, PyAny>)> {
-                let (problems, setup) = enter(&session, t)?;
-                let outcome = match setup {
-                    Some(s) => s,
-                    None => run(&session, t)?,
-                };
-                Ok((problems, outcome))
-            })();
+            let ran = step(&session, t);
             r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let out = capture::end();
             self.restore();
