@@ -160,38 +160,7 @@ fn test_decorator(deco: &str) -> Option<&str> {
 
 /// The value text of keyword `key=` in a call's argument text, up to the next top-level comma.
 fn keyword<'a>(args: &'a str, key: &str) -> Option<&'a str> {
-    let bytes = args.as_bytes();
-    let mut depth = 0i32;
-    let mut quote: Option<u8> = None;
-    let mut start = 0usize;
-    let mut i = 0usize;
-    let mut parts = Vec::new();
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == q {
-                quote = None;
-            }
-        } else {
-            match b {
-                b'"' | b'\'' => quote = Some(b),
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => depth -= 1,
-                b',' if depth == 0 => {
-                    parts.push(&args[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    parts.push(&args[start..]);
-    parts.into_iter().find_map(|p| {
+    top_level_split(args).into_iter().find_map(|p| {
         let (k, v) = p.split_once('=')?;
         (k.trim() == key).then(|| v.trim())
     })

@@ -20,26 +20,9 @@ const DECL_BASE: usize = 1 << 20;
 
 impl<'py> FileRun<'_, 'py> {
     fn compat_result(&self, id: String, suite: Option<&str>, name: &str) -> TestResult {
-        TestResult {
-            id,
-            file: self.task.rel.clone(),
-            suite: suite.map(str::to_string),
-            name: Some(name.to_string()),
-            status: Status::Passed,
-            kind: None,
-            strict: false,
-            duration_ms: 0.0,
-            tags: Vec::new(),
-            line: None,
-            message: None,
-            traceback: None,
-            source: None,
-            values: Vec::new(),
-            stdout: None,
-            stderr: None,
-            order: (self.task.index, 0),
-            earlier: Vec::new(),
-        }
+        let mut r = self.base_result(id, suite, Some(name), Status::Passed);
+        r.order = (self.task.index, 0);
+        r
     }
 
     fn compat_emit(&mut self, r: TestResult) {

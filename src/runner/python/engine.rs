@@ -338,7 +338,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         (self.cx.emit)(Event::TestFinished(r));
     }
 
-    fn base_result(
+    pub(super) fn base_result(
         &self,
         id: String,
         suite: Option<&str>,
