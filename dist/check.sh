@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# dist/check.sh [PYTHON...]: build the release archive and wheel with dist/build.sh, then use
+# them as a user would, with nothing from this machine's environment but PATH=/usr/bin:/bin:
+# - from the unpacked archive, the demo (examples/demo) passes under a virtualenv of each
+#   built Python, and `dbtest --version` names that virtualenv's exact Python version;
+# - a virtualenv of a Python with no engine (if one is found) gets exit 4 naming its version;
+# - no binary has an absolute RPATH/RUNPATH;
+# - the wheel, pip-installed into a fresh virtualenv, runs the demo from that venv's bin/.
+# By default: the oldest and the newest CPython >= 3.10 with a shared libpython under
+# $(pyenv root)/versions/ (CI's machines have pyenv's); skipped, saying why, with fewer than two.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+log() { printf 'dist/check.sh: %s\n' "$*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+
+minor_of() { "$1" -I -S -c 'import sys, sysconfig; print("%d.%d" % sys.version_info[:2] if sysconfig.get_config_var("Py_ENABLE_SHARED") else "")' 2>/dev/null || true; }
+
+pythons=("$@")
+other=""
+if ((${#pythons[@]} == 0)); then
+  declare -A seen=()
+  found=()
+  if command -v pyenv >/dev/null; then
+    for p in "$(pyenv root)"/versions/*/bin/python3; do
+      [[ -x $p ]] || continue
+      m=$(minor_of "$p")
+      [[ -n $m && -z ${seen[$m]:-} ]] || continue
+      seen[$m]=1
+      if [[ $m =~ ^3\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 10)); then
+        found+=("$m $p")
+      elif [[ $m =~ ^3\.[0-9]$ ]]; then
+        other=$p # a Python with no engine, for the exit-4 check (the newest such)
+      fi
+    done
+  fi
+  mapfile -t found < <(printf '%s\n' "${found[@]}" | sort -t. -k2,2n | sed '/^$/d')
+  if ((${#found[@]} < 2)); then
+    log "SKIPPED: fewer than two CPython >= 3.10 with a shared libpython under \$(pyenv root)/versions/ (found: ${found[*]:-none})"
+    exit 0
+  fi
+  pythons=("${found[0]#* }" "${found[-1]#* }")
+fi
+
+export DBTEST_DIST_OUT=${DBTEST_DIST_OUT:-$root/dist/out}
+log "building for: ${pythons[*]}"
+dist/build.sh "${pythons[@]}" >/dev/null
+version=$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
+triple=$(rustc -vV | sed -n 's/^host: //p')
+tarball=$DBTEST_DIST_OUT/dbtest-$version-$triple.tar.gz
+wheel=$(ls "$DBTEST_DIST_OUT"/dbtest-"$version"-py3-none-*.whl)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$DBTEST_DIST_OUT" && sha256sum -c --quiet "$(basename "$tarball").sha256") || fail "checksum"
+tar -C "$tmp" -xzf "$tarball"
+install=$tmp/dbtest-$version-$triple
+for f in "$install/bin/dbtest" "$install"/lib/dbtest/engines/*/dbtest; do
+  if readelf -d "$f" | grep -E 'R(UN)?PATH' | grep -v '\$ORIGIN' | grep -q .; then
+    fail "$f has an absolute RPATH/RUNPATH"
+  fi
+done
+
+# Run as a user would: nothing set but PATH (and a HOME of our own for dbtest's cache).
+user_run() { # user_run DIR ARGS...
+  local dir=$1
+  shift
+  (cd "$dir" && env -i PATH=/usr/bin:/bin HOME="$tmp/home" "$@")
+}
+
+demo_in_venv() { # demo_in_venv NAME PYTHON DBTEST
+  local name=$1 py=$2 dbtest=$3 proj=$tmp/$1 want got rc
+  cp -r examples/demo "$proj"
+  "$py" -m venv "$proj/.venv"
+  want=$("$proj/.venv/bin/python" -c 'import sys; print(sys.version.split()[0])')
+  got=$(user_run "$proj" "$dbtest" --version) || fail "$name: --version exited $?"
+  [[ $got == "dbtest $version (Python $want)" ]] || fail "$name: --version said '$got', want Python $want"
+  rc=0
+  user_run "$proj" "$dbtest" --color never >"$tmp/$name.out" 2>&1 || rc=$?
+  ((rc == 0)) || { cat "$tmp/$name.out" >&2; fail "$name: the demo exited $rc"; }
+  log "ok: $name (Python $want): '$got', demo: $(grep -E '^(PASSED|FAILED)' "$tmp/$name.out")"
+}
+
+for py in "${pythons[@]}"; do
+  demo_in_venv "archive-py$(minor_of "$py")" "$py" "$install/bin/dbtest"
+done
+
+if [[ -n $other ]]; then
+  m=$(minor_of "$other")
+  mkdir -p "$tmp/old"
+  "$other" -m venv "$tmp/old/.venv"
+  rc=0
+  user_run "$tmp/old" "$install/bin/dbtest" --version >"$tmp/old.out" 2>&1 || rc=$?
+  ((rc == 4)) || { cat "$tmp/old.out" >&2; fail "a Python $m virtualenv: exit $rc, want 4"; }
+  grep -q "Python $m" "$tmp/old.out" || fail "the exit-4 message does not name Python $m: $(cat "$tmp/old.out")"
+  log "ok: a Python $m virtualenv gets exit 4: $(head -1 "$tmp/old.out")"
+fi
+
+# The wheel, into a fresh virtualenv of the newest built Python, run from that venv's bin/
+# (not activated, the project has no .venv of its own).
+py=${pythons[-1]}
+"$py" -m venv "$tmp/wheel-venv"
+"$tmp/wheel-venv/bin/python" -m pip install --quiet --no-index --disable-pip-version-check "$wheel" ||
+  fail "pip install $(basename "$wheel")"
+cp -r examples/demo "$tmp/wheel-demo"
+rc=0
+user_run "$tmp/wheel-demo" "$tmp/wheel-venv/bin/dbtest" --color never >"$tmp/wheel.out" 2>&1 || rc=$?
+((rc == 0)) || { cat "$tmp/wheel.out" >&2; fail "the wheel's dbtest: the demo exited $rc"; }
+log "ok: wheel $(basename "$wheel") in a fresh venv: $(user_run "$tmp/wheel-demo" "$tmp/wheel-venv/bin/dbtest" --version), demo: $(grep -E '^(PASSED|FAILED)' "$tmp/wheel.out")"
+log "all checks passed"
