@@ -21,6 +21,7 @@ out=${DBTEST_DIST_OUT:-$root/dist/out}
 target_base=${CARGO_TARGET_DIR:-$root/target}/dist
 parallel=${DBTEST_DIST_PARALLEL:-1}
 triple=$(rustc -vV | sed -n 's/^host: //p')
+pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 log() { printf 'dist/build.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -80,11 +81,9 @@ else
   for n in python3 python3.1{0..9}; do
     if p=$(command -v "$n"); then add "$p" 0; fi
   done
-  if command -v pyenv >/dev/null; then
-    for p in "$(pyenv root)"/versions/*/bin/python3; do
-      [[ -x $p ]] && add "$p" 0
-    done
-  fi
+  for p in "$pyenv_root"/versions/*/bin/python3; do
+    if [[ -x $p ]]; then add "$p" 0; fi
+  done
 fi
 ((${#minors[@]} > 0)) || die "no CPython >= 3.10 with a shared libpython found; pass interpreters: dist/build.sh /path/to/python3.12 ..."
 mapfile -t minors < <(printf '%s\n' "${minors[@]}" | sort -t. -k1,1n -k2,2n)

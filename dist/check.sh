@@ -21,19 +21,18 @@ other=""
 if ((${#pythons[@]} == 0)); then
   declare -A seen=()
   found=()
-  if command -v pyenv >/dev/null; then
-    for p in "$(pyenv root)"/versions/*/bin/python3; do
-      [[ -x $p ]] || continue
-      m=$(minor_of "$p")
-      [[ -n $m && -z ${seen[$m]:-} ]] || continue
-      seen[$m]=1
-      if [[ $m =~ ^3\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 10)); then
-        found+=("$m $p")
-      elif [[ $m =~ ^3\.[0-9]$ ]]; then
-        other=$p # a Python with no engine, for the exit-4 check (the newest such)
-      fi
-    done
-  fi
+  pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+  for p in "$pyenv_root"/versions/*/bin/python3; do
+    [[ -x $p ]] || continue
+    m=$(minor_of "$p")
+    [[ -n $m && -z ${seen[$m]:-} ]] || continue
+    seen[$m]=1
+    if [[ $m =~ ^3\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 10)); then
+      found+=("$m $p")
+    elif [[ $m =~ ^3\.[0-9]$ ]]; then
+      other=$p # a Python with no engine, for the exit-4 check (the newest such)
+    fi
+  done
   mapfile -t found < <(printf '%s\n' "${found[@]}" | sort -t. -k2,2n | sed '/^$/d')
   if ((${#found[@]} < 2)); then
     log "SKIPPED: fewer than two CPython >= 3.10 with a shared libpython under \$(pyenv root)/versions/ (found: ${found[*]:-none})"
