@@ -8,6 +8,7 @@
 # - the wheel, pip-installed into a fresh virtualenv, runs the demo from that venv's bin/.
 # By default: the oldest and the newest CPython >= 3.10 with a shared libpython under
 # $(pyenv root)/versions/ (CI's machines have pyenv's); skipped, saying why, with fewer than two.
+# DBTEST_CHECK_PREBUILT=1: check what is in dist/out (or DBTEST_DIST_OUT) without building.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,34 +17,47 @@ fail() { log "FAILED: $*"; exit 1; }
 
 minor_of() { "$1" -I -S -c 'import sys, sysconfig; print("%d.%d" % sys.version_info[:2] if sysconfig.get_config_var("Py_ENABLE_SHARED") else "")' 2>/dev/null || true; }
 
+# pyenv's Pythons with a shared libpython, one per minor version: "minor path", in version order.
+pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+declare -A seen=()
+found=()
+for p in "$pyenv_root"/versions/*/bin/python3; do
+  [[ -x $p ]] || continue
+  m=$(minor_of "$p")
+  [[ $m =~ ^3\.[0-9]+$ && -z ${seen[$m]:-} ]] || continue
+  seen[$m]=1
+  found+=("$m $p")
+done
+mapfile -t found < <(printf '%s\n' "${found[@]}" | sed '/^$/d' | sort -t. -k2,2n)
+
 pythons=("$@")
-other=""
 if ((${#pythons[@]} == 0)); then
-  declare -A seen=()
-  found=()
-  pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
-  for p in "$pyenv_root"/versions/*/bin/python3; do
-    [[ -x $p ]] || continue
-    m=$(minor_of "$p")
-    [[ -n $m && -z ${seen[$m]:-} ]] || continue
-    seen[$m]=1
-    if [[ $m =~ ^3\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 10)); then
-      found+=("$m $p")
-    elif [[ $m =~ ^3\.[0-9]$ ]]; then
-      other=$p # a Python with no engine, for the exit-4 check (the newest such)
-    fi
+  usable=()
+  for f in "${found[@]}"; do
+    m=${f%% *}
+    if ((${m#3.} >= 10)); then usable+=("$f"); fi
   done
-  mapfile -t found < <(printf '%s\n' "${found[@]}" | sort -t. -k2,2n | sed '/^$/d')
-  if ((${#found[@]} < 2)); then
-    log "SKIPPED: fewer than two CPython >= 3.10 with a shared libpython under \$(pyenv root)/versions/ (found: ${found[*]:-none})"
+  if ((${#usable[@]} < 2)); then
+    log "SKIPPED: fewer than two CPython >= 3.10 with a shared libpython under $pyenv_root/versions/ (found: ${usable[*]:-none})"
     exit 0
   fi
-  pythons=("${found[0]#* }" "${found[-1]#* }")
+  pythons=("${usable[0]#* }" "${usable[-1]#* }")
 fi
+declare -A built=()
+for p in "${pythons[@]}"; do built[$(minor_of "$p")]=1; done
+# A Python with no engine, for the exit-4 check: the newest pyenv one of another minor version.
+other=""
+for f in "${found[@]}"; do
+  [[ -n ${built[${f%% *}]:-} ]] || other=${f#* }
+done
 
 export DBTEST_DIST_OUT=${DBTEST_DIST_OUT:-$root/dist/out}
-log "building for: ${pythons[*]}"
-dist/build.sh "${pythons[@]}" >/dev/null
+if [[ ${DBTEST_CHECK_PREBUILT:-} == 1 ]]; then
+  log "using what is already in $DBTEST_DIST_OUT (DBTEST_CHECK_PREBUILT=1)"
+else
+  log "building for: ${pythons[*]}"
+  dist/build.sh "${pythons[@]}" >/dev/null
+fi
 version=$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 triple=$(rustc -vV | sed -n 's/^host: //p')
 tarball=$DBTEST_DIST_OUT/dbtest-$version-$triple.tar.gz

@@ -110,15 +110,27 @@ fn launch(argv0: OsString, args: Vec<OsString>) -> Result<Never, Failure> {
         } else {
             installed.join(", ")
         };
+        let supported = info
+            .minor
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+            .is_some_and(|v| v >= (3, 10));
+        let hint = if supported {
+            format!(
+                "use a virtualenv of one of those versions, or build an engine for Python {}: \
+                 dist/build.sh /path/to/python{} (see dist/README.md)",
+                info.minor, info.minor
+            )
+        } else {
+            "dbtest runs Python 3.10 and newer: use a virtualenv of one of those versions"
+                .to_string()
+        };
         return Err(usage(format!(
             "{} is Python {}, but this dbtest has engines only for Python {have} (in {})\n  \
-             hint: use a virtualenv of one of those versions, or build an engine for Python {}: \
-             dist/build.sh /path/to/python{} (see dist/README.md)",
+             hint: {hint}",
             target.describe(),
             info.version,
             engines.display(),
-            info.minor,
-            info.minor,
         )));
     }
 
