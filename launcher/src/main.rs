@@ -468,16 +468,13 @@ fn probe(python: &Path) -> Result<Info, Failure> {
         .output()
         .map_err(|e| usage(format!("cannot run the Python {}: {e}", python.display())))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let info = match (out.status.success(), Info::parse(&text)) {
-        (true, Some(info)) => info,
-        _ => {
-            return Err(usage(format!(
-                "cannot ask the Python {} for its version ({}): {}",
-                python.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
+    let (true, Some(info)) = (out.status.success(), Info::parse(&text)) else {
+        return Err(usage(format!(
+            "cannot ask the Python {} for its version ({}): {}",
+            python.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     };
     if let (Some(key), Some(file)) = (key, file) {
         write_cache(&file, &key, &info);
