@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::baseline::FailOn;
+use crate::runner::partition::Partition;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,7 +55,7 @@ pub enum ModeCommand {
 pub enum Format {
     /// Progress, failures with details, a summary table (for people)
     Console,
-    /// One JSON document (for machines; schema in the README)
+    /// One JSON document (for machines; schema in docs/json.md)
     Json,
     /// GitHub-flavoured markdown (for pull-request comments and job summaries)
     Markdown,
@@ -131,49 +132,77 @@ pub struct Options {
     #[arg(short = 'o', long, value_name = "FILE", global = true)]
     pub output: Option<PathBuf>,
 
+    /// Also write a JUnit XML report to FILE (one testsuite per file; for CI test tabs)
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Reports")]
+    pub junitxml: Option<PathBuf>,
+
+    /// Also write the JSON report to FILE
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Reports")]
+    pub json: Option<PathBuf>,
+
+    /// Also write the markdown report to FILE
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Reports")]
+    pub markdown: Option<PathBuf>,
+
+    /// Print the N slowest tests after the summary
+    #[arg(long, value_name = "N", global = true, help_heading = "Reports")]
+    pub durations: Option<usize>,
+
+    /// Run one shard of the selected test files: slice:M/N (round-robin) or hash:M/N (by path)
+    #[arg(long, value_name = "KIND:M/N", global = true, help_heading = "CI")]
+    pub partition: Option<Partition>,
+
+    /// Run only the tests that failed or errored last time (all tests if none did)
+    #[arg(
+        long = "lf",
+        visible_alias = "last-failed",
+        global = true,
+        help_heading = "CI"
+    )]
+    pub last_failed: bool,
+
+    /// Run the files of the tests that failed last time first, then the rest
+    #[arg(
+        long = "ff",
+        visible_alias = "failed-first",
+        global = true,
+        help_heading = "CI"
+    )]
+    pub failed_first: bool,
+
+    /// Rerun a failed or errored test up to N times; a pass on a retry counts, reported flaky
+    #[arg(long, value_name = "N", global = true, help_heading = "CI")]
+    pub retries: Option<u32>,
+
     /// Colour in console output (NO_COLOR and FORCE_COLOR are honoured under auto)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
-    /// Benchmarks: sampling time budget per entry, in seconds
+    /// Benchmarks: sampling time budget per entry, in seconds [default: 1]
     #[arg(
         long,
         value_name = "SECONDS",
-        default_value_t = 1.0,
         global = true,
         help_heading = "Benchmarks"
     )]
-    pub bench_time: f64,
+    pub bench_time: Option<f64>,
 
-    /// Benchmarks: samples per entry (fewer if --bench-time runs out first, never under 5)
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 50,
-        global = true,
-        help_heading = "Benchmarks"
-    )]
-    pub samples: u32,
+    /// Benchmarks: samples per entry (fewer if --bench-time runs out first, never under 5) [default: 50]
+    #[arg(long, value_name = "N", global = true, help_heading = "Benchmarks")]
+    pub samples: Option<u32>,
 
-    /// Benchmarks: warm-up samples per entry, taken and thrown away before sampling
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        global = true,
-        help_heading = "Benchmarks"
-    )]
-    pub warmup: u32,
+    /// Benchmarks: warm-up samples per entry, taken and thrown away before sampling [default: 1]
+    #[arg(long, value_name = "N", global = true, help_heading = "Benchmarks")]
+    pub warmup: Option<u32>,
 
-    /// Benchmarks: differences smaller than this (percent) are reported as `same`
+    /// Benchmarks: differences smaller than this (percent) are reported as `same` [default: 2]
     #[arg(
         long,
         value_name = "PERCENT",
-        default_value_t = 2.0,
         global = true,
         help_heading = "Benchmarks"
     )]
-    pub noise: f64,
+    pub noise: Option<f64>,
 
     /// Benchmarks: save this run's samples as baseline NAME (.dbtest/benchmarks/NAME.json)
     #[arg(long, value_name = "NAME", global = true, help_heading = "Benchmarks")]

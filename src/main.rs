@@ -2,6 +2,7 @@
 mod app;
 mod bench;
 mod cli;
+mod config;
 mod error;
 mod report;
 mod runner;
@@ -12,7 +13,7 @@ use clap::error::ErrorKind;
 
 use crate::error::{ExitCode, UserError};
 
-fn main() {
+fn main() -> std::process::ExitCode {
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == runner::worker::WORKER_ARG)
@@ -43,7 +44,5 @@ fn main() {
             },
         },
     };
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    std::process::exit(code as i32);
+    code.into()
 }

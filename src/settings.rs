@@ -4,10 +4,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::bench::baseline::FailOn;
-use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Workers};
+use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
+use crate::config::{self, Config};
 use crate::error::UserError;
 use crate::runner::filter::{Filter, Mode};
-use crate::runner::python::{BenchOptions, Venv, find_venv};
+use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::partition::Partition;
+use crate::runner::venv::{Venv, find_venv};
 
 #[derive(Debug)]
 pub struct Settings {
@@ -29,6 +32,27 @@ pub struct Settings {
     /// `--timeout`, for tests that set none.
     pub timeout: Option<f64>,
     pub bench: BenchSettings,
+    /// `--junitxml`, `--json`, `--markdown` files.
+    pub reports: ReportFiles,
+    /// `--durations N` (0: off).
+    pub durations: usize,
+    /// `--partition`: this job's shard.
+    pub partition: Option<Partition>,
+    /// `--lf`.
+    pub last_failed: bool,
+    /// `--ff`.
+    pub failed_first: bool,
+    /// `--retries`, for tests that set none.
+    pub retries: u32,
+}
+
+/// Report files a run writes besides its stdout report, each format to its own file
+/// (`--junitxml`, `--json`, `--markdown`; `--html` is with the benchmark settings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFiles {
+    pub junitxml: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,11 +68,11 @@ pub struct BenchSettings {
     pub html: Option<PathBuf>,
 }
 
-/// The nearest folder upwards holding pyproject.toml, setup.py or .git; else `cwd`.
+/// The nearest folder upwards holding pyproject.toml, dbtest.toml, setup.py or .git; else `cwd`.
 pub fn project_root(cwd: &Path) -> PathBuf {
     cwd.ancestors()
         .find(|d| {
-            ["pyproject.toml", "setup.py", ".git"]
+            ["pyproject.toml", "dbtest.toml", "setup.py", ".git"]
                 .iter()
                 .any(|m| d.join(m).exists())
         })
@@ -96,6 +120,22 @@ impl Settings {
         self.filter.is_active()
     }
 
+    /// What the runner needs to run a plan.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            root: self.root.clone(),
+            venv: self.venv.clone(),
+            filter: self.filter.clone(),
+            jobs: self.jobs,
+            workers: self.workers,
+            timeout: self.timeout,
+            fail_fast: self.fail_fast,
+            bench: self.bench.options,
+            first: Default::default(),
+            record_history: true,
+        }
+    }
+
     pub fn resolve(cli: Cli) -> Result<Settings, UserError> {
         let mut cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         if let Some(dir) = &cli.options.directory {
@@ -108,23 +148,18 @@ impl Settings {
             cwd = target;
         }
         let root = project_root(&cwd);
-        let (mode, mut paths) = match cli.mode {
-            None => (Mode::All, cli.paths),
-            Some(ModeCommand::Unit { paths }) => (Mode::Unit, [cli.paths, paths].concat()),
-            Some(ModeCommand::Integration { paths }) => {
-                (Mode::Integration, [cli.paths, paths].concat())
-            }
-            Some(ModeCommand::Bench { paths }) => (Mode::Bench, [cli.paths, paths].concat()),
-        };
-        if paths.is_empty() {
-            paths.push(if cwd.join("tests").is_dir() {
-                PathBuf::from("tests")
-            } else {
-                PathBuf::from(".")
-            });
+        let config = config::load(&root)?;
+        let mut o = cli.options;
+        let mut cli_paths = cli.paths;
+        if let Some(c) = config {
+            apply_config(&mut o, &mut cli_paths, &cli.mode, c);
         }
-        let o = cli.options;
-        let filter = Filter::new(o.pattern.as_deref(), o.tags, o.exclude_tags, mode)?;
+        let (mode, paths) = mode_and_paths(cli.mode, cli_paths, &cwd);
+        let (tags, exclude_tags) = (
+            std::mem::take(&mut o.tags),
+            std::mem::take(&mut o.exclude_tags),
+        );
+        let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)?;
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
@@ -150,32 +185,12 @@ impl Settings {
         if o.fail_on.is_some() && o.baseline.is_none() {
             return Err(UserError::FailOnWithoutBaseline);
         }
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
         if o.timeout.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
             return Err(UserError::BadNumber(
                 "--timeout takes a number of seconds above 0".into(),
             ));
         }
-        if !valid(o.bench_time) || !valid(o.noise) {
-            return Err(UserError::BadNumber(
-                "--bench-time and --noise take a number of at least 0".into(),
-            ));
-        }
-        let bench = BenchSettings {
-            options: BenchOptions {
-                samples: o.samples.max(2),
-                warmup: o.warmup,
-                target_time: std::time::Duration::from_millis(20),
-                max_time: std::time::Duration::from_secs_f64(o.bench_time),
-                iterations: None,
-            },
-            noise: o.noise / 100.0,
-            save_baseline: o.save_baseline,
-            baseline: o.baseline,
-            saved_samples: o.saved_samples,
-            fail_on: o.fail_on,
-            html: o.html,
-        };
+        let bench = BenchSettings::resolve(&o)?;
         Ok(Settings {
             cwd,
             root,
@@ -195,6 +210,116 @@ impl Settings {
             },
             timeout: o.timeout,
             bench,
+            reports: ReportFiles {
+                junitxml: o.junitxml,
+                json: o.json,
+                markdown: o.markdown,
+            },
+            durations: o.durations.unwrap_or(0),
+            partition: o.partition,
+            last_failed: o.last_failed,
+            failed_first: o.failed_first,
+            retries: o.retries.unwrap_or(0),
+        })
+    }
+}
+
+/// Fill in what the command line left unset from the project's configuration: the command
+/// line overrides the file, key by key. (Flags such as `-x` can only be turned on.)
+fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCommand>, c: Config) {
+    let mode_paths = match mode {
+        Some(
+            ModeCommand::Unit { paths }
+            | ModeCommand::Integration { paths }
+            | ModeCommand::Bench { paths },
+        ) => !paths.is_empty(),
+        None => false,
+    };
+    if paths.is_empty() && !mode_paths {
+        if let Some(p) = c.paths {
+            *paths = p;
+        }
+    }
+    fn fill<T>(slot: &mut Option<T>, from: Option<T>) {
+        if slot.is_none() {
+            *slot = from;
+        }
+    }
+    fill(&mut o.timeout, c.timeout);
+    fill(
+        &mut o.workers,
+        c.workers.map(|w| match w {
+            config::Workers::Auto => Workers::Auto,
+            config::Workers::Count(n) => Workers::Count(n),
+        }),
+    );
+    fill(&mut o.jobs, c.jobs);
+    if o.tags.is_empty() {
+        o.tags = c.tags.unwrap_or_default();
+    }
+    if o.exclude_tags.is_empty() {
+        o.exclude_tags = c.exclude_tags.unwrap_or_default();
+    }
+    o.fail_fast |= c.fail_fast.unwrap_or(false);
+    fill(&mut o.retries, c.retries);
+    fill(&mut o.durations, c.durations);
+    fill(&mut o.junitxml, c.junitxml);
+    fill(&mut o.json, c.json);
+    fill(&mut o.markdown, c.markdown);
+    fill(&mut o.html, c.html);
+    fill(&mut o.bench_time, c.bench_time);
+    fill(&mut o.samples, c.samples);
+    fill(&mut o.warmup, c.warmup);
+    fill(&mut o.noise, c.noise);
+}
+
+/// The mode subcommand, and the paths given before and after it (default: `tests/` if it
+/// exists, else the current folder).
+fn mode_and_paths(
+    command: Option<ModeCommand>,
+    before: Vec<PathBuf>,
+    cwd: &Path,
+) -> (Mode, Vec<PathBuf>) {
+    let (mode, mut paths) = match command {
+        None => (Mode::All, before),
+        Some(ModeCommand::Unit { paths }) => (Mode::Unit, [before, paths].concat()),
+        Some(ModeCommand::Integration { paths }) => (Mode::Integration, [before, paths].concat()),
+        Some(ModeCommand::Bench { paths }) => (Mode::Bench, [before, paths].concat()),
+    };
+    if paths.is_empty() {
+        paths.push(if cwd.join("tests").is_dir() {
+            PathBuf::from("tests")
+        } else {
+            PathBuf::from(".")
+        });
+    }
+    (mode, paths)
+}
+
+impl BenchSettings {
+    fn resolve(o: &Options) -> Result<BenchSettings, UserError> {
+        let valid = |x: f64| x.is_finite() && x >= 0.0;
+        let (bench_time, noise) = (o.bench_time.unwrap_or(1.0), o.noise.unwrap_or(2.0));
+        let (samples, warmup) = (o.samples.unwrap_or(50), o.warmup.unwrap_or(1));
+        if !valid(bench_time) || !valid(noise) {
+            return Err(UserError::BadNumber(
+                "--bench-time and --noise take a number of at least 0".into(),
+            ));
+        }
+        Ok(BenchSettings {
+            options: BenchOptions {
+                samples: samples.max(2),
+                warmup,
+                target_time: std::time::Duration::from_millis(20),
+                max_time: std::time::Duration::from_secs_f64(bench_time),
+                iterations: None,
+            },
+            noise: noise / 100.0,
+            save_baseline: o.save_baseline.clone(),
+            baseline: o.baseline.clone(),
+            saved_samples: o.saved_samples,
+            fail_on: o.fail_on,
+            html: o.html.clone(),
         })
     }
 }
@@ -223,5 +348,40 @@ mod tests {
             project_root(&d.path().join("proj/sub/deeper")),
             d.path().join("proj")
         );
+    }
+
+    #[test]
+    fn the_command_line_overrides_the_file_key_by_key() {
+        use clap::Parser;
+        let cli = Cli::parse_from(["dbtest", "--timeout", "9", "--tags", "db", "-n", "2"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            timeout: Some(30.0),
+            workers: Some(config::Workers::Auto),
+            tags: Some(vec!["unit".into()]),
+            exclude_tags: Some(vec!["slow".into()]),
+            retries: Some(2),
+            samples: Some(7),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert_eq!(paths, vec![PathBuf::from("/p/tests")]);
+        assert_eq!(o.timeout, Some(9.0));
+        assert_eq!(o.workers, Some(Workers::Count(2)));
+        assert_eq!(o.tags, vec!["db".to_string()]);
+        assert_eq!(o.exclude_tags, vec!["slow".to_string()]);
+        assert_eq!((o.retries, o.samples), (Some(2), Some(7)));
+        // Paths on the command line (or after a mode) win too.
+        let cli = Cli::parse_from(["dbtest", "unit", "tests/a"]);
+        let mut o = cli.options;
+        let mut paths = Vec::new();
+        let c = Config {
+            paths: Some(vec![PathBuf::from("/p/tests")]),
+            ..Config::default()
+        };
+        apply_config(&mut o, &mut paths, &cli.mode, c);
+        assert!(paths.is_empty());
     }
 }

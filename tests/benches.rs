@@ -1,4 +1,4 @@
-//! Benchmark mode end to end: the shared benchmark fault file, the report formats, baselines
+//! Benchmark mode end to end: the fault corpus's benchmark file, the report formats, baselines
 //! and the regression gate. Short budgets keep it quick; no assertion here depends on speed.
 mod common;
 
@@ -10,15 +10,20 @@ use serde_json::Value;
 /// Fast settings: a few short samples per entry.
 const QUICK: &[&str] = &["--bench-time", "0.05", "--samples", "5", "--warmup", "0"];
 
+/// The project's own fault corpus, or the one `DBTEST_FAULTS_DIR` names (CI points it at
+/// `../shared/faults` as an extra step).
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/faults")
+    match std::env::var_os("DBTEST_FAULTS_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faults"),
+    }
 }
 
 fn bench_project() -> Project {
     let src = corpus().join("benches");
     assert!(
         src.is_dir(),
-        "the fault corpus is missing: expected {} (CI checks it out next to the repository)",
+        "the fault corpus is missing: expected {} (tests/fixtures/faults/benches, or under DBTEST_FAULTS_DIR)",
         src.display()
     );
     let p = Project::new();

@@ -1,6 +1,6 @@
 //! Faults that take a worker process down or never return, run end to end: the crash corpus
-//! (`../shared/faults/crashes`, every expectation written in its comments), a default timeout,
-//! SIGKILL, an import-time crash, in-process mode, SIGINT and fail-fast with several workers.
+//! (`tests/fixtures/faults/crashes` or `$DBTEST_FAULTS_DIR/crashes`, every expectation written
+//! in its comments), a default timeout, SIGKILL, an import-time crash, in-process mode, SIGINT and fail-fast with several workers.
 //! Every run has a wall-clock guard: a run that hangs is killed and fails its test.
 mod common;
 
@@ -21,8 +21,13 @@ const PROMPT: Duration = Duration::from_secs(30);
 /// Set on every run, to the project root: a process that inherited it was started by that run.
 const RUN_MARK: &str = "DBTEST_E2E_CRASH_RUN";
 
+/// The project's own fault corpus, or the one `DBTEST_FAULTS_DIR` names (CI points it at
+/// `../shared/faults` as an extra step).
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/faults")
+    match std::env::var_os("DBTEST_FAULTS_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faults"),
+    }
 }
 
 /// A writable copy of the whole fault corpus (`crashes/` and `tests/`), with a
@@ -31,8 +36,8 @@ fn crash_project() -> Project {
     let src = corpus();
     if !src.join("crashes").is_dir() || !src.join("tests").is_dir() {
         panic!(
-            "the fault corpus is missing: expected it at {} (CI checks it out next to the \
-             repository, at ../shared/faults)",
+            "the fault corpus is missing: expected it at {} (tests/fixtures/faults, or the \
+             folder DBTEST_FAULTS_DIR names)",
             src.display()
         );
     }

@@ -1,4 +1,4 @@
-//! The shared fault corpus (`../shared/faults`), run end to end: every expectation written in
+//! The fault corpus (`tests/fixtures/faults`, or `$DBTEST_FAULTS_DIR`), run end to end: every expectation written in
 //! the comments of its `tests/*.py` files, in every report format.
 mod common;
 
@@ -10,8 +10,13 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
+/// The project's own fault corpus, or the one `DBTEST_FAULTS_DIR` names (CI points it at
+/// `../shared/faults` as an extra step).
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/faults")
+    match std::env::var_os("DBTEST_FAULTS_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faults"),
+    }
 }
 
 /// A writable copy of the corpus, with a `pyproject.toml` at its top so the project root is
@@ -20,8 +25,8 @@ fn fault_project() -> Project {
     let src = corpus();
     if !src.join("tests").is_dir() {
         panic!(
-            "the fault corpus is missing: expected it at {} (CI checks it out next to the \
-             repository, at ../shared/faults)",
+            "the fault corpus is missing: expected it at {} (tests/fixtures/faults, or the \
+             folder DBTEST_FAULTS_DIR names)",
             src.display()
         );
     }

@@ -26,9 +26,9 @@ class TestMeta:
     read-only by convention (``tags`` is a tuple).
     """
 
-    __slots__ = ("tags", "timeout", "skip")
+    __slots__ = ("tags", "timeout", "skip", "retries")
 
-    def __init__(self, tags=(), timeout=None, skip=None):
+    def __init__(self, tags=(), timeout=None, skip=None, retries=None):
         if isinstance(tags, str):
             tags = (tags,)
         tags = tuple(tags)
@@ -45,12 +45,18 @@ class TestMeta:
             skip = None
         elif skip is not None and not isinstance(skip, str):
             raise TypeError(f"@test(skip=...) takes a reason string or a bool, got {skip!r}")
+        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+            raise TypeError(f"@test(retries=...) takes a whole number of at least 0, got {retries!r}")
         self.tags = tags
         self.timeout = timeout
         self.skip = skip
+        self.retries = retries
 
     def __repr__(self):
-        return f"TestMeta(tags={self.tags!r}, timeout={self.timeout!r}, skip={self.skip!r})"
+        return (
+            f"TestMeta(tags={self.tags!r}, timeout={self.timeout!r}, skip={self.skip!r}, "
+            f"retries={self.retries!r})"
+        )
 
 
 # Suites declare thousands of tests with a handful of distinct option sets: build each
@@ -71,20 +77,24 @@ def _marker(meta):
 _BARE = _marker(TestMeta())
 
 
-def test(func=None, *, tags=(), timeout=None, skip=None):
+def test(func=None, *, tags=(), timeout=None, skip=None, retries=None):
     """Mark a function or a ``TestSuite`` method as a test.
 
     Works bare (``@test``) or with options (``@test(tags=["db"], timeout=5, skip="why")``).
+    ``retries=N`` reruns the test up to N times when it fails or errors (``--retries`` for one
+    test); a pass on a retry counts as a pass, reported as flaky.
     The function is returned unchanged, so it stays callable and introspectable.
     """
     if func is not None:
-        return _BARE(func) if not (tags or timeout is not None or skip is not None) else _marker(TestMeta(tags, timeout, skip))(func)
+        if not (tags or timeout is not None or skip is not None or retries is not None):
+            return _BARE(func)
+        return _marker(TestMeta(tags, timeout, skip, retries))(func)
     try:
-        key = (tuple(tags) if isinstance(tags, (list, tuple)) else tags, timeout, skip)
+        key = (tuple(tags) if isinstance(tags, (list, tuple)) else tags, timeout, skip, retries)
         return _MARKERS[key]
     except (KeyError, TypeError):
         pass
-    mark = _marker(TestMeta(tags=tags, timeout=timeout, skip=skip))
+    mark = _marker(TestMeta(tags=tags, timeout=timeout, skip=skip, retries=retries))
     try:
         _MARKERS[key] = mark
     except TypeError:  # unhashable options: fine, just not cached

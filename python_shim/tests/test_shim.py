@@ -37,6 +37,8 @@ def options_are_recorded():
     assert test(tags=["db", "slow"], timeout=5, skip="no license")(lambda: None).__dbtest__ is meta
     assert test(tags=["db"])(lambda: None).__dbtest__ is not meta
     assert test(skip=True)(lambda: None).__dbtest__.skip == "skipped"
+    assert test(retries=2)(lambda: None).__dbtest__.retries == 2
+    assert test(lambda: None).__dbtest__.retries is None
 
 
 @test
@@ -44,6 +46,8 @@ def bad_options_say_what_is_wrong():
     assert "positive number" in str(raises(TypeError, lambda: test(timeout=-1)))
     assert "strings" in str(raises(TypeError, lambda: test(tags=[1])))
     assert "reason string" in str(raises(TypeError, lambda: test(skip=3)))
+    assert "whole number" in str(raises(TypeError, lambda: test(retries=-1)))
+    assert "whole number" in str(raises(TypeError, lambda: test(retries=True)))
 
 
 # Every matcher, on a value where it holds and one where it does not. Each row is run plain

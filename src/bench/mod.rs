@@ -1,6 +1,7 @@
 //! Benchmarks on the reporting side: statistics over timing samples, comparisons, baselines.
 pub mod analyze;
 pub mod baseline;
+pub mod run;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -23,8 +24,8 @@ pub struct BenchRun {
     pub comparison: Option<String>,
     pub saved_to: Option<PathBuf>,
     pub warnings: Vec<String>,
-    /// Entries the `--fail-on` gate fails, as `group::entry (+N%)`.
-    pub regressions: Vec<String>,
+    /// Entries the `--fail-on` gate fails.
+    pub regressions: Vec<baseline::Regression>,
 }
 
 impl BenchRun {
@@ -34,5 +35,11 @@ impl BenchRun {
             .flat_map(|g| &g.entries)
             .filter(|e| e.stats.is_none())
             .count()
+    }
+
+    /// The gate's regressions, as `group::entry (+N%), ...`.
+    pub fn regression_list(&self) -> String {
+        let list: Vec<String> = self.regressions.iter().map(|r| r.to_string()).collect();
+        list.join(", ")
     }
 }

@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
+use super::bench;
+use super::run::{Exporter, RunReport};
 use super::text::{duration, printable};
-use super::{Exporter, RunReport};
 use crate::runner::event::{Status, TestResult};
+use crate::runner::retry::{attempts, is_flaky};
 
 pub struct Console {
     pub color: bool,
@@ -39,6 +41,11 @@ impl Console {
                     .unwrap_or_default()
             ),
             _ => "ERROR".to_string(),
+        };
+        let label = if r.earlier.is_empty() {
+            label
+        } else {
+            format!("{label} after {} attempts", attempts(r))
         };
         out.push_str(&format!(
             "\n{} {} {}\n",
@@ -79,6 +86,22 @@ impl Exporter for Console {
         for r in report.problems() {
             self.failure(r, &mut out);
         }
+        for r in report.results.iter().filter(|r| is_flaky(r)) {
+            let first = r.earlier.first().and_then(|e| e.message.as_deref());
+            out.push_str(&format!(
+                "\n{} {} {}\n",
+                self.paint(&format!("{BOLD}{YELLOW}"), "── FLAKY"),
+                self.paint(BOLD, &printable(&r.id)),
+                self.paint(
+                    DIM,
+                    &format!(
+                        "(passed on attempt {}; first failure: {})",
+                        attempts(r),
+                        printable(first.unwrap_or("?"))
+                    )
+                )
+            ));
+        }
         // One row per file: where the problems are, at a glance.
         let mut per_file: BTreeMap<(usize, &str), [usize; 4]> = BTreeMap::new();
         let mut time: BTreeMap<&str, f64> = BTreeMap::new();
@@ -115,7 +138,10 @@ impl Exporter for Console {
             out.push_str(&format!("\n{table}\n"));
         }
         if let Some(b) = &report.benchmarks {
-            out.push_str(&super::bench_view::console(b, self.color));
+            out.push_str(&bench::console::render(
+                &bench::model::Run::of(b),
+                self.color,
+            ));
         }
         let s = report.summary();
         let (word, style) = if report.interrupted {
@@ -149,7 +175,7 @@ impl Exporter for Console {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     #[test]
     fn shows_failures_values_table_and_totals() {

@@ -1,10 +1,13 @@
-//! `--format json`: one JSON document, schema in the README (schema_version 1).
+//! `--format json`: one JSON document, schema in docs/json.md (schema_version 1).
 use serde::Serialize;
 
-use super::{Exporter, RunReport, Summary};
+use super::run::{Exporter, RunReport, Summary};
 use crate::bench::BenchRun;
 use crate::bench::analyze::GroupReport;
+use crate::bench::baseline::Regression;
 use crate::runner::event::TestResult;
+use crate::runner::retry::{attempts, is_flaky};
+use crate::runner::run::StopReason;
 
 pub struct Json;
 
@@ -15,13 +18,38 @@ struct Document<'a> {
     python_version: &'a str,
     interrupted: bool,
     stopped_early: bool,
+    /// Why the run stopped early (absent when it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_reason: Option<StopReason>,
     summary: Summary,
-    tests: &'a [TestResult],
+    tests: Vec<JsonTest<'a>>,
     /// Benchmark groups (absent when no benchmark ran).
     #[serde(skip_serializing_if = "Option::is_none")]
     benchmarks: Option<&'a [GroupReport]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     benchmark_run: Option<BenchMeta<'a>>,
+}
+
+/// One test: its result, plus `attempts` and `flaky` when it was retried.
+#[derive(Serialize)]
+struct JsonTest<'a> {
+    #[serde(flatten)]
+    result: &'a TestResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flaky: Option<bool>,
+}
+
+impl<'a> JsonTest<'a> {
+    fn of(result: &'a TestResult) -> Self {
+        let retried = !result.earlier.is_empty();
+        JsonTest {
+            result,
+            attempts: retried.then(|| attempts(result)),
+            flaky: retried.then(|| is_flaky(result)),
+        }
+    }
 }
 
 /// How the benchmarks were measured and compared.
@@ -35,7 +63,10 @@ struct BenchMeta<'a> {
     comparison: Option<&'a str>,
     saved_to: Option<String>,
     warnings: &'a [String],
-    regressions: &'a [String],
+    /// The gate's regressions as `group::entry (+N%)`, kept for readers of schema 1.
+    regressions: Vec<String>,
+    /// The same regressions as fields.
+    regression_details: &'a [Regression],
 }
 
 impl<'a> BenchMeta<'a> {
@@ -49,7 +80,8 @@ impl<'a> BenchMeta<'a> {
             comparison: b.comparison.as_deref(),
             saved_to: b.saved_to.as_ref().map(|p| p.display().to_string()),
             warnings: &b.warnings,
-            regressions: &b.regressions,
+            regressions: b.regressions.iter().map(|r| r.to_string()).collect(),
+            regression_details: &b.regressions,
         }
     }
 }
@@ -62,8 +94,9 @@ impl Exporter for Json {
             python_version: &report.python_version,
             interrupted: report.interrupted,
             stopped_early: report.stopped_early,
+            stop_reason: report.stopped_early.then_some(report.stop_reason),
             summary: report.summary(),
-            tests: &report.results,
+            tests: report.results.iter().map(JsonTest::of).collect(),
             benchmarks: report.benchmarks.as_ref().map(|b| b.groups.as_slice()),
             benchmark_run: report.benchmarks.as_ref().map(BenchMeta::of),
         };
@@ -78,7 +111,7 @@ impl Exporter for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
+    use crate::report::run::fixtures;
 
     #[test]
     fn document_has_the_documented_shape_and_order() {
@@ -124,5 +157,25 @@ mod tests {
         }
         assert_eq!(t["message"], "ü <&> \"quoted\" | pipe \u{7} bell 🎉 ```");
         assert_eq!(v["tests"][3]["kind"], "import");
+        assert!(v.get("benchmark_run").is_none());
+    }
+
+    #[test]
+    fn regressions_come_as_text_and_as_fields() {
+        use crate::report::bench::fixtures::{compared, run, sorting};
+        let mut report = fixtures::report();
+        report.benchmarks = Some(compared(run(vec![sorting()])));
+        let v: serde_json::Value = serde_json::from_str(&Json.render(&report)).unwrap();
+        let b = &v["benchmark_run"];
+        assert_eq!(b["regressions"][0], "sort 1000 ints::list.sort (+20.3%)");
+        let r = &b["regression_details"][0];
+        assert_eq!(r["group"], "sort 1000 ints");
+        assert_eq!(r["entry"], "list.sort");
+        assert_eq!(r["metric"], "median");
+        assert_eq!(r["ratio"], 1.203);
+        assert_eq!(r["threshold"], 0.05);
+        assert_eq!(r["p_value"], 0.001);
+        assert_eq!(r["source"], "rerun");
+        assert_eq!(r.as_object().unwrap().len(), 7, "{r}");
     }
 }

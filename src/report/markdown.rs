@@ -1,56 +1,15 @@
 //! `--format markdown`: a GitHub-flavoured report that renders the same whatever characters
 //! names and messages hold.
-use super::text::duration;
-use super::{Exporter, RunReport};
+use super::bench;
+use super::run::{Exporter, RunReport};
+use super::text::{duration, md_fenced, md_inline};
 use crate::runner::event::{Status, TestResult};
+use crate::runner::retry::{attempts, is_flaky};
 
 pub struct Markdown;
 
-/// Inline text: HTML-escaped (so `<`, `&`, `|`, backticks and emphasis characters are literal)
-/// and control characters made visible.
-pub fn inline(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("&#124;"),
-            '`' => out.push_str("&#96;"),
-            '*' => out.push_str("&#42;"),
-            '_' => out.push_str("&#95;"),
-            '[' => out.push_str("&#91;"),
-            ']' => out.push_str("&#93;"),
-            '\\' => out.push_str("&#92;"),
-            '#' => out.push_str("&#35;"),
-            '~' => out.push_str("&#126;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A fenced block that no content can close early: the fence is longer than any backtick run.
-pub fn fenced(s: &str) -> String {
-    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    let body: String = s
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    format!("{fence}text\n{}\n{fence}\n", body.trim_end_matches('\n'))
-}
-
 fn status_word(r: &TestResult) -> String {
-    match (r.status, r.kind) {
+    let word = match (r.status, r.kind) {
         (Status::Error, Some(k)) => format!(
             "error ({})",
             serde_json::to_value(k)
@@ -59,6 +18,11 @@ fn status_word(r: &TestResult) -> String {
                 .unwrap_or_default()
         ),
         (s, _) => format!("{s:?}").to_lowercase(),
+    };
+    if r.earlier.is_empty() {
+        word
+    } else {
+        format!("{word} after {} attempts", attempts(r))
     }
 }
 
@@ -109,19 +73,19 @@ impl Exporter for Markdown {
             for r in &problems {
                 out.push_str(&format!(
                     "| <code>{}</code> | {} | {} |\n",
-                    inline(&r.id),
+                    md_inline(&r.id),
                     status_word(r),
-                    inline(r.message.as_deref().unwrap_or(""))
+                    md_inline(r.message.as_deref().unwrap_or(""))
                 ));
             }
             for r in problems {
                 out.push_str(&format!(
                     "\n<details><summary><code>{}</code>: {}</summary>\n\n",
-                    inline(&r.id),
+                    md_inline(&r.id),
                     status_word(r)
                 ));
                 if let Some(m) = &r.message {
-                    out.push_str(&format!("**Message:** {}\n\n", inline(m)));
+                    out.push_str(&format!("**Message:** {}\n\n", md_inline(m)));
                 }
                 if !r.values.is_empty() {
                     let vals: String = r
@@ -129,21 +93,36 @@ impl Exporter for Markdown {
                         .iter()
                         .map(|v| format!("{} = {}\n", v.name, v.repr))
                         .collect();
-                    out.push_str(&format!("**Values:**\n\n{}\n", fenced(&vals)));
+                    out.push_str(&format!("**Values:**\n\n{}\n", md_fenced(&vals)));
                 }
                 if let Some(tb) = &r.traceback {
-                    out.push_str(&format!("**Traceback:**\n\n{}\n", fenced(tb)));
+                    out.push_str(&format!("**Traceback:**\n\n{}\n", md_fenced(tb)));
                 }
                 for (label, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
                     if let Some(t) = text.as_deref().filter(|t| !t.is_empty()) {
-                        out.push_str(&format!("**{label}:**\n\n{}\n", fenced(t)));
+                        out.push_str(&format!("**{label}:**\n\n{}\n", md_fenced(t)));
                     }
                 }
                 out.push_str("</details>\n");
             }
         }
+        let flaky: Vec<&TestResult> = report.results.iter().filter(|r| is_flaky(r)).collect();
+        if !flaky.is_empty() {
+            out.push_str(
+                "\n### Flaky tests\n\nPassed on a retry, after failing.\n\n| Test | Attempts | First failure |\n| --- | ---: | --- |\n",
+            );
+            for r in flaky {
+                let first = r.earlier.first().and_then(|e| e.message.as_deref());
+                out.push_str(&format!(
+                    "| <code>{}</code> | {} | {} |\n",
+                    md_inline(&r.id),
+                    attempts(r),
+                    md_inline(first.unwrap_or(""))
+                ));
+            }
+        }
         if let Some(b) = &report.benchmarks {
-            out.push_str(&super::bench_view::markdown(b));
+            out.push_str(&bench::markdown::render(&bench::model::Run::of(b)));
         }
         out
     }
@@ -152,18 +131,7 @@ impl Exporter for Markdown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures;
-
-    #[test]
-    fn hostile_characters_stay_literal() {
-        assert_eq!(
-            inline("a|b <c> & `d` *e* _f_ \u{7}"),
-            "a&#124;b &lt;c&gt; &amp; &#96;d&#96; &#42;e&#42; &#95;f&#95; \\u{0007}"
-        );
-        let f = fenced("x ``` y");
-        assert!(f.starts_with("````text\n"));
-        assert!(f.ends_with("\n````\n"));
-    }
+    use crate::report::run::fixtures;
 
     #[test]
     fn report_shows_summary_and_every_problem() {

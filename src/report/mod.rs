@@ -1,171 +1,19 @@
 //! The reporting side: it consumes events and a finished run, and never reaches into the
-//! runner. One exporter per format behind one trait.
-mod bench_view;
+//! runner. One exporter per format behind one trait; `Outputs` decides which a run writes.
+mod bench;
 mod console;
+pub mod github;
 mod html;
 mod json;
+pub mod junit;
+pub mod list;
 mod markdown;
+mod outputs;
 mod progress;
+mod run;
 mod text;
 
-pub use console::Console;
-pub use html::Html;
-pub use json::Json;
-pub use markdown::Markdown;
-pub use progress::Progress;
-
-use serde::Serialize;
-
-use crate::bench::BenchRun;
-use crate::runner::event::{Status, TestResult};
-
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Summary {
-    pub total: usize,
-    pub passed: usize,
-    pub failed: usize,
-    pub errors: usize,
-    pub skipped: usize,
-    pub duration_ms: f64,
-}
-
-pub const STOPPED_BY_FAIL_FAST: &str = "after the first failure (-x)";
-pub const STOPPED_BY_OVERRUN: &str =
-    "at a test that ran past its timeout, which in-process mode (-n 0) cannot stop";
-
-/// A finished (or interrupted) run, in report order.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    pub dbtest_version: String,
-    pub python_version: String,
-    pub results: Vec<TestResult>,
-    pub duration_ms: f64,
-    pub interrupted: bool,
-    /// `-x` stopped the run early, or (in-process) a test that overran its timeout did.
-    pub stopped_early: bool,
-    /// Why, for the reports: "after the first failure (-x)" unless said otherwise.
-    pub stop_reason: &'static str,
-    pub benchmarks: Option<BenchRun>,
-}
-
-impl RunReport {
-    pub fn new(python_version: String, mut results: Vec<TestResult>, duration_ms: f64) -> Self {
-        results.sort_by_key(|r| r.order);
-        RunReport {
-            dbtest_version: env!("CARGO_PKG_VERSION").to_string(),
-            python_version,
-            results,
-            duration_ms,
-            interrupted: false,
-            stopped_early: false,
-            stop_reason: STOPPED_BY_FAIL_FAST,
-            benchmarks: None,
-        }
-    }
-
-    pub fn summary(&self) -> Summary {
-        let count = |s: Status| self.results.iter().filter(|r| r.status == s).count();
-        Summary {
-            total: self.results.len(),
-            passed: count(Status::Passed),
-            failed: count(Status::Failed),
-            errors: count(Status::Error),
-            skipped: count(Status::Skipped),
-            duration_ms: self.duration_ms,
-        }
-    }
-
-    /// Whether the run failed: a test failed or errored, a benchmark entry failed, or the
-    /// regression gate fired.
-    pub fn failed(&self) -> bool {
-        let s = self.summary();
-        s.failed + s.errors > 0
-            || self
-                .benchmarks
-                .as_ref()
-                .is_some_and(|b| b.failed_entries() > 0 || !b.regressions.is_empty())
-    }
-
-    /// `12 tests`-style counts line, or for a benchmarks-only run what ran of those.
-    pub fn counts_line(&self) -> String {
-        let s = self.summary();
-        match &self.benchmarks {
-            Some(b) if s.total == 0 => {
-                let entries: usize = b.groups.iter().map(|g| g.entries.len()).sum();
-                let failed = b.failed_entries();
-                let mut line = format!("{entries} benchmark entries in {} groups", b.groups.len());
-                if failed > 0 {
-                    line.push_str(&format!(", {failed} failed"));
-                }
-                if !b.regressions.is_empty() {
-                    line.push_str(&format!(", {} regressions", b.regressions.len()));
-                }
-                line
-            }
-            _ => text::counts(&s),
-        }
-    }
-
-    pub fn problems(&self) -> impl Iterator<Item = &TestResult> {
-        self.results.iter().filter(|r| r.is_problem())
-    }
-}
-
-/// One report format.
-pub trait Exporter {
-    fn render(&self, report: &RunReport) -> String;
-}
-
+pub use outputs::Outputs;
+pub use run::RunReport;
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use crate::runner::event::{ErrorKind, Status, TestResult, Value};
-
-    pub fn result(id: &str, status: Status) -> TestResult {
-        let (file, rest) = id.split_once("::").unwrap_or((id, ""));
-        let mut parts: Vec<&str> = rest.split("::").filter(|s| !s.is_empty()).collect();
-        let name = parts.pop().map(str::to_string);
-        TestResult {
-            id: id.to_string(),
-            file: file.to_string(),
-            suite: parts.first().map(|s| s.to_string()),
-            name,
-            status,
-            kind: (status == Status::Error).then_some(ErrorKind::Exception),
-            duration_ms: 1.5,
-            tags: vec!["unit".into()],
-            line: Some(10),
-            message: None,
-            traceback: None,
-            source: None,
-            values: Vec::new(),
-            stdout: None,
-            stderr: None,
-            order: (0, 0),
-        }
-    }
-
-    /// A report holding every status and the characters reports must survive.
-    pub fn report() -> super::RunReport {
-        let mut failed = result("tests/test_ünï.py::Suite::naïve_café", Status::Failed);
-        failed.message = Some("ü <&> \"quoted\" | pipe \u{7} bell 🎉 ```".into());
-        failed.traceback = Some("Traceback (most recent call last):\n  File \"tests/test_ünï.py\", line 10, in naïve_café\n    assert a == b\nAssertionError: ```".into());
-        failed.source = Some("assert a == b".into());
-        failed.values = vec![Value {
-            name: "a".into(),
-            repr: "'<b>|x'".into(),
-        }];
-        failed.stdout = Some("printed | <out>\n".into());
-        failed.order = (0, 2);
-        let mut passed = result("tests/test_a.py::ok", Status::Passed);
-        passed.order = (0, 1);
-        let mut skipped = result("tests/test_a.py::later", Status::Skipped);
-        skipped.message = Some("not today".into());
-        skipped.order = (1, 1);
-        let mut import = result("tests/test_broken.py", Status::Error);
-        import.kind = Some(ErrorKind::Import);
-        import.name = None;
-        import.message = Some("SyntaxError: expected ':' (tests/test_broken.py, line 7)".into());
-        import.order = (2, 1);
-        super::RunReport::new("3.11.7".into(), vec![import, skipped, failed, passed], 12.5)
-    }
-}
+pub(crate) use run::fixtures;

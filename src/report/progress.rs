@@ -2,6 +2,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::runner::event::{Event, Status};
+use crate::runner::run::Observer;
 
 pub struct Progress {
     bar: ProgressBar,
@@ -50,5 +51,16 @@ impl Progress {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// The live view follows the run through its events.
+impl Observer for Progress {
+    fn on_event(&mut self, event: &Event) {
+        Progress::on_event(self, event);
+    }
+
+    fn on_end(&mut self) {
+        self.finish();
     }
 }

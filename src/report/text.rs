@@ -1,4 +1,5 @@
-//! Small text helpers shared by the exporters.
+//! Text helpers shared by the exporters: durations, and each format's escaping (kept here,
+//! not in the formats' files, because test and benchmark reports of a format both use it).
 
 /// Milliseconds for people: `850 ms`, `1.24 s`.
 pub fn duration(ms: f64) -> String {
@@ -9,28 +10,6 @@ pub fn duration(ms: f64) -> String {
     } else {
         format!("{:.2} s", ms / 1000.0)
     }
-}
-
-/// `3 failed, 1 error, 10 passed, 2 skipped`, leaving out zero counts but always one part.
-pub fn counts(s: &super::Summary) -> String {
-    let mut parts = Vec::new();
-    if s.failed > 0 {
-        parts.push(format!("{} failed", s.failed));
-    }
-    if s.errors > 0 {
-        parts.push(format!(
-            "{} error{}",
-            s.errors,
-            if s.errors == 1 { "" } else { "s" }
-        ));
-    }
-    if s.passed > 0 || (s.failed == 0 && s.errors == 0 && s.skipped == 0) {
-        parts.push(format!("{} passed", s.passed));
-    }
-    if s.skipped > 0 {
-        parts.push(format!("{} skipped", s.skipped));
-    }
-    parts.join(", ")
 }
 
 /// Control characters (a bell, an escape) made visible, so a message cannot beep or restyle
@@ -45,6 +24,70 @@ pub fn printable(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Inline text: HTML-escaped (so `<`, `&`, `|`, backticks and emphasis characters are literal)
+/// and control characters made visible.
+pub fn md_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            '*' => out.push_str("&#42;"),
+            '_' => out.push_str("&#95;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '\\' => out.push_str("&#92;"),
+            '#' => out.push_str("&#35;"),
+            '~' => out.push_str("&#126;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced block that no content can close early: the fence is longer than any backtick run.
+pub fn md_fenced(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{fence}text\n{}\n{fence}\n", body.trim_end_matches('\n'))
+}
+
+/// HTML-escapes text for element content and attribute values alike; control characters
+/// (not allowed in HTML) are shown as `\u{..}` like the console does.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -64,15 +107,24 @@ mod tests {
         assert_eq!(duration(0.25), "0.25 ms");
         assert_eq!(duration(850.0), "850 ms");
         assert_eq!(duration(1240.0), "1.24 s");
-        let s = crate::report::Summary {
-            total: 4,
-            passed: 1,
-            failed: 2,
-            errors: 1,
-            skipped: 0,
-            duration_ms: 0.0,
-        };
-        assert_eq!(counts(&s), "2 failed, 1 error, 1 passed");
-        assert_eq!(counts(&crate::report::Summary::default()), "0 passed");
+    }
+
+    #[test]
+    fn markdown_hostile_characters_stay_literal() {
+        assert_eq!(
+            md_inline("a|b <c> & `d` *e* _f_ \u{7}"),
+            "a&#124;b &lt;c&gt; &amp; &#96;d&#96; &#42;e&#42; &#95;f&#95; \\u{0007}"
+        );
+        let f = md_fenced("x ``` y");
+        assert!(f.starts_with("````text\n"));
+        assert!(f.ends_with("\n````\n"));
+    }
+
+    #[test]
+    fn html_escape_covers_the_five() {
+        assert_eq!(
+            html_escape("<a href=\"x\">'&'</a>\u{7}"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;\\u{0007}"
+        );
     }
 }

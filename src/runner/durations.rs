@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::python::FileTask;
+use crate::runner::plan::FileTask;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Durations {

@@ -55,6 +55,10 @@ pub struct TestResult {
     /// is by file, then declaration, whatever order tests finished in.
     #[serde(skip)]
     pub order: (usize, usize),
+    /// A retried test's earlier, failed attempts, oldest first (see `runner::retry`). Set by
+    /// the run, never on the wire; the reports derive `attempts` and `flaky` from it.
+    #[serde(skip)]
+    pub earlier: Vec<TestResult>,
 }
 
 impl TestResult {
@@ -73,6 +77,8 @@ pub struct TestStart {
     pub line: Option<u32>,
     pub timeout: Option<f64>,
     pub order: (usize, usize),
+    /// `@test(retries=N)`, when the test sets it.
+    pub retries: Option<u32>,
 }
 
 impl TestStart {
@@ -84,6 +90,7 @@ impl TestStart {
             line: None,
             timeout: None,
             order: (index, 0),
+            retries: None,
         }
     }
 
@@ -122,6 +129,7 @@ impl TestStart {
             stdout: None,
             stderr: None,
             order: self.order,
+            earlier: Vec::new(),
         }
     }
 }
@@ -138,6 +146,7 @@ mod tests {
             line: Some(3),
             timeout: None,
             order: (1, 4),
+            retries: None,
         }
         .interrupted();
         assert_eq!(r.tags, vec!["db".to_string()]);
@@ -151,6 +160,7 @@ mod tests {
             line: None,
             timeout: None,
             order: (1, 2),
+            retries: None,
         }
         .interrupted();
         assert_eq!((r.suite, r.name.as_deref()), (None, Some("f")));

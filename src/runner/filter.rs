@@ -1,6 +1,9 @@
 //! Which tests a run selects: `--pattern`, `--tags`, `--exclude-tags` and the mode. The same
 //! rules apply before import (to the static scan, deciding which files to import at all) and
 //! after it (to the tests the import really defined).
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +33,9 @@ pub struct FilterSpec {
     pub tags: Vec<String>,
     pub exclude_tags: Vec<String>,
     pub mode: Mode,
+    /// `--lf` and retry passes: only these ids (a file's path selects all of its tests).
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +45,26 @@ pub struct Filter {
     tags: Vec<String>,
     exclude_tags: Vec<String>,
     pub mode: Mode,
+    /// `spec.ids` as a set, and the files they name.
+    ids: Option<Arc<Ids>>,
+}
+
+#[derive(Debug, Default)]
+struct Ids {
+    ids: HashSet<String>,
+    files: HashSet<String>,
+}
+
+impl Ids {
+    fn new(ids: &[String]) -> Ids {
+        Ids {
+            ids: ids.iter().cloned().collect(),
+            files: ids
+                .iter()
+                .map(|id| id.split("::").next().unwrap_or(id).to_string())
+                .collect(),
+        }
+    }
 }
 
 /// What the filter says of a test whose tags the static scan could not read.
@@ -70,7 +96,15 @@ impl Filter {
             tags: clean(tags),
             exclude_tags: clean(exclude_tags),
             mode,
+            ids: None,
         })
+    }
+
+    /// The same filter, further narrowed to `ids` (test ids, or file paths for whole files).
+    pub fn only(mut self, ids: Vec<String>) -> Filter {
+        self.ids = Some(Arc::new(Ids::new(&ids)));
+        self.spec.ids = Some(ids);
+        self
     }
 
     pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {
@@ -90,13 +124,24 @@ impl Filter {
             tags: spec.tags.clone(),
             exclude_tags: spec.exclude_tags.clone(),
             mode: spec.mode,
+            ids: spec.ids.as_deref().map(|ids| Arc::new(Ids::new(ids))),
             spec,
         })
     }
 
     /// Whether anything narrows the run beyond the mode.
     pub fn is_active(&self) -> bool {
-        self.pattern.is_some() || !self.tags.is_empty() || !self.exclude_tags.is_empty()
+        self.pattern.is_some()
+            || !self.tags.is_empty()
+            || !self.exclude_tags.is_empty()
+            || self.ids.is_some()
+    }
+
+    /// Whether an `--lf` or retry restriction rules out the file `rel_path` as a whole.
+    fn ids_rule_out_file(&self, rel_path: &str) -> bool {
+        self.ids
+            .as_ref()
+            .is_some_and(|i| !i.files.contains(rel_path))
     }
 
     fn matches(&self, text: &str) -> bool {
@@ -115,6 +160,11 @@ impl Filter {
 
     /// Whether a test runs; `tags` is None when not known yet.
     pub fn decide(&self, rel_path: &str, id: &str, tags: Option<&[String]>) -> Decision {
+        if let Some(i) = &self.ids {
+            if !i.ids.contains(id) && !i.ids.contains(rel_path) {
+                return Decision::No;
+            }
+        }
         if self.pattern.is_some() && !self.matches(rel_path) && !self.matches(id) {
             return Decision::No;
         }
@@ -147,10 +197,22 @@ impl Filter {
         self.decide(rel_path, id, Some(tags)) == Decision::Yes
     }
 
+    /// Whether a file whose tests only its import can tell may have a test this filter
+    /// selects: only the mode can rule out a whole file without knowing its tests' ids or tags.
+    pub fn may_select_undecidable_file(&self, rel_path: &str) -> bool {
+        if self.ids_rule_out_file(rel_path) {
+            return false;
+        }
+        !(self.mode == Mode::Unit && Self::in_integration_folder(rel_path))
+    }
+
     /// Whether a file in which the static scan found no tests (it may fail to import, or define
     /// tests dynamically) is still worth importing: only when no filter asks for something
     /// such a file cannot be shown to have.
     pub fn selects_opaque_file(&self, rel_path: &str) -> bool {
+        if self.ids_rule_out_file(rel_path) {
+            return false;
+        }
         if self.pattern.is_some() && !self.matches(rel_path) {
             return false;
         }
@@ -210,5 +272,34 @@ mod tests {
         assert!(f(None, &[], &[], Mode::Unit).selects_opaque_file("tests/test_broken.py"));
         assert!(!f(None, &[], &[], Mode::Integration).selects_opaque_file("tests/test_broken.py"));
         assert!(!f(Some("other"), &[], &[], Mode::All).selects_opaque_file("tests/test_broken.py"));
+    }
+
+    #[test]
+    fn undecidable_files() {
+        let any = f(Some("nothing"), &["db"], &["slow"], Mode::All);
+        assert!(any.may_select_undecidable_file("tests/integration/test_a.py"));
+        let unit = f(None, &[], &[], Mode::Unit);
+        assert!(unit.may_select_undecidable_file("tests/unit/test_a.py"));
+        assert!(!unit.may_select_undecidable_file("tests/integration/test_a.py"));
+        let integ = f(None, &[], &[], Mode::Integration);
+        // Tests tagged `integration` may be anywhere.
+        assert!(integ.may_select_undecidable_file("tests/unit/test_a.py"));
+    }
+
+    #[test]
+    fn ids_narrow_to_those_tests_or_whole_files() {
+        let only = f(None, &[], &[], Mode::All)
+            .only(vec!["t/a.py::S::x".to_string(), "t/broken.py".to_string()]);
+        assert!(only.is_active());
+        assert!(only.selects("t/a.py", "t/a.py::S::x", &[]));
+        assert!(!only.selects("t/a.py", "t/a.py::S::y", &[]));
+        assert!(only.selects("t/broken.py", "t/broken.py::anything", &[]));
+        assert!(only.selects_opaque_file("t/broken.py") && !only.selects_opaque_file("t/c.py"));
+        assert!(only.may_select_undecidable_file("t/a.py"));
+        assert!(!only.may_select_undecidable_file("t/c.py"));
+        // Workers rebuild it from the spec.
+        let again = Filter::from_spec(only.spec.clone()).unwrap();
+        assert!(!again.selects("t/a.py", "t/a.py::S::y", &[]));
+        assert!(again.selects("t/a.py", "t/a.py::S::x", &[]));
     }
 }

@@ -4,10 +4,20 @@ pub mod discover;
 pub mod durations;
 pub mod event;
 pub mod filter;
+pub mod last_failed;
+pub mod options;
+pub mod partition;
 pub mod plan;
 pub mod python;
+pub mod retry;
+pub mod run;
 pub mod scan;
 pub mod schedule;
 pub mod stdio;
 pub mod supervise;
+pub mod timeout;
+pub mod venv;
 pub mod worker;
+
+/// The embedded Python's version, without starting it (for `--version` and empty reports).
+pub use python::embedded_version;

@@ -1,13 +1,19 @@
 //! Deciding, before any import, which files to import and which tests a run expects.
+use std::path::PathBuf;
+
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::filter::{Decision, Filter, Mode};
-use crate::runner::scan::{StaticTest, Tags, scan};
+use crate::runner::scan::{FileScan, Resolver, StaticTest, Tags};
 
 #[derive(Debug)]
 pub struct PlannedFile {
     pub file: Discovered,
     /// Tests the static scan found that the filters keep (or cannot rule out).
     pub tests: Vec<StaticTest>,
+    /// Why only importing the file can tell its tests (a base from an installed package, a
+    /// suite built at run time...): it is imported whatever the filters, which the workers
+    /// then apply to each test.
+    pub undecidable: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -16,9 +22,41 @@ pub struct Plan {
     pub bench_files: Vec<Discovered>,
 }
 
+/// One file to run, as the executing side (and a worker) knows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FileTask {
+    /// The file's place in the run: test files first, then benchmark files.
+    pub index: usize,
+    pub path: PathBuf,
+    pub rel: String,
+}
+
 impl Plan {
     pub fn expected_tests(&self) -> usize {
         self.test_files.iter().map(|f| f.tests.len().max(1)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.test_files.is_empty() && self.bench_files.is_empty()
+    }
+
+    /// The files as tasks, numbered in report order: test files, then benchmark files.
+    pub fn into_tasks(self) -> (Vec<FileTask>, Vec<FileTask>) {
+        let n_tests = self.test_files.len();
+        let mut tests: Vec<FileTask> = self
+            .test_files
+            .into_iter()
+            .map(|f| f.file)
+            .chain(self.bench_files)
+            .enumerate()
+            .map(|(index, f)| FileTask {
+                index,
+                path: f.path,
+                rel: f.rel,
+            })
+            .collect();
+        let benches = tests.split_off(n_tests);
+        (tests, benches)
     }
 }
 
@@ -31,6 +69,9 @@ pub fn test_id(rel: &str, t: &StaticTest) -> String {
 
 pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
     let mut out = Plan::default();
+    // One per project root (files outside the root have none): each module read once.
+    let mut resolvers: std::collections::HashMap<Option<std::path::PathBuf>, Resolver> =
+        Default::default();
     for file in files {
         match file.kind {
             FileKind::Bench => {
@@ -41,10 +82,23 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
             FileKind::Test if filter.mode == Mode::Bench => {}
             FileKind::Test => {
                 // Unreadable or non-UTF-8 files still get imported: Python reports what is wrong.
-                let source = std::fs::read(&file.path)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                let found = scan(&source);
+                let root = Resolver::root_of(&file.path, &file.rel);
+                let resolver = resolvers
+                    .entry(root.clone())
+                    .or_insert_with(|| Resolver::new(root));
+                let found = match resolver.scan_file(&file.path, &file.rel) {
+                    FileScan::Known(tests) => tests,
+                    FileScan::Undecidable(why) => {
+                        if filter.may_select_undecidable_file(&file.rel) {
+                            out.test_files.push(PlannedFile {
+                                file,
+                                tests: Vec::new(),
+                                undecidable: Some(why),
+                            });
+                        }
+                        continue;
+                    }
+                };
                 let opaque = found.is_empty();
                 let tests: Vec<StaticTest> = found
                     .into_iter()
@@ -57,7 +111,11 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                     })
                     .collect();
                 if !tests.is_empty() || (opaque && filter.selects_opaque_file(&file.rel)) {
-                    out.test_files.push(PlannedFile { file, tests });
+                    out.test_files.push(PlannedFile {
+                        file,
+                        tests,
+                        undecidable: None,
+                    });
                 }
             }
         }

@@ -9,9 +9,9 @@ use tokio::sync::Semaphore;
 
 use crate::runner::event::Event;
 use crate::runner::filter::Filter;
-use crate::runner::python::{
-    BenchOptions, FileTask, RunContext, measure_harness, run_bench_file, run_file,
-};
+use crate::runner::options::BenchOptions;
+use crate::runner::plan::FileTask;
+use crate::runner::python::{RunContext, measure_harness, run_bench_file, run_file};
 
 /// Events on their way to the reporting side. A push is an uncontended lock, never a
 /// syscall or a wake-up (a channel costs one per test on 10,000 trivial tests); the collector

@@ -14,15 +14,13 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
-use crate::runner::python::FileTask;
+use crate::runner::plan::FileTask;
 use crate::runner::schedule::Shared;
+use crate::runner::timeout;
 use crate::runner::worker::{self, FrameReader, Request, WorkerConfig};
 
 /// After SIGTERM, how long a worker gets before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_millis(500);
-/// Past its timeout, how long a test gets to be cancelled in place (async tests) before its
-/// worker is stopped.
-const DEADLINE_SLACK: Duration = Duration::from_millis(250);
 /// How often an idle driver looks at the queue and the stop flag.
 const POLL: Duration = Duration::from_millis(20);
 /// How often a busy driver reads its worker's events and checks deadlines.
@@ -308,78 +306,19 @@ fn emit(shared: &Shared, e: Event) {
     shared.events.push(e);
 }
 
+/// One worker's loop: keep it supplied with files, read its events, replace it when it dies
+/// or is stopped at a deadline; returns when the queue is done or the run stops.
 async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: Option<Worker>) {
     let mut current: Option<Worker> = first;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
-            if let Some(mut w) = current.take() {
-                w.kill().await;
-                // What it wrote before it was stopped is still in the pipe: keep it.
-                while let Ok(Ok(Some(e))) = tokio::time::timeout(KILL_GRACE, w.frames.next()).await
-                {
-                    handle_event(&mut w, e, &queue, &pool, &shared);
-                }
+            if let Some(w) = current.take() {
+                stop(w, &queue, &pool, &shared).await;
             }
             return;
         }
-        // Top up the worker with files, up to its share.
-        let idle = current.as_ref().is_none_or(|w| w.files.is_empty());
-        loop {
-            // No more files than its threads, as a file waiting inside a busy worker could
-            // have run at once in an idle one; but short files may queue there (one per
-            // thread), so a thread that frees finds its next file without a round trip.
-            let (free, spare) = match current.as_ref() {
-                None => (true, true),
-                Some(w) if w.isolated => (false, false),
-                Some(w) => (
-                    w.files.len() < pool.per_worker,
-                    w.files.len() < 2 * pool.per_worker,
-                ),
-            };
-            if !spare {
-                break;
-            }
-            let item = {
-                let mut q = queue.lock();
-                let busy = current.as_ref().is_some_and(|w| !w.files.is_empty());
-                let computing = current
-                    .as_ref()
-                    .is_some_and(|w| w.files.values().any(|(it, _)| it.heavy));
-                // The first file this worker may take: not a second computing one.
-                let pick = q.iter().position(|it| !(computing && it.heavy));
-                match pick.map(|i| (i, &q[i])) {
-                    Some((_, it)) if it.isolate && busy => None,
-                    Some((_, it)) if !free && !it.short => None,
-                    Some((i, _)) => q.remove(i),
-                    None => None,
-                }
-            };
-            let Some(item) = item else { break };
-            queue.in_flight.fetch_add(1, Ordering::SeqCst);
-            if current.is_none() {
-                match spawn_worker(&pool.config) {
-                    Ok(w) => current = Some(w),
-                    Err(e) => {
-                        eprintln!("dbtest: cannot start a worker process: {e:#}");
-                        queue.requeue([item]);
-                        shared.stop.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                }
-            }
-            let Some(w) = current.as_mut() else { break };
-            let request = Request::Tests {
-                task: item.task.clone(),
-                skip: item.skip.iter().cloned().collect(),
-            };
-            w.isolated = item.isolate;
-            let index = item.task.index;
-            // The slot is known once a worker thread takes the file (FileStarted).
-            w.files.insert(index, (item, usize::MAX));
-            if w.send(&request).await.is_err() {
-                // It died before reading: the read loop below sees the end of its output.
-                break;
-            }
+        if !top_up(&mut current, &queue, &pool, &shared).await {
+            return;
         }
         let Some(w) = current.as_mut().filter(|w| !w.files.is_empty()) else {
             if queue.lock().is_empty() && queue.in_flight.load(Ordering::SeqCst) == 0 {
@@ -390,39 +329,9 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
             }
             // Nothing for us now; another worker may still requeue a file.
             let _ = tokio::time::timeout(POLL, queue.changed.notified()).await;
-            let _ = idle;
             continue;
         };
-        // Read on a clock, not on every write: a worker's events wait in its pipe (made big
-        // enough for a tick's worth) and are taken in one go, so 10,000 fast tests cost a few
-        // hundred wake-ups of the supervisor rather than 20,000.
-        let now = Instant::now();
-        // With files waiting, a finished file should be replaced quickly: tick faster.
-        let tick = if queue.lock().is_empty() {
-            TICK
-        } else {
-            FAST_TICK
-        };
-        let wake = w
-            .next_deadline()
-            .map_or(now + tick, |(d, _)| d.min(now + tick));
-        tokio::time::sleep_until(wake.into()).await;
-        let mut died = false;
-        loop {
-            while let Some(e) = w.frames.buffered() {
-                handle_event(w, e, &queue, &pool, &shared);
-            }
-            match tokio::time::timeout(Duration::ZERO, w.frames.fill()).await {
-                Ok(Ok(n)) if n > 0 => {}
-                Ok(_) => {
-                    died = true;
-                    break;
-                }
-                // Nothing more in the pipe for now.
-                Err(_) => break,
-            }
-        }
-        if died {
+        if !read_events(w, &queue, &pool, &shared).await {
             let status = w.child.wait().await.unwrap_or_default();
             if let Some(w) = current.take() {
                 crashed(w, status, &queue, &pool, &shared);
@@ -435,6 +344,109 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
                     timed_out(w, key, &queue, &pool, &shared).await;
                 }
             }
+        }
+    }
+}
+
+/// The run stopped: stop the worker, keeping what it wrote before it was stopped (still in
+/// the pipe).
+async fn stop(mut w: Worker, queue: &Queue, pool: &Pool, shared: &Shared) {
+    w.kill().await;
+    while let Ok(Ok(Some(e))) = tokio::time::timeout(KILL_GRACE, w.frames.next()).await {
+        handle_event(&mut w, e, queue, pool, shared);
+    }
+}
+
+/// Hand the worker (started here if there is none) files, up to its share. False when no
+/// worker could be started: the run stops.
+async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared: &Shared) -> bool {
+    loop {
+        let Some(item) = pick(&mut queue.lock(), current.as_ref(), pool) else {
+            return true;
+        };
+        queue.in_flight.fetch_add(1, Ordering::SeqCst);
+        if current.is_none() {
+            match spawn_worker(&pool.config) {
+                Ok(w) => *current = Some(w),
+                Err(e) => {
+                    eprintln!("dbtest: cannot start a worker process: {e:#}");
+                    queue.requeue([item]);
+                    shared.stop.store(true, Ordering::SeqCst);
+                    return false;
+                }
+            }
+        }
+        let Some(w) = current.as_mut() else {
+            return true;
+        };
+        let request = Request::Tests {
+            task: item.task.clone(),
+            skip: item.skip.iter().cloned().collect(),
+        };
+        w.isolated = item.isolate;
+        let index = item.task.index;
+        // The slot is known once a worker thread takes the file (FileStarted).
+        w.files.insert(index, (item, usize::MAX));
+        if w.send(&request).await.is_err() {
+            // It died before reading: the read loop sees the end of its output.
+            return true;
+        }
+    }
+}
+
+/// The next file for worker `w` (None: a worker yet to start), if it should take one now.
+fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item> {
+    // No more files than its threads, as a file waiting inside a busy worker could have run
+    // at once in an idle one; but short files may queue there (one per thread), so a thread
+    // that frees finds its next file without a round trip.
+    let (free, spare) = match w {
+        None => (true, true),
+        Some(w) if w.isolated => (false, false),
+        Some(w) => (
+            w.files.len() < pool.per_worker,
+            w.files.len() < 2 * pool.per_worker,
+        ),
+    };
+    if !spare {
+        return None;
+    }
+    let busy = w.is_some_and(|w| !w.files.is_empty());
+    let computing = w.is_some_and(|w| w.files.values().any(|(it, _)| it.heavy));
+    // The first file this worker may take: not a second computing one.
+    let i = q.iter().position(|it| !(computing && it.heavy))?;
+    let it = &q[i];
+    if (it.isolate && busy) || (!free && !it.short) {
+        return None;
+    }
+    q.remove(i)
+}
+
+/// Wait for the next tick (or deadline), then handle every event the worker's pipe holds.
+/// False when the worker's output ended: it died.
+async fn read_events(w: &mut Worker, queue: &Queue, pool: &Pool, shared: &Shared) -> bool {
+    // Read on a clock, not on every write: a worker's events wait in its pipe (made big
+    // enough for a tick's worth) and are taken in one go, so 10,000 fast tests cost a few
+    // hundred wake-ups of the supervisor rather than 20,000.
+    let now = Instant::now();
+    // With files waiting, a finished file should be replaced quickly: tick faster.
+    let tick = if queue.lock().is_empty() {
+        TICK
+    } else {
+        FAST_TICK
+    };
+    let wake = w
+        .next_deadline()
+        .map_or(now + tick, |(d, _)| d.min(now + tick));
+    tokio::time::sleep_until(wake.into()).await;
+    loop {
+        while let Some(e) = w.frames.buffered() {
+            handle_event(w, e, queue, pool, shared);
+        }
+        match tokio::time::timeout(Duration::ZERO, w.frames.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return false,
+            // Nothing more in the pipe for now.
+            Err(_) => return true,
         }
     }
 }
@@ -456,9 +468,7 @@ fn handle_event(
     match &event {
         Event::TestStarted(t) => {
             let since = Instant::now();
-            let timeout = t.timeout.or(pool.default_timeout);
-            let deadline =
-                timeout.map(|s| since + Duration::from_secs_f64(s.max(0.0)) + DEADLINE_SLACK);
+            let deadline = timeout::deadline(t, pool.default_timeout, since);
             w.tests.insert(
                 t.order,
                 Running {
@@ -503,15 +513,11 @@ async fn timed_out(
 ) {
     w.kill().await;
     if let Some(run) = w.tests.remove(&key) {
-        let limit = run
-            .start
-            .timeout
-            .or(pool.default_timeout)
-            .unwrap_or_default();
+        let limit = timeout::limit(&run.start, pool.default_timeout).unwrap_or_default();
         let mut r = error_result(
             &run.start,
             ErrorKind::Timeout,
-            format!("timed out after {limit} s; its worker process was stopped"),
+            timeout::worker_stopped(limit),
             run.since,
         );
         (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);

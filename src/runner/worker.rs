@@ -1,7 +1,7 @@
 //! The worker process: `dbtest __worker`, started by the supervisor, never by users. It embeds
 //! its own interpreter, runs the files it is handed with the in-process engine (several at
-//! once, so waiting suites still overlap) and streams every event back as one JSON line,
-//! written before the next test starts.
+//! once, so waiting suites still overlap) and streams every event back as a length-prefixed
+//! postcard frame, written before the next test starts.
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -15,8 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::runner::event::Event;
 use crate::runner::filter::{Filter, FilterSpec};
-use crate::runner::python::{self, BenchOptions, FileTask, RunContext, Venv};
+use crate::runner::options::BenchOptions;
+use crate::runner::plan::FileTask;
+use crate::runner::python::{self, RunContext};
 use crate::runner::stdio;
+use crate::runner::venv::Venv;
 
 /// The argument that starts worker mode.
 pub const WORKER_ARG: &str = "__worker";
@@ -82,14 +85,15 @@ fn serve() -> anyhow::Result<()> {
     // Requests arrive on stdin and events leave on stdout; user code gets neither.
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
     let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
+    let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(Mutex::new(Sender {
         out: stdio::isolate().context("redirecting standard streams")?,
         pending: Vec::new(),
+        stop: stop.clone(),
     }));
     python::start(&config.root, config.venv.as_ref())?;
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
-    let stop = Arc::new(AtomicBool::new(false));
     // A fixed pool of threads, each with its own output spool, created once.
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let rx = Arc::new(Mutex::new(rx));
@@ -288,6 +292,9 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
 struct Sender {
     out: File,
     pending: Vec<u8>,
+    /// Set when the supervisor can no longer be written to (it is gone: EPIPE): results
+    /// would go nowhere, so no further test starts.
+    stop: Arc<AtomicBool>,
 }
 
 fn send(out: &Mutex<Sender>, e: &Event) {
@@ -295,8 +302,10 @@ fn send(out: &Mutex<Sender>, e: &Event) {
     let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
     s.pending.extend_from_slice(&line);
     if !matches!(e, Event::TestFinished(_)) {
-        let Sender { out, pending } = &mut *s;
-        let _ = out.write_all(pending);
+        let Sender { out, pending, stop } = &mut *s;
+        if out.write_all(pending).is_err() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         pending.clear();
     }
 }
@@ -325,6 +334,7 @@ mod tests {
             stdout: None,
             stderr: None,
             order: (4, 6),
+            earlier: Vec::new(),
         };
         let start = TestStart {
             id: "t.py::x".into(),
@@ -332,6 +342,7 @@ mod tests {
             line: Some(3),
             timeout: Some(1.5),
             order: (4, 6),
+            retries: Some(2),
         };
         let mut bytes = encode(&Event::TestStarted(start)).unwrap();
         bytes.extend(encode(&Event::TestFinished(r)).unwrap());

@@ -84,7 +84,15 @@ impl Project {
 /// The binary under test with a clean environment.
 pub fn dbtest() -> Command {
     let mut c = Command::cargo_bin("dbtest").expect("the dbtest binary is built");
-    for var in ["VIRTUAL_ENV", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE"] {
+    for var in [
+        "VIRTUAL_ENV",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        // Under GitHub Actions dbtest adds annotations and a step summary.
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+    ] {
         c.env_remove(var);
     }
     c.timeout(Duration::from_secs(60));
@@ -326,4 +334,32 @@ pub fn check_markdown(md: &str) {
         md.matches("</details>").count(),
         "unbalanced <details>"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers of the end-to-end test files (moved from tests/cli.rs when it was split by topic)
+
+pub fn code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+/// A fixture copied from `tests/fixtures/NAME` into a temporary folder.
+pub fn fixture(name: &str) -> Project {
+    let p = Project::bare();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+        p.root(),
+    );
+    p
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+pub fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }

@@ -9,24 +9,11 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyTuple};
 
-use super::FileTask;
 use super::engine::{FileRun, RunContext, with_file};
 use super::failure::describe;
 use crate::runner::event::{BenchEntry, BenchGroup, BenchHarness, BenchStatus, Event};
-
-/// How benchmarks are timed; per-group options override these.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct BenchOptions {
-    /// Samples taken (and warm-up samples discarded) per entry.
-    pub samples: u32,
-    pub warmup: u32,
-    /// Calibration grows the inner loop until one sample takes at least this long.
-    pub target_time: Duration,
-    /// Time budget per entry for sampling; fewer samples are taken past it (at least MIN_SAMPLES).
-    pub max_time: Duration,
-    /// A fixed inner-loop count, skipping calibration.
-    pub iterations: Option<u64>,
-}
+use crate::runner::options::BenchOptions;
+use crate::runner::plan::FileTask;
 
 const MIN_SAMPLES: u32 = 5;
 /// Past this many calls per sample, calibration stops (an entry that takes no time at all).
@@ -355,46 +342,11 @@ fn run_group<'py>(
     if entries.is_empty() {
         return Ok(None);
     }
-    let (mut old_entries, rerun_error) = match old {
-        None => (Vec::new(), None),
-        Some(Err(why)) => (Vec::new(), Some(why)),
-        Some(Ok(None)) => (
-            Vec::new(),
-            Some(format!(
-                "the baseline's {} has no group {name:?}",
-                run.task.rel
-            )),
-        ),
-        Some(Ok(Some(g))) => match selected_entries(run, &g, &name) {
-            Ok(found) => (found, None),
-            Err(err) => (Vec::new(), Some(describe(py, &err, run.bridge).message())),
-        },
-    };
+    let (mut old_entries, rerun_error) = old_entries(run, old, &name);
     // Old entries in the order of the current ones, each beside its counterpart.
     old_entries.retain(|o| entries.iter().any(|e| e.name == o.name));
-    let gc = py.import("gc")?;
-    gc.call_method0("collect")?;
-    for e in entries.iter_mut() {
-        if let Err(err) = prepare(run, e, &opts) {
-            let d = describe(py, &err, run.bridge);
-            e.failed = Some((d.message(), d.traceback));
-        }
-    }
-    for o in old_entries.iter_mut() {
-        // The same loop count as the current entry, so the two differ only in their code.
-        let fixed = entries
-            .iter()
-            .find(|e| e.name == o.name && e.failed.is_none())
-            .map(|e| e.iterations);
-        let o_opts = BenchOptions {
-            iterations: fixed.or(opts.iterations),
-            ..opts
-        };
-        if let Err(err) = prepare(run, o, &o_opts) {
-            let d = describe(py, &err, run.bridge);
-            o.failed = Some((d.message(), d.traceback));
-        }
-    }
+    py.import("gc")?.call_method0("collect")?;
+    prepare_all(run, &mut entries, &mut old_entries, &opts);
     // A reference entry (the empty one) is sampled in every round too: comparisons with a
     // saved baseline use each sample relative to its round's reference, which cancels the
     // changes of speed shared machines go through between (and during) runs.
@@ -407,8 +359,86 @@ fn run_group<'py>(
         failed: None,
     };
     calibrate(run, &mut reference, &opts)?;
-    // Interleaved sampling: one sample of each entry per round. An entry's baseline version
-    // is sampled right before or after it, alternating, so neither always goes first.
+    sample_rounds(run, &mut reference, &mut entries, &mut old_entries, &opts)?;
+    let seq = run.next_seq();
+    Ok(Some(BenchGroup {
+        name,
+        file: run.task.rel.clone(),
+        baseline,
+        entries: entries.into_iter().map(Entry::into_event).collect(),
+        reference_ns: reference.samples,
+        rerun: old_entries.into_iter().map(Entry::into_event).collect(),
+        rerun_error,
+        order: (run.task.index, seq),
+    }))
+}
+
+/// The baseline's entries of group `name`, or why there are none to time again.
+fn old_entries<'py>(
+    run: &mut FileRun<'_, 'py>,
+    old: OldGroup<'py>,
+    name: &str,
+) -> (Vec<Entry<'py>>, Option<String>) {
+    match old {
+        None => (Vec::new(), None),
+        Some(Err(why)) => (Vec::new(), Some(why)),
+        Some(Ok(None)) => (
+            Vec::new(),
+            Some(format!(
+                "the baseline's {} has no group {name:?}",
+                run.task.rel
+            )),
+        ),
+        Some(Ok(Some(g))) => match selected_entries(run, &g, name) {
+            Ok(found) => (found, None),
+            Err(err) => (
+                Vec::new(),
+                Some(describe(run.py, &err, run.bridge).message()),
+            ),
+        },
+    }
+}
+
+/// Calibrate every entry; an entry that fails is marked failed, not timed.
+fn prepare_all<'py>(
+    run: &mut FileRun<'_, 'py>,
+    entries: &mut [Entry<'py>],
+    old_entries: &mut [Entry<'py>],
+    opts: &BenchOptions,
+) {
+    for e in entries.iter_mut() {
+        if let Err(err) = prepare(run, e, opts) {
+            let d = describe(run.py, &err, run.bridge);
+            e.failed = Some((d.message(), d.traceback));
+        }
+    }
+    for o in old_entries.iter_mut() {
+        // The same loop count as the current entry, so the two differ only in their code.
+        let fixed = entries
+            .iter()
+            .find(|e| e.name == o.name && e.failed.is_none())
+            .map(|e| e.iterations);
+        let o_opts = BenchOptions {
+            iterations: fixed.or(opts.iterations),
+            ..*opts
+        };
+        if let Err(err) = prepare(run, o, &o_opts) {
+            let d = describe(run.py, &err, run.bridge);
+            o.failed = Some((d.message(), d.traceback));
+        }
+    }
+}
+
+/// Interleaved sampling with GC off: one sample of each entry per round. An entry's baseline
+/// version is sampled right before or after it, alternating, so neither always goes first.
+fn sample_rounds<'py>(
+    run: &mut FileRun<'_, 'py>,
+    reference: &mut Entry<'py>,
+    entries: &mut [Entry<'py>],
+    old_entries: &mut [Entry<'py>],
+    opts: &BenchOptions,
+) -> PyResult<()> {
+    let gc = run.py.import("gc")?;
     let budget = opts.max_time * (entries.len() + old_entries.len()) as u32;
     let started = Instant::now();
     let was_enabled: bool = gc.call_method0("isenabled")?.extract()?;
@@ -417,7 +447,7 @@ fn run_group<'py>(
         if round >= MIN_SAMPLES && started.elapsed() > budget {
             break;
         }
-        reference.samples.push(sample(run, &reference)?);
+        reference.samples.push(sample(run, reference)?);
         for e in entries.iter_mut() {
             let o = old_entries.iter_mut().find(|o| o.name == e.name);
             let mut pair = [Some(e), o];
@@ -432,17 +462,7 @@ fn run_group<'py>(
     if was_enabled {
         gc.call_method0("enable")?;
     }
-    let seq = run.next_seq();
-    Ok(Some(BenchGroup {
-        name,
-        file: run.task.rel.clone(),
-        baseline,
-        entries: entries.into_iter().map(Entry::into_event).collect(),
-        reference_ns: reference.samples,
-        rerun: old_entries.into_iter().map(Entry::into_event).collect(),
-        rerun_error,
-        order: (run.task.index, seq),
-    }))
+    Ok(())
 }
 
 fn take_sample(run: &mut FileRun<'_, '_>, e: &mut Entry<'_>) {

@@ -8,11 +8,13 @@ use anyhow::Context;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
+use super::bridge::{BRIDGE, Bridge};
 use super::capture::{self, Router};
 use super::failure::{Described, describe};
-use super::{BRIDGE, Bridge, Venv};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
+use crate::runner::plan::FileTask;
+use crate::runner::venv::Venv;
 
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
@@ -47,7 +49,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         } else {
             // Embedded, sys.executable would be dbtest itself: subprocesses need a Python.
             let base: String = sys.getattr("base_prefix")?.extract()?;
-            let minor = super::EMBEDDED_MINOR;
+            let minor = super::env::EMBEDDED_MINOR;
             if let Some(p) = [format!("python{minor}"), "python3".into()]
                 .iter()
                 .map(|n| PathBuf::from(&base).join("bin").join(n))
@@ -113,14 +115,6 @@ pub(super) fn enable_faulthandler(path: &Path) {
     });
 }
 
-/// One file to run.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FileTask {
-    pub index: usize,
-    pub path: PathBuf,
-    pub rel: String,
-}
-
 /// What a running file shares with the rest of the run.
 pub struct RunContext<'a> {
     pub filter: &'a Filter,
@@ -144,8 +138,19 @@ struct Test<'py> {
     tags: Vec<String>,
     timeout: Option<f64>,
     skip: Option<String>,
+    /// `@test(retries=N)`.
+    retries: Option<u32>,
     line: Option<u32>,
     id: String,
+    /// An `async def`: it needs the file's event loop.
+    is_async: bool,
+}
+
+impl Test<'_> {
+    /// An async test that will run (a skipped one is never called).
+    fn needs_loop(&self) -> bool {
+        self.is_async && self.skip.is_none()
+    }
 }
 
 struct Suite<'py> {
@@ -153,6 +158,8 @@ struct Suite<'py> {
     class: Option<Bound<'py, PyType>>,
     name: Option<String>,
     tests: Vec<Test<'py>>,
+    /// An async test or hook: the file's event loop is made before the suite's clocks start.
+    needs_loop: bool,
 }
 
 /// Outcome of calling user code.
@@ -252,6 +259,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             line: r.line,
             timeout,
             order: r.order,
+            retries: t.retries,
         }));
     }
 
@@ -286,6 +294,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
             stdout: None,
             stderr: None,
             order: (0, 0),
+            earlier: Vec::new(),
         }
     }
 
@@ -411,10 +420,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 let name: String = cls.getattr("__name__")?.extract()?;
                 let tests = self.collect_class(cls, &base, &name)?;
                 if !tests.is_empty() {
+                    let needs_loop = tests.iter().any(Test::needs_loop)
+                        || ["setup_suite", "teardown_suite", "setup", "teardown"]
+                            .iter()
+                            .any(|h| cls.getattr(*h).is_ok_and(|f| is_coroutine_function(&f)));
                     suites.push(Suite {
                         class: Some(cls.clone()),
                         name: Some(name),
                         tests,
+                        needs_loop,
                     });
                 }
             } else if value.hasattr(pyo3::intern!(py, "__dbtest__"))? && defined_here() {
@@ -423,6 +437,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     suites.push(Suite {
                         class: None,
                         name: None,
+                        needs_loop: t.needs_loop(),
                         tests: vec![t],
                     });
                 }
@@ -497,11 +512,18 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }
         let timeout: Option<f64> = meta.getattr(pyo3::intern!(py, "timeout"))?.extract()?;
         let skip: Option<String> = meta.getattr(pyo3::intern!(py, "skip"))?.extract()?;
-        let line = func
-            .getattr(pyo3::intern!(py, "__code__"))
-            .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")))
-            .and_then(|l| l.extract())
-            .ok();
+        // Lenient: a marker object made by something other than the shim may not have it.
+        let retries: Option<u32> = meta
+            .getattr(pyo3::intern!(py, "retries"))
+            .ok()
+            .and_then(|v| v.extract().ok())
+            .flatten();
+        let code = func.getattr(pyo3::intern!(py, "__code__")).ok();
+        let line = code
+            .as_ref()
+            .and_then(|c| c.getattr(pyo3::intern!(py, "co_firstlineno")).ok())
+            .and_then(|l| l.extract().ok());
+        let is_async = code.as_ref().is_some_and(is_coroutine_code);
         Ok(Some(Test {
             decl,
             py_name: PyString::new(py, &name),
@@ -510,8 +532,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
             tags,
             timeout,
             skip,
+            retries,
             line,
             id,
+            is_async,
         }))
     }
 
@@ -593,6 +617,12 @@ impl<'a, 'py> FileRun<'a, 'py> {
     }
 
     fn run_suite(&mut self, suite: Suite<'py>) {
+        if suite.needs_loop {
+            // Framework work, not the test's: importing asyncio and making the loop cost up
+            // to hundreds of milliseconds, charged to no test. A failure here shows again,
+            // as the test's own error, when `call` needs the loop.
+            let _ = self.event_loop();
+        }
         let Some(class) = suite.class.clone() else {
             for t in &suite.tests {
                 if self.cx.stop.load(Ordering::SeqCst) {
@@ -703,66 +733,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
         }
         capture::begin();
         let started = Instant::now();
-        let mut problem: Option<Problem> = None;
-        if let (true, Some(inst)) = (setup, instance) {
-            if let Err(e) = inst
-                .getattr(pyo3::intern!(self.py, "setup"))
-                .and_then(|f| self.call(&f, None))
-            {
-                problem = Some(self.problem(&e, ErrorKind::Setup));
-            }
-        }
-        if problem.is_none() {
-            let body = match instance {
-                Some(inst) => inst.getattr(&t.py_name),
-                None => Ok(t.func.clone()),
-            };
-            let body_started = Instant::now();
-            if let Err(e) = body.and_then(|f| self.call(&f, t.timeout)) {
-                let timed_out = t.timeout.is_some_and(|limit| {
-                    body_started.elapsed().as_secs_f64() >= limit * 0.99
-                        && self.is_timeout_error(&e)
-                });
-                problem = Some(if timed_out {
-                    // Where the test was when it was cancelled says more than wait_for's frames.
-                    let cause = e
-                        .value(self.py)
-                        .getattr("__cause__")
-                        .ok()
-                        .filter(|c| !c.is_none())
-                        .map(PyErr::from_value);
-                    let mut p = self.problem(cause.as_ref().unwrap_or(&e), ErrorKind::Timeout);
-                    p.status = Status::Error;
-                    p.kind = Some(ErrorKind::Timeout);
-                    p.message = format!(
-                        "timed out after {} s (the test was cancelled)",
-                        t.timeout.unwrap_or_default()
-                    );
-                    p
-                } else {
-                    self.problem(&e, ErrorKind::Exception)
-                });
-            }
-            if let (true, Some(inst)) = (teardown, instance) {
-                if let Err(e) = inst
-                    .getattr(pyo3::intern!(self.py, "teardown"))
-                    .and_then(|f| self.call(&f, None))
-                {
-                    let td = self.problem(&e, ErrorKind::Teardown);
-                    match &mut problem {
-                        None => problem = Some(td),
-                        // Never lose the teardown error behind the test's own failure.
-                        Some(p) => {
-                            p.described.traceback.push_str(&format!(
-                                "\n\nteardown also failed: {}\n{}",
-                                td.described.message(),
-                                td.described.traceback
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        let problem = self.call_test(t, instance, setup, teardown);
         r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (out, errout) = capture::end();
         self.restore();
@@ -778,6 +749,79 @@ impl<'a, 'py> FileRun<'a, 'py> {
             r.stderr = Some(errout);
         }
         self.emit_result(r);
+    }
+
+    /// Set up, run and tear down one test (output already captured): what went wrong, if
+    /// anything. A teardown error never hides behind the test's own failure.
+    fn call_test(
+        &mut self,
+        t: &Test<'py>,
+        instance: Option<&Bound<'py, PyAny>>,
+        setup: bool,
+        teardown: bool,
+    ) -> Option<Problem> {
+        if let (true, Some(inst)) = (setup, instance) {
+            if let Err(e) = inst
+                .getattr(pyo3::intern!(self.py, "setup"))
+                .and_then(|f| self.call(&f, None))
+            {
+                return Some(self.problem(&e, ErrorKind::Setup));
+            }
+        }
+        let body = match instance {
+            Some(inst) => inst.getattr(&t.py_name),
+            None => Ok(t.func.clone()),
+        };
+        let body_started = Instant::now();
+        let mut problem = match body.and_then(|f| self.call(&f, t.timeout)) {
+            Ok(()) => None,
+            Err(e) => Some(self.body_problem(&e, t, body_started)),
+        };
+        if let (true, Some(inst)) = (teardown, instance) {
+            if let Err(e) = inst
+                .getattr(pyo3::intern!(self.py, "teardown"))
+                .and_then(|f| self.call(&f, None))
+            {
+                let td = self.problem(&e, ErrorKind::Teardown);
+                match &mut problem {
+                    None => problem = Some(td),
+                    Some(p) => {
+                        p.described.traceback.push_str(&format!(
+                            "\n\nteardown also failed: {}\n{}",
+                            td.described.message(),
+                            td.described.traceback
+                        ));
+                    }
+                }
+            }
+        }
+        problem
+    }
+
+    /// The test's body raised: a failure or an error, or a timeout when an async test was
+    /// cancelled at its limit.
+    fn body_problem(&self, e: &PyErr, t: &Test<'py>, body_started: Instant) -> Problem {
+        let timed_out = t.timeout.is_some_and(|limit| {
+            body_started.elapsed().as_secs_f64() >= limit * 0.99 && self.is_timeout_error(e)
+        });
+        if !timed_out {
+            return self.problem(e, ErrorKind::Exception);
+        }
+        // Where the test was when it was cancelled says more than wait_for's frames.
+        let cause = e
+            .value(self.py)
+            .getattr("__cause__")
+            .ok()
+            .filter(|c| !c.is_none())
+            .map(PyErr::from_value);
+        let mut p = self.problem(cause.as_ref().unwrap_or(e), ErrorKind::Timeout);
+        p.status = Status::Error;
+        p.kind = Some(ErrorKind::Timeout);
+        p.message = format!(
+            "timed out after {} s (the test was cancelled)",
+            t.timeout.unwrap_or_default()
+        );
+        p
     }
 
     fn is_timeout_error(&self, e: &PyErr) -> bool {
@@ -813,6 +857,20 @@ impl<'a, 'py> FileRun<'a, 'py> {
             }
         }
     }
+}
+
+/// Whether `f` is an `async def` function or method.
+fn is_coroutine_function(f: &Bound<'_, PyAny>) -> bool {
+    f.getattr(pyo3::intern!(f.py(), "__code__"))
+        .is_ok_and(|c| is_coroutine_code(&c))
+}
+
+/// Whether a code object is a coroutine's (`inspect.CO_COROUTINE | CO_ITERABLE_COROUTINE`).
+fn is_coroutine_code(code: &Bound<'_, PyAny>) -> bool {
+    const COROUTINE_FLAGS: u32 = 0x80 | 0x100;
+    code.getattr(pyo3::intern!(code.py(), "co_flags"))
+        .and_then(|flags| flags.extract::<u32>())
+        .is_ok_and(|flags| flags & COROUTINE_FLAGS != 0)
 }
 
 #[cfg(test)]

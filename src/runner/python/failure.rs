@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyType};
 
-use super::Bridge;
+use super::bridge::Bridge;
 use crate::runner::event::Value;
 
 /// The longest repr shown for one value.
@@ -274,6 +274,8 @@ fn values_on_line(frame: &Bound<'_, PyAny>, line: &str) -> Vec<Value> {
     out
 }
 
+/// One exception as Python prints it (its user frames, then `Type: message`). For the
+/// outermost one, `d` also gets what reports show beside the traceback.
 fn format_one(
     py: Python<'_>,
     exc: &Bound<'_, PyAny>,
@@ -286,11 +288,52 @@ fn format_one(
     let text = safe_str(exc);
     let tb = exc.getattr("__traceback__").ok();
     let kept = user_frames(frames(tb), bridge);
+    let mut s = format_frames(py, &kept, bridge);
+    let is_syntax = exc.is_instance_of::<pyo3::exceptions::PySyntaxError>();
+    if is_syntax {
+        let line = format_syntax_location(exc, bridge, &mut s);
+        if outer {
+            d.syntax_line = line;
+        }
+    }
+    // A syntax error's str() repeats the file and line, already shown above.
+    let text = if is_syntax {
+        exc.getattr("msg")
+            .ok()
+            .map(|m| safe_str(&m))
+            .unwrap_or(text)
+    } else {
+        text
+    };
+    if text.is_empty() {
+        s.push_str(&exc_type);
+    } else {
+        s.push_str(&format!("{exc_type}: {text}"));
+    }
+    if outer {
+        d.is_assertion = exc.is_instance_of::<pyo3::exceptions::PyAssertionError>();
+        d.is_system_exit = exc.is_instance_of::<pyo3::exceptions::PySystemExit>();
+        d.exc_type = exc_type;
+        d.text = text;
+        if let Some(last) = kept.last() {
+            d.source = source_line(py, &last.file, last.line);
+            if d.is_assertion {
+                if let Some(src) = &d.source {
+                    d.values = values_on_line(&last.frame, src);
+                }
+            }
+        }
+    }
+    s
+}
+
+/// The traceback's frames with their source lines. Like Python, identical consecutive
+/// frames (recursion) show three times, then a count.
+fn format_frames(py: Python<'_>, kept: &[Frame<'_>], bridge: &Bridge) -> String {
     let mut s = String::new();
     if !kept.is_empty() {
         s.push_str("Traceback (most recent call last):\n");
     }
-    // Like Python, identical consecutive frames (recursion) show three times, then a count.
     let mut repeats = 0usize;
     for (i, f) in kept.iter().enumerate() {
         let same = i > 0
@@ -320,60 +363,31 @@ fn format_one(
             s.push_str(&format!("    {src}\n"));
         }
     }
-    let is_syntax = exc.is_instance_of::<pyo3::exceptions::PySyntaxError>();
-    if is_syntax {
-        let file: Option<String> = exc.getattr("filename").ok().and_then(|v| v.extract().ok());
-        let line: Option<u32> = exc.getattr("lineno").ok().and_then(|v| v.extract().ok());
-        let code: Option<String> = exc.getattr("text").ok().and_then(|v| v.extract().ok());
-        let offset: Option<usize> = exc.getattr("offset").ok().and_then(|v| v.extract().ok());
-        if let (Some(file), Some(line)) = (&file, line) {
-            s.push_str(&format!(
-                "  File \"{}\", line {line}\n",
-                bridge.display_path(file)
-            ));
-            if let Some(code) = &code {
-                let trimmed = code.trim_end();
-                let indent = trimmed.len() - trimmed.trim_start().len();
-                s.push_str(&format!("    {}\n", trimmed.trim_start()));
-                if let Some(off) = offset.filter(|o| *o > indent) {
-                    s.push_str(&format!("    {}^\n", " ".repeat(off - 1 - indent)));
-                }
-            }
-        }
-        if outer {
-            d.syntax_line = line;
-        }
-    }
-    // A syntax error's str() repeats the file and line, already shown above.
-    let text = if is_syntax {
-        exc.getattr("msg")
-            .ok()
-            .map(|m| safe_str(&m))
-            .unwrap_or(text)
-    } else {
-        text
-    };
-    let msg = text.clone();
-    if msg.is_empty() {
-        s.push_str(&exc_type);
-    } else {
-        s.push_str(&format!("{exc_type}: {msg}"));
-    }
-    if outer {
-        d.is_assertion = exc.is_instance_of::<pyo3::exceptions::PyAssertionError>();
-        d.is_system_exit = exc.is_instance_of::<pyo3::exceptions::PySystemExit>();
-        d.exc_type = exc_type;
-        d.text = text;
-        if let Some(last) = kept.last() {
-            d.source = source_line(py, &last.file, last.line);
-            if d.is_assertion {
-                if let Some(src) = &d.source {
-                    d.values = values_on_line(&last.frame, src);
-                }
-            }
-        }
-    }
     s
+}
+
+/// A syntax error's own location (file, line, the code and a caret), as Python shows it;
+/// returns its line.
+fn format_syntax_location(exc: &Bound<'_, PyAny>, bridge: &Bridge, s: &mut String) -> Option<u32> {
+    let file: Option<String> = exc.getattr("filename").ok().and_then(|v| v.extract().ok());
+    let line: Option<u32> = exc.getattr("lineno").ok().and_then(|v| v.extract().ok());
+    let code: Option<String> = exc.getattr("text").ok().and_then(|v| v.extract().ok());
+    let offset: Option<usize> = exc.getattr("offset").ok().and_then(|v| v.extract().ok());
+    if let (Some(file), Some(line)) = (&file, line) {
+        s.push_str(&format!(
+            "  File \"{}\", line {line}\n",
+            bridge.display_path(file)
+        ));
+        if let Some(code) = &code {
+            let trimmed = code.trim_end();
+            let indent = trimmed.len() - trimmed.trim_start().len();
+            s.push_str(&format!("    {}\n", trimmed.trim_start()));
+            if let Some(off) = offset.filter(|o| *o > indent) {
+                s.push_str(&format!("    {}^\n", " ".repeat(off - 1 - indent)));
+            }
+        }
+    }
+    line
 }
 
 /// Describe an exception raised by user code.

@@ -1,52 +1,20 @@
 //! The bridge: the only module that touches the GIL. It starts the embedded interpreter and
 //! runs one file's tests; everything else in dbtest is plain Rust.
 mod bench;
+mod bridge;
 mod capture;
 mod engine;
-mod env;
+/// The embedded Python's version, readable before it starts (venv discovery needs it).
+pub(in crate::runner) mod env;
 mod failure;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
-pub use bench::{BenchOptions, measure_harness, run_bench_file};
-pub use engine::{FileTask, RunContext, run_file};
-pub use env::{EMBEDDED_MINOR, Venv, embedded_version, find_venv};
+use crate::runner::venv::Venv;
 
-/// What the bridge needs to know about the run, set once at start-up.
-pub(crate) struct Bridge {
-    /// The run's working directory, restored after any test that changes it.
-    cwd: Option<PathBuf>,
-    root: PathBuf,
-    shim_dir: String,
-    /// Folders whose frames are machinery, not user code (asyncio's, importlib's).
-    machinery: Vec<String>,
-}
-
-static BRIDGE: OnceLock<Bridge> = OnceLock::new();
-
-impl Bridge {
-    fn get() -> &'static Bridge {
-        BRIDGE
-            .get()
-            .expect("the interpreter is started before any file runs")
-    }
-
-    fn is_shim(&self, file: &str) -> bool {
-        file.starts_with(&self.shim_dir)
-    }
-
-    fn is_machinery(&self, file: &str) -> bool {
-        self.is_shim(file) || self.machinery.iter().any(|m| file.starts_with(m.as_str()))
-    }
-
-    fn display_path(&self, file: &str) -> String {
-        match Path::new(file).strip_prefix(&self.root) {
-            Ok(rel) => rel.to_string_lossy().into_owned(),
-            Err(_) => file.to_string(),
-        }
-    }
-}
+pub use bench::{measure_harness, run_bench_file};
+pub use engine::{RunContext, run_file};
+pub use env::embedded_version;
 
 /// In a worker: write this thread's captured output through to files as well.
 pub fn spool_output(files: [&Path; 2]) -> std::io::Result<()> {

@@ -1,0 +1,195 @@
+//! A finished run as the reports see it, and the one trait every report format implements.
+use serde::Serialize;
+
+use crate::bench::BenchRun;
+use crate::runner::event::{Status, TestResult};
+use crate::runner::run::StopReason;
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    pub duration_ms: f64,
+}
+
+/// A finished (or interrupted) run, in report order.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub dbtest_version: String,
+    pub python_version: String,
+    pub results: Vec<TestResult>,
+    pub duration_ms: f64,
+    pub interrupted: bool,
+    /// `-x` stopped the run early, or (in-process) a test that overran its timeout did.
+    pub stopped_early: bool,
+    /// Why, when `stopped_early`.
+    pub stop_reason: StopReason,
+    pub benchmarks: Option<BenchRun>,
+}
+
+impl RunReport {
+    pub fn new(python_version: String, mut results: Vec<TestResult>, duration_ms: f64) -> Self {
+        results.sort_by_key(|r| r.order);
+        RunReport {
+            dbtest_version: env!("CARGO_PKG_VERSION").to_string(),
+            python_version,
+            results,
+            duration_ms,
+            interrupted: false,
+            stopped_early: false,
+            stop_reason: StopReason::FailFast,
+            benchmarks: None,
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        let count = |s: Status| self.results.iter().filter(|r| r.status == s).count();
+        Summary {
+            total: self.results.len(),
+            passed: count(Status::Passed),
+            failed: count(Status::Failed),
+            errors: count(Status::Error),
+            skipped: count(Status::Skipped),
+            duration_ms: self.duration_ms,
+        }
+    }
+
+    /// Whether the run failed: a test failed or errored, a benchmark entry failed, or the
+    /// regression gate fired.
+    pub fn failed(&self) -> bool {
+        let s = self.summary();
+        s.failed + s.errors > 0
+            || self
+                .benchmarks
+                .as_ref()
+                .is_some_and(|b| b.failed_entries() > 0 || !b.regressions.is_empty())
+    }
+
+    /// `12 tests`-style counts line, or for a benchmarks-only run what ran of those.
+    pub fn counts_line(&self) -> String {
+        let s = self.summary();
+        match &self.benchmarks {
+            Some(b) if s.total == 0 => {
+                let entries: usize = b.groups.iter().map(|g| g.entries.len()).sum();
+                let failed = b.failed_entries();
+                let mut line = format!("{entries} benchmark entries in {} groups", b.groups.len());
+                if failed > 0 {
+                    line.push_str(&format!(", {failed} failed"));
+                }
+                if !b.regressions.is_empty() {
+                    line.push_str(&format!(", {} regressions", b.regressions.len()));
+                }
+                line
+            }
+            _ => counts(&s),
+        }
+    }
+
+    pub fn problems(&self) -> impl Iterator<Item = &TestResult> {
+        self.results.iter().filter(|r| r.is_problem())
+    }
+}
+
+/// One report format.
+pub trait Exporter {
+    fn render(&self, report: &RunReport) -> String;
+}
+
+/// `3 failed, 1 error, 10 passed, 2 skipped`, leaving out zero counts but always one part.
+fn counts(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    if s.failed > 0 {
+        parts.push(format!("{} failed", s.failed));
+    }
+    if s.errors > 0 {
+        parts.push(format!(
+            "{} error{}",
+            s.errors,
+            if s.errors == 1 { "" } else { "s" }
+        ));
+    }
+    if s.passed > 0 || (s.failed == 0 && s.errors == 0 && s.skipped == 0) {
+        parts.push(format!("{} passed", s.passed));
+    }
+    if s.skipped > 0 {
+        parts.push(format!("{} skipped", s.skipped));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_leave_out_zeros_but_keep_one_part() {
+        let s = Summary {
+            total: 4,
+            passed: 1,
+            failed: 2,
+            errors: 1,
+            skipped: 0,
+            duration_ms: 0.0,
+        };
+        assert_eq!(counts(&s), "2 failed, 1 error, 1 passed");
+        assert_eq!(counts(&Summary::default()), "0 passed");
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::runner::event::{ErrorKind, Status, TestResult, Value};
+
+    pub fn result(id: &str, status: Status) -> TestResult {
+        let (file, rest) = id.split_once("::").unwrap_or((id, ""));
+        let mut parts: Vec<&str> = rest.split("::").filter(|s| !s.is_empty()).collect();
+        let name = parts.pop().map(str::to_string);
+        TestResult {
+            id: id.to_string(),
+            file: file.to_string(),
+            suite: parts.first().map(|s| s.to_string()),
+            name,
+            status,
+            kind: (status == Status::Error).then_some(ErrorKind::Exception),
+            duration_ms: 1.5,
+            tags: vec!["unit".into()],
+            line: Some(10),
+            message: None,
+            traceback: None,
+            source: None,
+            values: Vec::new(),
+            stdout: None,
+            stderr: None,
+            order: (0, 0),
+            earlier: Vec::new(),
+        }
+    }
+
+    /// A report holding every status and the characters reports must survive.
+    pub fn report() -> super::RunReport {
+        let mut failed = result("tests/test_ünï.py::Suite::naïve_café", Status::Failed);
+        failed.message = Some("ü <&> \"quoted\" | pipe \u{7} bell 🎉 ```".into());
+        failed.traceback = Some("Traceback (most recent call last):\n  File \"tests/test_ünï.py\", line 10, in naïve_café\n    assert a == b\nAssertionError: ```".into());
+        failed.source = Some("assert a == b".into());
+        failed.values = vec![Value {
+            name: "a".into(),
+            repr: "'<b>|x'".into(),
+        }];
+        failed.stdout = Some("printed | <out>\n".into());
+        failed.order = (0, 2);
+        let mut passed = result("tests/test_a.py::ok", Status::Passed);
+        passed.order = (0, 1);
+        let mut skipped = result("tests/test_a.py::later", Status::Skipped);
+        skipped.message = Some("not today".into());
+        skipped.order = (1, 1);
+        let mut import = result("tests/test_broken.py", Status::Error);
+        import.kind = Some(ErrorKind::Import);
+        import.name = None;
+        import.message = Some("SyntaxError: expected ':' (tests/test_broken.py, line 7)".into());
+        import.order = (2, 1);
+        super::RunReport::new("3.11.7".into(), vec![import, skipped, failed, passed], 12.5)
+    }
+}

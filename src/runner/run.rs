@@ -1,0 +1,526 @@
+//! One run on the executing side: start the interpreter or the workers (while discovery
+//! reads the files), then run a plan in the chosen mode, in-process (`-n 0`) or on workers,
+//! collecting its events, watching its timeouts and its interrupts, and keeping the
+//! durations history. The caller sees events as they come and the finished `Outcome`.
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::error::ExitCode;
+use crate::runner::discover::{Discovered, FileKind};
+use crate::runner::durations::Durations;
+use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
+use crate::runner::options::{BenchOptions, RunOptions};
+use crate::runner::plan::{FileTask, Plan};
+use crate::runner::python;
+use crate::runner::schedule::{self, EventQueue, Shared};
+use crate::runner::supervise::{self, Pool, Worker};
+use crate::runner::timeout::{self, Overrun, Running};
+use crate::runner::worker::WorkerConfig;
+
+/// How often the collector drains events (progress refresh rate).
+const DRAIN_EVERY: Duration = Duration::from_millis(50);
+
+/// After the first Ctrl-C, how long running tests get to finish before the report is written.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+/// Why a run stopped before running every selected test (an interrupt aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `-x`: a test failed or errored.
+    FailFast,
+    /// `-n 0`: a test ran past its timeout, and nothing can stop a sync test in-process.
+    InProcessTimeout,
+}
+
+impl std::fmt::Display for StopReason {
+    /// The words reports put after "stopped".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::FailFast => "after the first failure (-x)",
+            StopReason::InProcessTimeout => {
+                "at a test that ran past its timeout, which in-process mode (-n 0) cannot stop"
+            }
+        })
+    }
+}
+
+/// What a run produced, for the reports.
+#[derive(Debug)]
+pub struct Outcome {
+    pub python_version: String,
+    /// In the order they finished.
+    pub results: Vec<TestResult>,
+    pub groups: Vec<BenchGroup>,
+    pub harness: Option<BenchHarness>,
+    pub interrupted: bool,
+    /// Why the run stopped early, if it did (never set with `interrupted`).
+    pub stopped: Option<StopReason>,
+    pub duration_ms: f64,
+    /// `@test(retries=N)` of the tests that set it, by id.
+    pub own_retries: HashMap<String, u32>,
+}
+
+/// Sees the events of a run as the collector drains them (a few times a second).
+pub trait Observer {
+    fn on_event(&mut self, event: &Event);
+    /// The last event has been seen; messages about the end of the run follow.
+    fn on_end(&mut self);
+}
+
+/// The executing side, started before discovery so that its start-up overlaps it.
+pub struct Session {
+    options: RunOptions,
+    runtime: tokio::runtime::Runtime,
+    interrupts: Interrupts,
+    /// None for -n 0.
+    pool: Option<Arc<Pool>>,
+    /// Workers started early, while discovery ran.
+    workers: Vec<Worker>,
+    /// -n 0: this process's interpreter, starting (tens of ms, mostly `site`).
+    interpreter: Option<JoinHandle<anyhow::Result<String>>>,
+    /// Removed when the run ends.
+    _spool: SpoolDir,
+}
+
+impl Session {
+    /// Start the scheduler, listen for interrupts, and start the first interpreter: the
+    /// first worker, or with -n 0 this process's own.
+    pub fn start(options: RunOptions) -> anyhow::Result<Session> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(options.jobs.max(1))
+            // Deep recursion in a test must hit Python's RecursionError, not a thread's stack end.
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .context("starting the scheduler")?;
+        let interrupts = Interrupts::install(&runtime)?;
+        let spool = SpoolDir::new()?;
+        let pool = pool(&options, &spool);
+        let (root, venv) = (options.root.clone(), options.venv.clone());
+        let interpreter = pool
+            .is_none()
+            .then(|| std::thread::spawn(move || python::start(&root, venv.as_ref())));
+        let mut workers = Vec::new();
+        if let Some(pool) = &pool {
+            let _in_runtime = runtime.enter();
+            workers.push(supervise::spawn_worker(&pool.config)?);
+        }
+        Ok(Session {
+            options,
+            runtime,
+            interrupts,
+            pool,
+            workers,
+            interpreter,
+            _spool: spool,
+        })
+    }
+
+    /// Without filters every test file found will run: start the other workers now, while
+    /// the files are scanned, never more than there are files.
+    pub fn discovered(&mut self, files: &[Discovered]) -> anyhow::Result<()> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
+        let test_files = files.iter().filter(|f| f.kind == FileKind::Test).count();
+        let wanted = if self.options.filter.is_active() {
+            1
+        } else {
+            pool.workers.min(test_files)
+        };
+        let _in_runtime = self.runtime.enter();
+        while self.workers.len() < wanted {
+            self.workers.push(supervise::spawn_worker(&pool.config)?);
+        }
+        Ok(())
+    }
+
+    /// Run `plan`: tests, then benchmarks (with `baseline_tree`, each benchmark file's
+    /// version there is timed beside it).
+    pub fn run(
+        self,
+        plan: Plan,
+        baseline_tree: Option<PathBuf>,
+        observer: &mut dyn Observer,
+    ) -> anyhow::Result<Outcome> {
+        let python_version = match self.interpreter {
+            Some(started) => started
+                .join()
+                .map_err(|_| anyhow::anyhow!("the interpreter start-up thread panicked"))??,
+            None => python::embedded_version(),
+        };
+        let started = Instant::now();
+        let (mut tests, benches) = plan.into_tasks();
+        let history = Durations::load(&self.options.root);
+        history.order(&mut tests);
+        if !self.options.first.is_empty() {
+            // --ff: the files of last run's failures first, each group still longest first.
+            tests.sort_by_key(|t| !self.options.first.contains(&t.rel));
+        }
+        let hints = Hints::from_history(&history, &tests);
+        let shared = Arc::new(Shared {
+            filter: self.options.filter.clone(),
+            stop: Default::default(),
+            fail_fast: self.options.fail_fast,
+            events: EventQueue::default(),
+        });
+        let work = Work {
+            tests,
+            benches,
+            baseline_tree,
+            hints: hints.clone(),
+            workers: self.workers,
+        };
+        let mode = match self.pool {
+            Some(pool) => Mode::Workers(pool),
+            None => Mode::InProcess {
+                jobs: self.options.jobs,
+                bench: self.options.bench,
+            },
+        };
+        let c = self.runtime.block_on(collect(
+            mode,
+            work,
+            shared.clone(),
+            self.interrupts,
+            self.options.timeout,
+            observer,
+        ));
+        // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
+        self.runtime.shutdown_background();
+        let stopped = match (c.interrupted, c.overrun) {
+            (true, _) => None,
+            (false, Some(_)) => Some(StopReason::InProcessTimeout),
+            (false, None) => shared
+                .stop
+                .load(Ordering::SeqCst)
+                .then_some(StopReason::FailFast),
+        };
+        // A retry pass runs a few tests of some files: its figures are not the files'.
+        if !c.interrupted && self.options.record_history {
+            hints.record(history, &self.options.root, &c.results, c.cpu);
+        }
+        Ok(Outcome {
+            python_version,
+            results: c.results,
+            groups: c.groups,
+            harness: c.harness,
+            interrupted: c.interrupted,
+            stopped,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            own_retries: c.own_retries,
+        })
+    }
+}
+
+/// The worker pool's shape, or None for -n 0.
+fn pool(options: &RunOptions, spool: &SpoolDir) -> Option<Arc<Pool>> {
+    (options.workers > 0).then(|| {
+        // -j bounds the files running at once over all workers, so never more workers than that.
+        let workers = options.workers.min(options.jobs);
+        let per_worker = options.jobs.div_ceil(workers).max(1);
+        Arc::new(Pool {
+            workers,
+            per_worker,
+            default_timeout: options.timeout,
+            config: WorkerConfig {
+                root: options.root.clone(),
+                venv: options.venv.clone(),
+                filter: options.filter.spec.clone(),
+                bench: options.bench,
+                fail_fast: options.fail_fast,
+                threads: per_worker,
+                spool_dir: spool.0.clone(),
+            },
+        })
+    })
+}
+
+/// What last run's durations say about this run's test files, by file index.
+#[derive(Debug, Clone, Default)]
+struct Hints {
+    /// Short last time: may wait in a busy worker.
+    short: HashSet<usize>,
+    /// Computed for most of their time last time: one per worker.
+    heavy: HashSet<usize>,
+    /// Each file's path, to record this run's figures under.
+    rel_of: HashMap<usize, String>,
+}
+
+impl Hints {
+    fn from_history(history: &Durations, tests: &[FileTask]) -> Hints {
+        let of = |keep: &dyn Fn(&str) -> bool| {
+            tests
+                .iter()
+                .filter(|t| keep(&t.rel))
+                .map(|t| t.index)
+                .collect()
+        };
+        Hints {
+            short: of(&|rel| history.is_short(rel)),
+            heavy: of(&|rel| history.is_heavy(rel)),
+            rel_of: tests.iter().map(|t| (t.index, t.rel.clone())).collect(),
+        }
+    }
+
+    /// Save this run's wall time per file, and the CPU time workers measured, for the next.
+    fn record(
+        self,
+        history: Durations,
+        root: &std::path::Path,
+        results: &[TestResult],
+        cpu: HashMap<usize, f64>,
+    ) {
+        let mut per_file: HashMap<String, f64> = HashMap::new();
+        for r in results {
+            *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
+        }
+        let cpu = cpu
+            .into_iter()
+            .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
+        history.update(root, per_file, cpu);
+    }
+}
+
+/// Where the files run.
+enum Mode {
+    InProcess { jobs: usize, bench: BenchOptions },
+    Workers(Arc<Pool>),
+}
+
+/// The files to run, and what the chosen mode needs besides.
+struct Work {
+    tests: Vec<FileTask>,
+    benches: Vec<FileTask>,
+    baseline_tree: Option<PathBuf>,
+    hints: Hints,
+    workers: Vec<Worker>,
+}
+
+/// Run tests, then benchmarks, in `mode`; returns when all are done or the run stops.
+async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
+    let Work {
+        tests,
+        benches,
+        baseline_tree,
+        hints,
+        workers,
+    } = work;
+    match mode {
+        Mode::InProcess { jobs, bench } => {
+            schedule::run_files(tests, jobs, shared.clone()).await;
+            if !shared.stop.load(Ordering::SeqCst) {
+                schedule::run_benchmarks(benches, bench, baseline_tree, shared).await;
+            }
+        }
+        Mode::Workers(pool) => {
+            supervise::run_tests(
+                tests,
+                pool.clone(),
+                shared.clone(),
+                workers,
+                hints.short,
+                hints.heavy,
+            )
+            .await;
+            supervise::run_benchmarks(benches, baseline_tree, pool, shared).await;
+        }
+    }
+}
+
+/// What the collector gathered from the executing side.
+#[derive(Default)]
+struct Collected {
+    results: Vec<TestResult>,
+    /// Started and not (yet) finished, by id.
+    running: Running,
+    /// In-process mode: the test that ran past its timeout, which no one can stop.
+    overrun: Option<Overrun>,
+    /// CPU milliseconds per file index, from workers.
+    cpu: HashMap<usize, f64>,
+    harness: Option<BenchHarness>,
+    groups: Vec<BenchGroup>,
+    interrupted: bool,
+    /// `@test(retries=N)`, from the tests' start events (only tests that set it).
+    own_retries: HashMap<String, u32>,
+}
+
+impl Collected {
+    fn drain(&mut self, events: &EventQueue, observer: &mut dyn Observer) {
+        for e in events.drain() {
+            observer.on_event(&e);
+            match e {
+                Event::TestStarted(t) => {
+                    if let Some(n) = t.retries {
+                        self.own_retries.insert(t.id.clone(), n);
+                    }
+                    self.running.insert(t.order, (t, Instant::now()));
+                }
+                Event::TestFinished(r) | Event::FileError(r) => {
+                    self.running.remove(&r.order);
+                    self.results.push(r);
+                }
+                Event::BenchHarness(h) => self.harness = Some(h),
+                Event::BenchGroupFinished(g) => self.groups.push(g),
+                Event::FileDone { index, cpu_ms } => {
+                    self.cpu.insert(index, cpu_ms);
+                }
+                Event::FileStarted { .. } => {}
+            }
+        }
+    }
+
+    /// Tests still running when the run stopped are reported, not silently dropped.
+    fn settle(&mut self) {
+        let running = std::mem::take(&mut self.running);
+        if self.interrupted {
+            self.results
+                .extend(running.into_values().map(|(t, _)| t.interrupted()));
+        } else if let Some(overrun) = self.overrun {
+            self.results
+                .extend(timeout::overrun_results(overrun, running));
+        }
+    }
+}
+
+/// Run the work and collect its events until it ends, an in-process test overruns its
+/// timeout, or an interrupt arrives (then running tests get a grace period).
+async fn collect(
+    mode: Mode,
+    work: Work,
+    shared: Arc<Shared>,
+    mut interrupts: Interrupts,
+    default_timeout: Option<f64>,
+    observer: &mut dyn Observer,
+) -> Collected {
+    let in_process = matches!(mode, Mode::InProcess { .. });
+    let mut runner = tokio::spawn(dispatch(mode, work, shared.clone()));
+    let mut c = Collected::default();
+    let mut tick = tokio::time::interval(DRAIN_EVERY);
+    loop {
+        tokio::select! {
+            _ = &mut runner => break,
+            _ = tick.tick() => {
+                c.drain(&shared.events, observer);
+                if in_process {
+                    c.overrun = timeout::overran(&c.running, default_timeout);
+                    if c.overrun.is_some() {
+                        shared.stop.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                }
+            }
+            _ = interrupts.recv() => {
+                c.interrupted = true;
+                shared.stop.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "\ndbtest: interrupted; finishing running tests (up to {} s), Ctrl-C again to quit now",
+                    INTERRUPT_GRACE.as_secs()
+                );
+                break;
+            }
+        }
+    }
+    if c.interrupted {
+        tokio::select! {
+            _ = &mut runner => {},
+            _ = tokio::time::sleep(INTERRUPT_GRACE) => {},
+            _ = interrupts.recv() => std::process::exit(ExitCode::Interrupted as i32),
+        }
+    }
+    c.drain(&shared.events, observer);
+    observer.on_end();
+    c.settle();
+    c
+}
+
+/// Ctrl-C and SIGTERM, listened to from before the first test can start: a signal that
+/// arrived before the handlers were installed would kill dbtest without a report.
+struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Installs the handlers at once (inside the runtime).
+    fn install(runtime: &tokio::runtime::Runtime) -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = runtime.enter();
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
+        }
+    }
+}
+
+/// A private folder for workers' output spools, removed when the run ends.
+struct SpoolDir(PathBuf);
+
+impl SpoolDir {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("dbtest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(SpoolDir(dir))
+    }
+}
+
+impl Drop for SpoolDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_reasons_read_as_before_and_serialise_as_tags() {
+        assert_eq!(
+            StopReason::FailFast.to_string(),
+            "after the first failure (-x)"
+        );
+        assert_eq!(
+            serde_json::to_value(StopReason::InProcessTimeout).unwrap(),
+            "in_process_timeout"
+        );
+        assert_eq!(
+            serde_json::to_value(StopReason::FailFast).unwrap(),
+            "fail_fast"
+        );
+    }
+
+    #[test]
+    fn hints_come_from_last_runs_durations() {
+        let history = Durations {
+            version: 1,
+            files: HashMap::from([("a.py".into(), 10.0), ("b.py".into(), 500.0)]),
+            cpu: HashMap::from([("b.py".into(), 400.0)]),
+        };
+        let task = |index, rel: &str| FileTask {
+            index,
+            path: rel.into(),
+            rel: rel.into(),
+        };
+        let hints = Hints::from_history(&history, &[task(0, "a.py"), task(1, "b.py")]);
+        assert_eq!(hints.short, HashSet::from([0]));
+        assert_eq!(hints.heavy, HashSet::from([1]));
+        assert_eq!(hints.rel_of[&1], "b.py");
+    }
+}
