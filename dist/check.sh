@@ -3,11 +3,16 @@
 # them as a user would, with nothing from this machine's environment but PATH=/usr/bin:/bin:
 # - from the unpacked archive, the demo (examples/demo) passes under a virtualenv of each
 #   built Python, and `dbtest --version` names that virtualenv's exact Python version;
+# - tests run on the virtualenv's own Python (its sys.base_prefix and standard library) and
+#   see the user's environment (no LD_LIBRARY_PATH, none of the launcher's variables);
+# - a virtualenv of the system's python3.X (Debian's 3.11.2) runs on an engine built against
+#   another 3.X, even with that other one first on PATH;
 # - a virtualenv of a Python with no engine (if one is found) gets exit 4 naming its version;
 # - no binary has an absolute RPATH/RUNPATH;
 # - the wheel, pip-installed into a fresh virtualenv, runs the demo from that venv's bin/.
 # By default: the oldest and the newest CPython >= 3.10 with a shared libpython under
-# $(pyenv root)/versions/ (CI's machines have pyenv's); skipped, saying why, with fewer than two.
+# $(pyenv root)/versions/ (CI's machines have pyenv's), and pyenv's of the system python3's
+# minor version if it has one; skipped, saying why, with fewer than two.
 # DBTEST_CHECK_PREBUILT=1: check what is in dist/out (or DBTEST_DIST_OUT) without building.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +47,12 @@ if ((${#pythons[@]} == 0)); then
     exit 0
   fi
   pythons=("${usable[0]#* }" "${usable[-1]#* }")
+  # Also the minor version of the system's python3 (Debian's 3.11, say), when pyenv has it:
+  # then a venv of the system's Python runs on an engine built against pyenv's (see below).
+  sys_minor=$(minor_of /usr/bin/python3)
+  for f in "${usable[@]:1:${#usable[@]}-2}"; do
+    if [[ ${f%% *} == "$sys_minor" ]]; then pythons=("${pythons[0]}" "${f#* }" "${pythons[1]}"); fi
+  done
 fi
 declare -A built=()
 for p in "${pythons[@]}"; do built[$(minor_of "$p")]=1; done
@@ -75,27 +86,54 @@ for f in "$install/bin/dbtest" "$install"/lib/dbtest/engines/*/dbtest; do
 done
 
 # Run as a user would: nothing set but PATH (and a HOME of our own for dbtest's cache).
+user_path=/usr/bin:/bin
 user_run() { # user_run DIR ARGS...
   local dir=$1
   shift
-  (cd "$dir" && env -i PATH=/usr/bin:/bin HOME="$tmp/home" "$@")
+  (cd "$dir" && env -i PATH="$user_path" HOME="$tmp/home" "$@")
 }
 
 demo_in_venv() { # demo_in_venv NAME PYTHON DBTEST
-  local name=$1 py=$2 dbtest=$3 proj=$tmp/$1 want got rc
+  local name=$1 py=$2 dbtest=$3 proj=$tmp/$1 want got rc base
   cp -r examples/demo "$proj"
   "$py" -m venv "$proj/.venv"
   want=$("$proj/.venv/bin/python" -c 'import sys; print(sys.version.split()[0])')
+  base=$("$proj/.venv/bin/python" -c 'import sys; print(sys.base_prefix)')
+  # The engine runs the venv's own Python (its standard library, not another install's of
+  # the same minor version) and hands tests the user's environment, not the launcher's.
+  cat >"$proj/tests/test_dist_env.py" <<EOF
+import os, sys
+from dbtest import test
+
+@test
+def runs_on_the_venvs_python_with_the_users_environment():
+    assert sys.base_prefix == "$base", (sys.base_prefix, os.__file__)
+    assert os.__file__.startswith(sys.base_prefix + "/"), os.__file__
+    assert "LD_LIBRARY_PATH" not in os.environ, os.environ["LD_LIBRARY_PATH"]
+    launcher = [k for k in os.environ if k.startswith(("DBTEST_ENGINE_", "DBTEST_ORIG_"))]
+    assert not launcher, launcher
+EOF
   got=$(user_run "$proj" "$dbtest" --version) || fail "$name: --version exited $?"
   [[ $got == "dbtest $version (Python $want)" ]] || fail "$name: --version said '$got', want Python $want"
   rc=0
   user_run "$proj" "$dbtest" --color never >"$tmp/$name.out" 2>&1 || rc=$?
   ((rc == 0)) || { cat "$tmp/$name.out" >&2; fail "$name: the demo exited $rc"; }
-  log "ok: $name (Python $want): '$got', demo: $(grep -E '^(PASSED|FAILED)' "$tmp/$name.out")"
+  log "ok: $name (Python $want, PATH=$user_path): '$got', demo: $(grep -E '^(PASSED|FAILED)' "$tmp/$name.out")"
 }
 
 for py in "${pythons[@]}"; do
   demo_in_venv "archive-py$(minor_of "$py")" "$py" "$install/bin/dbtest"
+done
+# The system's python3.X of a built minor version (Debian's 3.11.2, say), when the engine was
+# built against another 3.X: with that other interpreter first on PATH, to show the engine
+# takes the venv's standard library, not the one an embedded Python would find from PATH.
+for py in "${pythons[@]}"; do
+  m=$(minor_of "$py")
+  sys_py=/usr/bin/python$m
+  [[ -x $sys_py && $(readlink -f "$sys_py") != $(readlink -f "$py") && -n $(minor_of "$sys_py") ]] || continue
+  user_path=$(dirname "$(readlink -f "$py")"):/usr/bin:/bin
+  demo_in_venv "system-py$m" "$sys_py" "$install/bin/dbtest"
+  user_path=/usr/bin:/bin
 done
 
 if [[ -n $other ]]; then

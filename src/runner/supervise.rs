@@ -113,6 +113,8 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
     let mut child = Command::new(exe)
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
+        // Started by the release launcher: the worker, an engine too, needs libpython's folder.
+        .envs(crate::launched::worker_env())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
