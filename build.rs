@@ -10,6 +10,13 @@ fn main() {
         // search path; an rpath lets the built binary run without LD_LIBRARY_PATH.
         println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{dir}");
     }
+    // The build interpreter, whose prefix the embedded Python takes (engine.rs); left out of
+    // release engines, whose launcher names the project's interpreter at run time.
+    let build_python = match no_rpath {
+        true => "",
+        false => config.executable().unwrap_or_default(),
+    };
+    println!("cargo:rustc-env=DBTEST_BUILD_PYTHON={build_python}");
     println!(
         "cargo:rustc-env=DBTEST_PYTHON_MINOR={}.{}",
         config.version().major,

@@ -16,10 +16,20 @@ use crate::runner::filter::Filter;
 use crate::runner::plan::FileTask;
 use crate::runner::venv::Venv;
 
-/// Started by the release launcher with the project's interpreter: the embedded Python
-/// computes its prefix (standard library, site-packages) from that interpreter's path, as the
-/// interpreter itself would. Otherwise it searches `python3` on PATH, which may be another
-/// install of the same minor version whose standard library does not match this libpython.
+/// The interpreter whose path the embedded Python computes its prefix (standard library,
+/// site-packages) from, as that interpreter itself would: the project's, named by the release
+/// launcher, else the build interpreter if it is still there (`cargo install`). Without one,
+/// Python searches `python3` on PATH, which may be another install of the same minor version
+/// whose standard library does not match this libpython (Debian's 3.11 stdlib on pyenv's
+/// 3.11 libpython: no `_socket`).
+fn prefix_python() -> Option<std::ffi::OsString> {
+    if let Some(p) = crate::launched::python() {
+        return Some(p.clone());
+    }
+    let built = Path::new(env!("DBTEST_BUILD_PYTHON"));
+    (!built.as_os_str().is_empty() && built.exists()).then(|| built.as_os_str().to_os_string())
+}
+
 fn set_program_name(python: &std::ffi::OsStr) {
     use std::os::unix::ffi::OsStrExt;
     let Ok(path) = std::ffi::CString::new(python.as_bytes()) else {
@@ -41,8 +51,8 @@ fn set_program_name(python: &std::ffi::OsStr) {
 
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
-    if let Some(python) = crate::launched::python() {
-        set_program_name(python);
+    if let Some(python) = prefix_python() {
+        set_program_name(&python);
     }
     Python::initialize();
     Python::attach(|py| -> anyhow::Result<String> {
