@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod error;
+mod launched;
 mod report;
 mod runner;
 mod settings;
@@ -14,6 +15,9 @@ use clap::error::ErrorKind;
 use crate::error::{ExitCode, UserError};
 
 fn main() -> std::process::ExitCode {
+    // Before anything else (and while this is the only thread): what the release launcher
+    // set for this process alone goes back out of the environment tests will see.
+    launched::take_from_environment();
     // Test code runs with its assert statements on, as pytest keeps them: PYTHONOPTIMIZE
     // would turn every failing `assert` into a pass. Removed before any thread or
     // interpreter starts, so workers (and tests' subprocesses) never see it either.

@@ -176,6 +176,8 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
         .env(worker::SUPERVISOR_VAR, std::process::id().to_string())
+        // Started by the release launcher: the worker, an engine too, needs libpython's folder.
+        .envs(crate::launched::worker_env())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -45,8 +45,44 @@ _exit.__wrapped__ = _real_exit
 _os._exit = _exit
 "#;
 
+/// The interpreter whose path the embedded Python computes its prefix (standard library,
+/// site-packages) from, as that interpreter itself would: the project's, named by the release
+/// launcher, else the build interpreter if it is still there (`cargo install`). Without one,
+/// Python searches `python3` on PATH, which may be another install of the same minor version
+/// whose standard library does not match this libpython (Debian's 3.11 stdlib on pyenv's
+/// 3.11 libpython: no `_socket`).
+fn prefix_python() -> Option<std::ffi::OsString> {
+    if let Some(p) = crate::launched::python() {
+        return Some(p.clone());
+    }
+    let built = Path::new(env!("DBTEST_BUILD_PYTHON"));
+    (!built.as_os_str().is_empty() && built.exists()).then(|| built.as_os_str().to_os_string())
+}
+
+fn set_program_name(python: &std::ffi::OsStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(python.as_bytes()) else {
+        return;
+    };
+    // SAFETY: Py_DecodeLocale and Py_SetProgramName may be called before the interpreter
+    // starts, which it has not (this runs before `Python::initialize`, once per process);
+    // the decoded string is never freed, as Python keeps the pointer.
+    unsafe {
+        let wide = pyo3::ffi::Py_DecodeLocale(path.as_ptr(), std::ptr::null_mut());
+        if !wide.is_null() {
+            // Deprecated since 3.11 in favour of PyConfig, but kept through 3.14 and the one
+            // call that leaves PyO3's own initialisation as it is.
+            #[allow(deprecated)]
+            pyo3::ffi::Py_SetProgramName(wide);
+        }
+    }
+}
+
 /// Set up `sys` for running user code. Called once, before any file runs.
 pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyhow::Result<String> {
+    if let Some(python) = prefix_python() {
+        set_program_name(&python);
+    }
     Python::initialize();
     Python::attach(|py| -> anyhow::Result<String> {
         let sys = py.import("sys")?;
