@@ -148,3 +148,34 @@ fn subprocesses_of_tests_get_a_real_python() {
     let (report, out) = p.run_json(&[]);
     assert_eq!(code(&out), Some(0), "{report:#}");
 }
+
+/// The worker's configuration and the launcher's variables are dbtest's business, not the tests'
+/// (a test that spawns Python would hand them on).
+#[test]
+fn tests_never_see_dbtest_s_own_variables() {
+    let p = Project::new();
+    p.write(
+        "tests/test_env.py",
+        r#"
+        import os
+        from dbtest import test
+
+        @test
+        def clean_environment():
+            own = ("DBTEST_WORKER_CONFIG", "DBTEST_SUPERVISOR_PID", "DBTEST_ENGINE_LIBDIR",
+                   "DBTEST_ORIG_LD_LIBRARY_PATH", "DBTEST_ENGINE_PYTHON")
+            leaked = sorted(k for k in own if k in os.environ)
+            assert leaked == []
+        "#,
+    );
+    for workers in ["1", "0"] {
+        let out = p
+            .cmd()
+            .args(["-n", workers, "--format", "json"])
+            .env_remove("DBTEST_PYTHON")
+            .output()
+            .unwrap();
+        let report = parse_json(&out);
+        assert_eq!(code(&out), Some(0), "-n {workers}: {report:#}");
+    }
+}

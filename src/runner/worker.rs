@@ -183,6 +183,12 @@ fn serve() -> anyhow::Result<()> {
     let config: WorkerConfig =
         serde_json::from_str(&std::env::var(CONFIG_VAR).context("no worker configuration")?)
             .context("reading the worker configuration")?;
+    // Tests (and their subprocesses) never see the worker's own settings.
+    // SAFETY: still the only thread of this process: nothing has started another yet.
+    unsafe {
+        std::env::remove_var(CONFIG_VAR);
+        std::env::remove_var(SUPERVISOR_VAR);
+    }
     // Requests arrive on stdin and events leave on stdout; user code gets neither.
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
     let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
