@@ -2,8 +2,6 @@
 //! file's `TestCase` methods and pytest-style functions and runs them with unittest's and
 //! pytest's semantics (class and module set-up, skips, expected failures, marks, parametrize).
 //! Rust keeps what it does for every test: filters, events, captured output, descriptions.
-use std::ffi::CString;
-
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
@@ -12,18 +10,13 @@ use super::bridge::Bridge;
 use super::failure::describe;
 use crate::runner::event::{ErrorKind, Status, TestResult};
 
-const SOURCE: &str = include_str!("../../../python_shim/dbtest/_compat.py");
-
 static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// The `_compat` module, loaded once per interpreter from the source compiled into dbtest.
-/// Its file name lies in the shim's folder, so its frames never show in tracebacks.
-pub(super) fn module<'py>(py: Python<'py>, bridge: &Bridge) -> PyResult<Bound<'py, PyModule>> {
+/// The shim's `_compat` module (written beside `dbtest/__init__.py`, so its frames never show
+/// in tracebacks), imported once per interpreter.
+pub(super) fn module<'py>(py: Python<'py>, _bridge: &Bridge) -> PyResult<Bound<'py, PyModule>> {
     let m = MODULE.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        let code = CString::new(SOURCE).expect("the shim has no NUL bytes");
-        let file = CString::new(format!("{}dbtest/_compat.py", bridge.shim_dir))
-            .unwrap_or_else(|_| c"dbtest/_compat.py".to_owned());
-        Ok(PyModule::from_code(py, &code, &file, c"dbtest._compat")?.unbind())
+        Ok(py.import("dbtest._compat")?.unbind())
     })?;
     Ok(m.bind(py).clone())
 }

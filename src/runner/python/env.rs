@@ -8,8 +8,19 @@ use anyhow::Context;
 /// `3.11`: the Python this binary was built for (and links).
 pub const EMBEDDED_MINOR: &str = env!("DBTEST_PYTHON_MINOR");
 
-/// The shim's source, compiled into the binary so `import dbtest` needs nothing installed.
-const SHIM_SOURCE: &str = include_str!("../../../python_shim/dbtest/__init__.py");
+/// The shim's modules, compiled into the binary so `import dbtest` needs nothing installed:
+/// (file name in the `dbtest` package, source).
+const SHIM_FILES: &[(&str, &str)] = &[
+    (
+        "__init__.py",
+        include_str!("../../../python_shim/dbtest/__init__.py"),
+    ),
+    (
+        "_compat.py",
+        include_str!("../../../python_shim/dbtest/_compat.py"),
+    ),
+    ("py.typed", ""),
+];
 
 /// The embedded Python's full version, read without starting the interpreter (cheap enough
 /// for `--version`).
@@ -40,11 +51,11 @@ pub fn install_shim() -> anyhow::Result<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
-    let tag = format!(
-        "shim-{}-{:016x}",
-        env!("CARGO_PKG_VERSION"),
-        fnv1a(SHIM_SOURCE)
-    );
+    let all: String = SHIM_FILES
+        .iter()
+        .flat_map(|(name, src)| [*name, "\0", *src, "\0"])
+        .collect();
+    let tag = format!("shim-{}-{:016x}", env!("CARGO_PKG_VERSION"), fnv1a(&all));
     let mut last_err = None;
     for dir in [
         base.join("dbtest").join(&tag),
@@ -60,17 +71,23 @@ pub fn install_shim() -> anyhow::Result<PathBuf> {
 
 fn write_shim(dir: &Path) -> anyhow::Result<()> {
     let pkg = dir.join("dbtest");
-    let init = pkg.join("__init__.py");
-    if std::fs::read_to_string(&init).is_ok_and(|s| s == SHIM_SOURCE) {
+    let unchanged =
+        |name: &str, src: &str| std::fs::read_to_string(pkg.join(name)).is_ok_and(|s| s == src);
+    if SHIM_FILES.iter().all(|(name, src)| unchanged(name, src)) {
         return Ok(());
     }
     std::fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
-    // Write then rename, so concurrent dbtest runs never import a half-written file.
-    let tmp = pkg.join(format!("__init__.py.{}", std::process::id()));
-    std::fs::write(&tmp, SHIM_SOURCE).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::write(pkg.join("py.typed"), "")
-        .with_context(|| format!("writing into {}", pkg.display()))?;
-    std::fs::rename(&tmp, &init).with_context(|| format!("writing {}", init.display()))?;
+    // `__init__.py` last: a folder whose `__init__.py` is complete has all its modules.
+    for (name, src) in SHIM_FILES.iter().rev() {
+        if unchanged(name, src) {
+            continue;
+        }
+        // Write then rename, so concurrent dbtest runs never import a half-written file.
+        let tmp = pkg.join(format!("{name}.{}", std::process::id()));
+        std::fs::write(&tmp, src).with_context(|| format!("writing {}", tmp.display()))?;
+        let dest = pkg.join(name);
+        std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
+    }
     Ok(())
 }
 
@@ -82,8 +99,10 @@ mod tests {
     fn shim_is_written_once() {
         let d = tempfile::tempdir().unwrap();
         write_shim(d.path()).unwrap();
-        let init = d.path().join("dbtest/__init__.py");
-        assert_eq!(std::fs::read_to_string(&init).unwrap(), SHIM_SOURCE);
+        for (name, src) in SHIM_FILES {
+            let file = d.path().join("dbtest").join(name);
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), *src);
+        }
         write_shim(d.path()).unwrap();
     }
 }
