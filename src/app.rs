@@ -45,14 +45,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     if settings.list {
-        let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+        let files = discover(&settings.paths, &settings.cwd, &settings.root, &settings.files)?;
         let plan = select(&mut settings, files, &unfiltered);
         return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // The interpreter or the first worker starts while discovery reads the files.
     let mut options = settings.run_options();
-    let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    let files = discover(&settings.paths, &settings.cwd, &settings.root, &settings.files)?;
     let plan = select(&mut settings, files.clone(), &unfiltered);
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod error;
 mod launched;
+mod pytest_config;
 mod report;
 mod runner;
 mod settings;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::config::{self, Config};
+use crate::pytest_config::{self, PytestConfig};
 use crate::error::UserError;
+use crate::runner::collect::{Collection, FileRule};
 use crate::runner::filter::{Filter, Mode};
 use crate::runner::limits;
 use crate::runner::options::{BenchOptions, RunOptions};
@@ -45,6 +47,9 @@ pub struct Settings {
     pub failed_first: bool,
     /// `--retries`, for tests that set none.
     pub retries: u32,
+    /// Which files are test files and which folders are entered (pytest's `python_files`,
+    /// `norecursedirs`).
+    pub files: FileRule,
 }
 
 /// Report files a run writes besides its stdout report, each format to its own file
@@ -155,18 +160,29 @@ impl Settings {
         }
         let root = project_root(&cwd);
         let config = config::load(&root)?;
+        let pytest = pytest_config::load(&root)?;
         let mut o = cli.options;
         let mut cli_paths = cli.paths;
+        // dbtest's own `paths` win over pytest's `testpaths`, as the command line wins over both.
+        let own_paths = config.as_ref().is_some_and(|c| c.paths.is_some());
         if let Some(c) = config {
             apply_config(&mut o, &mut cli_paths, &cli.mode, c);
         }
+        let collection = pytest.as_ref().map_or_else(Collection::default, |p| {
+            if !own_paths && cli_paths.is_empty() && !mode_has_paths(&cli.mode) && cwd == root {
+                cli_paths = testpaths(p, &root);
+            }
+            p.collection()
+        });
         let (mode, paths) = mode_and_paths(cli.mode, cli_paths, &cwd);
         let (tags, exclude_tags) = (
             std::mem::take(&mut o.tags),
             std::mem::take(&mut o.exclude_tags),
         );
+        let files = FileRule::new(&collection);
         let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)?
-            .with_markers(o.markers.as_deref())?;
+            .with_markers(o.markers.as_deref())?
+            .with_collection(collection);
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
@@ -231,22 +247,66 @@ impl Settings {
             last_failed: o.last_failed,
             failed_first: o.failed_first,
             retries: o.retries.unwrap_or(0),
+            files,
         })
     }
 }
 
-/// Fill in what the command line left unset from the project's configuration: the command
-/// line overrides the file, key by key. (Flags such as `-x` can only be turned on.)
-fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCommand>, c: Config) {
-    let mode_paths = match mode {
+/// Whether a mode subcommand was given paths of its own (`dbtest unit tests/a`).
+fn mode_has_paths(mode: &Option<ModeCommand>) -> bool {
+    match mode {
         Some(
             ModeCommand::Unit { paths }
             | ModeCommand::Integration { paths }
             | ModeCommand::Bench { paths },
         ) => !paths.is_empty(),
         None => false,
+    }
+}
+
+/// pytest's `testpaths`, used as pytest uses them: only when started from the project root
+/// with no paths, each a path or glob relative to the root, those matching nothing dropped.
+fn testpaths(p: &PytestConfig, root: &Path) -> Vec<PathBuf> {
+    let Some(given) = &p.testpaths else {
+        return Vec::new();
     };
-    if paths.is_empty() && !mode_paths {
+    let mut out = Vec::new();
+    for t in given {
+        if !t.contains(['*', '?', '[']) {
+            if root.join(t).exists() {
+                out.push(PathBuf::from(t));
+            }
+            continue;
+        }
+        let mut glob = globset::GlobBuilder::new(t.trim_start_matches("./"));
+        let Ok(glob) = glob.literal_separator(true).build() else {
+            continue;
+        };
+        let glob = glob.compile_matcher();
+        let mut found: Vec<PathBuf> = walkdir::WalkDir::new(root)
+            .min_depth(1)
+            .max_depth(if t.contains("**") { 32 } else { t.split('/').count() })
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.path().strip_prefix(root).ok().map(Path::to_path_buf))
+            .filter(|rel| glob.is_match(rel))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    if out.is_empty() && !given.is_empty() {
+        eprintln!(
+            "dbtest: warning: no files were found in testpaths ({}); searching from the current folder instead",
+            p.file.display()
+        );
+    }
+    out
+}
+
+/// Fill in what the command line left unset from the project's configuration: the command
+/// line overrides the file, key by key. (Flags such as `-x` can only be turned on.)
+fn apply_config(o: &mut Options, paths: &mut Vec<PathBuf>, mode: &Option<ModeCommand>, c: Config) {
+    if paths.is_empty() && !mode_has_paths(mode) {
         if let Some(p) = c.paths {
             *paths = p;
         }

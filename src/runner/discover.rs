@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::error::UserError;
+use crate::runner::collect::FileRule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -40,10 +41,24 @@ pub fn classify(name: &str) -> Option<FileKind> {
     }
 }
 
-fn skipped_dir(path: &Path) -> bool {
+/// A file's kind under the project's `python_files` (when set, they name the test files
+/// instead of `test_*.py`/`*_test.py`); `conftest.py` is never a test file.
+pub fn kind_of(name: &str, path: &Path, rule: &FileRule) -> Option<FileKind> {
+    if name == "conftest.py" || !name.ends_with(".py") {
+        return None;
+    }
+    match classify(name) {
+        Some(FileKind::Bench) => Some(FileKind::Bench),
+        _ if rule.configured() => rule.is_test_file(name, path).then_some(FileKind::Test),
+        found => found,
+    }
+}
+
+fn skipped_dir(path: &Path, rule: &FileRule) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     (name.starts_with('.') && name != "." && name != "..")
         || SKIPPED_DIRS.contains(&name)
+        || rule.skips_dir(name)
         // A virtualenv, whatever its name.
         || path.join("pyvenv.cfg").is_file()
 }
@@ -58,7 +73,12 @@ pub fn relative(path: &Path, root: &Path) -> String {
 
 /// Walk `paths` (files or folders; relative ones are taken from `cwd`) and return the test and
 /// benchmark files, sorted by path within each given path, each file once.
-pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discovered>, UserError> {
+pub fn discover(
+    paths: &[PathBuf],
+    cwd: &Path,
+    root: &Path,
+    rule: &FileRule,
+) -> Result<Vec<Discovered>, UserError> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for given in paths {
@@ -88,12 +108,12 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path()));
+            .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path(), rule));
         for entry in walker {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    warn_unreadable(&e);
+                    warn_unreadable(&e, rule);
                     continue;
                 }
             };
@@ -101,7 +121,8 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
                 continue;
             }
             // Names need not be UTF-8: such a file runs too, under its name as shown.
-            let Some(kind) = classify(&entry.file_name().to_string_lossy()) else {
+            let name = entry.file_name().to_string_lossy();
+            let Some(kind) = kind_of(&name, entry.path(), rule) else {
                 continue;
             };
             push(&mut out, &mut seen, entry.into_path(), root, kind);
@@ -112,7 +133,7 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Vec<Discov
 
 /// A folder that cannot be read, or a test file that cannot be (a dangling link): said on
 /// stderr rather than skipped without a word. Link loops are skipped quietly, as before.
-fn warn_unreadable(e: &walkdir::Error) {
+fn warn_unreadable(e: &walkdir::Error, rule: &FileRule) {
     if e.loop_ancestor().is_some() {
         return;
     }
@@ -122,7 +143,7 @@ fn warn_unreadable(e: &walkdir::Error) {
         .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
     let test_like = path
         .file_name()
-        .is_some_and(|n| classify(&n.to_string_lossy()).is_some());
+        .is_some_and(|n| kind_of(&n.to_string_lossy(), path, rule).is_some());
     if denied || test_like {
         let why = e
             .io_error()
@@ -155,7 +176,12 @@ fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::collect::Collection;
     use std::fs;
+
+    fn rule() -> FileRule {
+        FileRule::new(&Collection::default())
+    }
 
     #[test]
     fn classifies_names() {
@@ -187,7 +213,7 @@ mod tests {
         fs::write(root.join("tests/venv/pyvenv.cfg"), "version = 3.11.7\n").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(root.join("tests"), root.join("tests/sub/loop")).unwrap();
-        let found = discover(&[PathBuf::from("tests")], root, root).unwrap();
+        let found = discover(&[PathBuf::from("tests")], root, root, &rule()).unwrap();
         let rels: Vec<_> = found.iter().map(|d| d.rel.as_str()).collect();
         assert_eq!(
             rels,
@@ -197,9 +223,49 @@ mod tests {
     }
 
     #[test]
+    fn python_files_replace_the_test_names_and_norecursedirs_add_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "t/check_a.py",
+            "t/test_b.py",
+            "t/bench_c.py",
+            "t/conftest.py",
+            "t/data/check_d.py",
+        ] {
+            let p = root.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, "").unwrap();
+        }
+        let c = Collection {
+            python_files: vec!["check_*.py".into(), "*.py".into()],
+            norecursedirs: vec!["da*".into()],
+            ..Collection::default()
+        };
+        let found = discover(&[PathBuf::from("t")], root, root, &FileRule::new(&c)).unwrap();
+        let rels: Vec<_> = found.iter().map(|d| (d.rel.as_str(), d.kind)).collect();
+        assert_eq!(
+            rels,
+            vec![
+                ("t/bench_c.py", FileKind::Bench),
+                ("t/check_a.py", FileKind::Test),
+                ("t/test_b.py", FileKind::Test),
+            ],
+            "conftest.py never, bench_*.py stays a benchmark, data/ is not entered"
+        );
+        let c = Collection {
+            python_files: vec!["check_*.py".into()],
+            ..Collection::default()
+        };
+        let found = discover(&[PathBuf::from("t")], root, root, &FileRule::new(&c)).unwrap();
+        let rels: Vec<_> = found.iter().map(|d| d.rel.as_str()).collect();
+        assert_eq!(rels, vec!["t/bench_c.py", "t/check_a.py", "t/data/check_d.py"]);
+    }
+
+    #[test]
     fn missing_path_is_a_user_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = discover(&[PathBuf::from("nope")], dir.path(), dir.path()).unwrap_err();
+        let err = discover(&[PathBuf::from("nope")], dir.path(), dir.path(), &rule()).unwrap_err();
         assert!(err.to_string().contains("path not found: nope"));
     }
 }

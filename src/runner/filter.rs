@@ -8,6 +8,7 @@ use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
 use crate::error::UserError;
+use crate::runner::collect::Collection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
@@ -200,6 +201,10 @@ pub struct FilterSpec {
     /// `--lf` and retry passes: only these ids (a file's path selects all of its tests).
     #[serde(default)]
     pub ids: Option<Vec<String>>,
+    /// What names tests have (pytest's `python_classes`, `python_functions`...): the static
+    /// scan and the workers' collection apply the same rules.
+    #[serde(default)]
+    pub collection: Collection,
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +268,7 @@ impl Filter {
             mode,
             markers: None,
             ids: None,
+            collection: Collection::default(),
         })
     }
 
@@ -278,6 +284,12 @@ impl Filter {
         let mut spec = self.spec;
         spec.markers = markers.map(str::to_string);
         Self::from_spec(spec)
+    }
+
+    /// The same filter, with the project's naming rules for tests.
+    pub fn with_collection(mut self, collection: Collection) -> Self {
+        self.spec.collection = collection;
+        self
     }
 
     pub fn from_spec(spec: FilterSpec) -> Result<Self, UserError> {

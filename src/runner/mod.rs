@@ -1,5 +1,6 @@
 //! The executing side: discovery, selection, scheduling and the Python bridge. It reports
 //! only through `event::Event`s.
+pub mod collect;
 pub mod discover;
 pub mod durations;
 pub mod event;
