@@ -108,6 +108,7 @@ impl Session {
         let (root, venv) = (options.root.clone(), options.venv.clone());
         if pool.is_none() {
             crate::runner::worker::claim_process();
+            python::set_collection(&options.filter.spec.collection);
         }
         let interpreter = pool
             .is_none()

@@ -202,6 +202,7 @@ fn serve() -> anyhow::Result<()> {
     // goes to a file the supervisor reads if this worker dies before its handshake.
     let boot = boot_path(&config.spool_dir, std::process::id());
     let saved = boot_streams_to(&boot);
+    python::set_collection(&config.filter.collection);
     python::start(&config.root, config.venv.as_ref())?;
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     if let Some(saved) = saved {

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::runner::collect::Collection;
+
 /// What the bridge needs to know about the run, set once at start-up.
 pub(crate) struct Bridge {
     /// The run's working directory, restored after any test that changes it.
@@ -14,6 +16,15 @@ pub(crate) struct Bridge {
 }
 
 pub(super) static BRIDGE: OnceLock<Bridge> = OnceLock::new();
+
+/// pytest's naming rules and asyncio mode for this process's `_compat` (set before the first
+/// file runs: by a worker from its configuration, by `-n 0` from the run's options).
+pub(super) static COLLECTION: OnceLock<Collection> = OnceLock::new();
+
+/// The rules `_compat` is configured with (pytest's defaults if none were set).
+pub(super) fn collection() -> Collection {
+    COLLECTION.get().cloned().unwrap_or_default()
+}
 
 impl Bridge {
     pub(super) fn get() -> &'static Bridge {

@@ -16,9 +16,24 @@ static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 /// in tracebacks), imported once per interpreter.
 pub(super) fn module<'py>(py: Python<'py>, _bridge: &Bridge) -> PyResult<Bound<'py, PyModule>> {
     let m = MODULE.get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-        Ok(py.import("dbtest._compat")?.unbind())
+        let m = py.import("dbtest._compat")?;
+        configure(&m)?;
+        Ok(m.unbind())
     })?;
     Ok(m.bind(py).clone())
+}
+
+/// Tell `_compat` the project's `python_classes`, `python_functions` and `asyncio_mode`
+/// (pytest's configuration), once per interpreter; a shim without `configure` keeps its own.
+fn configure(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if m.hasattr("configure")? {
+        let c = super::bridge::collection();
+        m.call_method1(
+            "configure",
+            (c.python_classes, c.python_functions, c.asyncio_mode),
+        )?;
+    }
+    Ok(())
 }
 
 /// One unittest or pytest-style test the file defines (one parametrized case each).

@@ -18,6 +18,12 @@ pub use bench::{measure_harness, run_bench_file};
 pub use engine::{RunContext, run_file};
 pub use env::embedded_version;
 
+/// pytest's naming rules and asyncio mode for the tests this process runs: call before the
+/// first file runs (the first setting holds).
+pub fn set_collection(c: &crate::runner::collect::Collection) {
+    let _ = bridge::COLLECTION.set(c.clone());
+}
+
 /// In a worker: write this thread's captured output through to files as well.
 pub fn spool_output(files: [&Path; 2]) -> std::io::Result<()> {
     capture::spool_to(files)
