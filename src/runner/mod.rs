@@ -14,6 +14,7 @@ pub mod python;
 pub mod retry;
 pub mod run;
 pub mod scan;
+pub mod scan_fixtures;
 #[cfg(test)]
 mod scan_props;
 pub mod schedule;

@@ -102,7 +102,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                 let root = Resolver::root_of(&file.path, &file.rel);
                 let resolver = resolvers
                     .entry(root.clone())
-                    .or_insert_with(|| Resolver::new(root));
+                    .or_insert_with(|| Resolver::new(root).naming(&filter.spec.collection));
                 let found = match resolver.scan_file(&file.path, &file.rel) {
                     FileScan::Known(tests) => tests,
                     FileScan::Undecidable(why) => {

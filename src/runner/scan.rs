@@ -4,6 +4,11 @@
 //! decides which files are worth importing.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::runner::collect::{Collection, NameRule};
+use crate::runner::discover::relative;
+use crate::runner::scan_fixtures::{self, Fixture, Level};
 
 /// Tags of a test as far as the source shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +281,126 @@ struct DefInfo {
     decorators: Vec<String>,
     /// It has a parameter without a default (besides `*args`, `**kwargs`).
     takes_args: bool,
+    /// Its parameters without defaults (`self` included): the fixtures pytest gives it.
+    args: Vec<String>,
+}
+
+/// The names of a `def` line's parameters without defaults (keyword-only ones included), as
+/// pytest's `getfuncargnames` reads them.
+fn arg_names(def_text: &str) -> Vec<String> {
+    let Some(open) = def_text.find('(') else {
+        return Vec::new();
+    };
+    top_level_split(class_bases(&def_text[open..]))
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.contains('=') && !p.starts_with('*') && *p != "/")
+        .map(|p| p.split(':').next().unwrap_or(p).trim().to_string())
+        .filter(|p| is_ident(p))
+        .collect()
+}
+
+/// A function's fixture definition, if a `@pytest.fixture` decorates it. `method`: defined in
+/// a class, its first parameter is `self`.
+fn fixture_of(func: &str, info: &DefInfo, method: bool) -> Option<Fixture> {
+    let args = info.decorators.iter().find_map(|d| {
+        let d = d.trim();
+        let d = ["pytest.", "pytest_asyncio."]
+            .iter()
+            .find_map(|p| d.strip_prefix(p))
+            .unwrap_or(d);
+        let rest = d
+            .strip_prefix("fixture")
+            .or_else(|| d.strip_prefix("yield_fixture"))?
+            .trim_start();
+        if rest.is_empty() {
+            return Some("");
+        }
+        rest.strip_prefix('(')
+            .map(|r| r.strip_suffix(')').unwrap_or(r))
+    })?;
+    let name = keyword(args, "name")
+        .and_then(string_literals)
+        .and_then(|v| v.into_iter().next())
+        .unwrap_or_else(|| func.to_string());
+    let static_method = info.decorators.iter().any(|d| d.trim() == "staticmethod");
+    let skip = usize::from(method && !static_method);
+    Some(Fixture {
+        name,
+        line: info.line,
+        params: keyword(args, "params").is_some_and(|v| v != "None"),
+        args: info.args.iter().skip(skip).cloned().collect(),
+        autouse: keyword(args, "autouse").is_some_and(|v| v != "False"),
+    })
+}
+
+/// The fixtures a module defines at its top level, and the names it imports.
+fn level_of(info: &ModuleInfo, file: String) -> Level {
+    let mut level = Level {
+        file,
+        ..Level::default()
+    };
+    let mut defs: Vec<(&String, &DefInfo)> = info.defs.iter().collect();
+    defs.sort_by_key(|(_, d)| d.line);
+    for (name, def) in defs {
+        if let Some(f) = fixture_of(name, def, false) {
+            level.add(f);
+        }
+    }
+    for (name, b) in &info.names {
+        if matches!(b, Bound::From { .. } | Bound::Module { .. }) {
+            level.imported.insert(name.clone());
+        }
+    }
+    level.opaque = if let Some((module, _)) = info.stars.first() {
+        Some(format!("`from {module} import *`"))
+    } else if info.names.contains_key("pytest_plugins") {
+        Some("pytest_plugins".into())
+    } else {
+        None
+    };
+    level
+}
+
+/// The fixtures a test class (and its bases) defines: the nearest definition wins.
+fn class_level(classes: &[&ClassDef], file: &str) -> Level {
+    let mut level = Level {
+        file: file.to_string(),
+        ..Level::default()
+    };
+    for c in classes {
+        for (n, info) in &c.methods {
+            if let Some(f) = fixture_of(n, info, true) {
+                level.fixtures.entry(f.name.clone()).or_insert(f);
+            }
+        }
+    }
+    level
+}
+
+/// The argument names a test's literal `parametrize` marks provide, and the fixtures its
+/// `usefixtures` marks request.
+fn marked_names<'a>(marks: impl Iterator<Item = &'a str>) -> (Vec<String>, Vec<String>) {
+    let (mut covered, mut used) = (Vec::new(), Vec::new());
+    for d in marks {
+        let names = mark_names(d);
+        if names.iter().any(|m| m == "parametrize") {
+            if let Some(args) = parametrize_args(d) {
+                let first = top_level_split(args).into_iter().next().unwrap_or("");
+                let text = keyword(args, "argnames").unwrap_or(first);
+                if let Some((n, _)) = parametrize_names(text.trim()) {
+                    covered.extend(n);
+                }
+            }
+        }
+        let mut rest = d;
+        while let Some(at) = rest.find("usefixtures(") {
+            rest = &rest[at..];
+            used.extend(string_literals(class_bases(rest)).unwrap_or_default());
+            rest = &rest[1..];
+        }
+    }
+    (covered, used)
 }
 
 /// Whether a `def` line's parameters include one without a default value.
@@ -642,6 +767,7 @@ impl Parser {
             line: self.decorators.first().map_or(l.line, |(line, _)| *line),
             decorators: self.decorators.iter().map(|(_, d)| d.clone()).collect(),
             takes_args: takes_args(l.text.trim()),
+            args: arg_names(l.text.trim()),
         };
         match top {
             Some(Block::Class(idx)) => {
@@ -1201,6 +1327,15 @@ pub struct Resolver {
     mods: Vec<Module>,
     by_name: HashMap<String, Option<usize>>,
     classes: HashMap<(usize, usize), Val>,
+    /// pytest's `python_functions` and `python_classes`.
+    functions: NameRule,
+    test_classes: NameRule,
+    /// Each folder's conftest.py fixtures, read once (None: no conftest.py there).
+    conftests: HashMap<PathBuf, Option<Rc<Level>>>,
+    /// The folder of the file being scanned (conftest.py files of files outside the root).
+    dir: Option<PathBuf>,
+    /// The fixture levels of the module being scanned (its index), made on first need.
+    levels: Option<(usize, Vec<Rc<Level>>)>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -1452,6 +1587,107 @@ impl Resolver {
             mods: Vec::new(),
             by_name: HashMap::new(),
             classes: HashMap::new(),
+            functions: NameRule::new(&Collection::default().python_functions),
+            test_classes: NameRule::new(&Collection::default().python_classes),
+            conftests: HashMap::new(),
+            dir: None,
+            levels: None,
+        }
+    }
+
+    /// The same resolver, naming pytest-style tests by the project's `python_functions` and
+    /// `python_classes`.
+    pub fn naming(mut self, c: &Collection) -> Self {
+        self.functions = NameRule::new(&c.python_functions);
+        self.test_classes = NameRule::new(&c.python_classes);
+        self
+    }
+
+    /// The fixtures of `dir`'s conftest.py, read once per run.
+    fn conftest(&mut self, dir: &Path) -> Option<Rc<Level>> {
+        if let Some(l) = self.conftests.get(dir) {
+            return l.clone();
+        }
+        let file = dir.join("conftest.py");
+        let level = file.is_file().then(|| {
+            let label = match &self.root {
+                Some(root) => relative(&file, root),
+                None => file.display().to_string(),
+            };
+            Rc::new(level_of(&parse(&read_source(&file)), label))
+        });
+        self.conftests.insert(dir.to_path_buf(), level.clone());
+        level
+    }
+
+    /// Module `m`'s fixtures, then those of the conftest.py files from its folder up to the
+    /// project root (pytest's conftest.py files stop at the root too).
+    fn fixture_levels(&mut self, m: usize, rel: &str) -> Vec<Rc<Level>> {
+        if let Some((cached, levels)) = &self.levels {
+            if *cached == m {
+                return levels.clone();
+            }
+        }
+        let mut levels = vec![Rc::new(level_of(&self.mods[m].info, rel.to_string()))];
+        let dirs: Vec<PathBuf> = match &self.root {
+            Some(root) => {
+                let parts: Vec<&str> = rel.split('/').collect();
+                let mut dir = root.clone();
+                let mut out = vec![dir.clone()];
+                for p in &parts[..parts.len().saturating_sub(1)] {
+                    dir = dir.join(p);
+                    out.push(dir.clone());
+                }
+                out
+            }
+            None => self.dir.iter().cloned().collect(),
+        };
+        for d in dirs.iter().rev() {
+            levels.extend(self.conftest(d));
+        }
+        self.levels = Some((m, levels.clone()));
+        levels
+    }
+
+    /// Why a pytest-style test's ids are known only on import because of its fixtures (see
+    /// `scan_fixtures`). `outer`: its class's and module's marks.
+    fn fixture_problem(
+        &mut self,
+        (m, rel): (usize, &str),
+        class: Option<&Level>,
+        info: &DefInfo,
+        outer: &[String],
+    ) -> Option<String> {
+        let levels = self.fixture_levels(m, rel);
+        let mut all: Vec<&Level> = class.into_iter().collect();
+        all.extend(levels.iter().map(|l| l.as_ref()));
+        let marks = info.decorators.iter().chain(outer).map(String::as_str);
+        let (covered, mut names) = marked_names(marks);
+        let bound = class.is_some() && !info.decorators.iter().any(|d| d.trim() == "staticmethod");
+        names.extend(info.args.iter().skip(usize::from(bound)).cloned());
+        scan_fixtures::problem(&all, &names, &covered)
+    }
+
+    /// A module-level pytest-style test function's tests.
+    fn function_tests(
+        &mut self,
+        (m, rel): (usize, &str),
+        key: &str,
+        runner_module: bool,
+    ) -> Result<Vec<StaticTest>, String> {
+        let Some(info) = self.mods[m].info.defs.get(key).cloned() else {
+            return Ok(Vec::new());
+        };
+        // A fixture named like a test is not one (pytest skips fixture functions).
+        if (runner_module && info.takes_args) || fixture_of(key, &info, false).is_some() {
+            return Ok(Vec::new());
+        }
+        let module_marks = self.mods[m].info.pytestmark.clone();
+        let tests = pytest_test(key, &info, &[], module_marks.as_deref())?;
+        let outer: Vec<String> = module_marks.into_iter().collect();
+        match self.fixture_problem((m, rel), None, &info, &outer) {
+            Some(why) => Err(format!("{key} uses {why}")),
+            None => Ok(tests),
         }
     }
 
@@ -1790,10 +2026,12 @@ impl Resolver {
     /// A pytest-style test class's tests: base classes' first, each name once.
     fn pytest_class_tests(
         &mut self,
+        (m, rel): (usize, &str),
         suite: &str,
         key: (usize, usize),
-        module_marks: Option<&str>,
     ) -> Result<Vec<StaticTest>, String> {
+        let module_marks = self.mods[m].info.pytestmark.clone();
+        let module_marks = module_marks.as_deref();
         let mro = self.mro_of(key, 0, true)?;
         let mut seen: Vec<String> = Vec::new();
         let mut per_class: Vec<Vec<(String, DefInfo)>> = Vec::new();
@@ -1817,16 +2055,29 @@ impl Resolver {
                     continue;
                 }
                 seen.push(n.clone());
-                if n.starts_with("test") {
+                if self.functions.matches(n) && fixture_of(n, info, true).is_none() {
                     found.push((n.clone(), info.clone()));
                 }
             }
             per_class.push(found);
         }
+        let classes: Vec<&ClassDef> = mro
+            .iter()
+            .map(|(cm, ci)| &self.mods[*cm].info.classes[*ci])
+            .collect();
+        let class_fixtures = class_level(&classes, rel);
+        let mut outer = class_marks.clone();
+        outer.extend(module_marks.map(String::from));
         let mut out = Vec::new();
         for found in per_class.into_iter().rev() {
             for (n, info) in found {
-                for mut t in pytest_test(&n, &info, &class_marks, module_marks)? {
+                let tests = pytest_test(&n, &info, &class_marks, module_marks)?;
+                if let Some(why) =
+                    self.fixture_problem((m, rel), Some(&class_fixtures), &info, &outer)
+                {
+                    return Err(format!("{suite}::{n} uses {why}"));
+                }
+                for mut t in tests {
                     t.suite = Some(suite.to_string());
                     out.push(t);
                 }
@@ -1842,7 +2093,7 @@ impl Resolver {
             let name = self.mods[m].info.classes[i].name.clone();
             let what = match self.class(m, i, 0) {
                 Val::NotSuite => continue,
-                Val::Plain(..) if !name.starts_with("Test") => continue,
+                Val::Plain(..) if !self.test_classes.matches(&name) => continue,
                 Val::Case(..) => "test case",
                 Val::Plain(..) => "test class",
                 _ => "suite",
@@ -1885,6 +2136,7 @@ impl Resolver {
 
     /// A test file's tests, as a run of it reports them.
     pub fn scan_file(&mut self, path: &Path, rel: &str) -> FileScan {
+        self.dir = path.parent().map(Path::to_path_buf);
         self.scan_source(&read_source(path), rel)
     }
 
@@ -1914,15 +2166,8 @@ impl Resolver {
                     tags: t.tags,
                     skip: t.skip,
                 }),
-                Bound::Func(None) if key.starts_with("test") => {
-                    let Some(info) = self.mods[m].info.defs.get(key).cloned() else {
-                        continue;
-                    };
-                    if runner_module && info.takes_args {
-                        continue;
-                    }
-                    let module_marks = self.mods[m].info.pytestmark.clone();
-                    match pytest_test(key, &info, &[], module_marks.as_deref()) {
+                Bound::Func(None) if self.functions.matches(key) => {
+                    match self.function_tests((m, rel), key, runner_module) {
                         Ok(t) => tests.extend(t),
                         Err(why) => return FileScan::Undecidable(why),
                     }
@@ -1943,10 +2188,9 @@ impl Resolver {
                         Err(why) => return FileScan::Undecidable(why),
                     },
                     Val::Plain(cm, ci)
-                        if key.starts_with("Test") && !mixins.contains(&(cm, ci)) =>
+                        if self.test_classes.matches(key) && !mixins.contains(&(cm, ci)) =>
                     {
-                        let module_marks = self.mods[m].info.pytestmark.clone();
-                        match self.pytest_class_tests(key, (cm, ci), module_marks.as_deref()) {
+                        match self.pytest_class_tests((m, rel), key, (cm, ci)) {
                             Ok(t) => tests.extend(t),
                             Err(why) => return FileScan::Undecidable(why),
                         }
