@@ -8,7 +8,6 @@ use crate::error::{ExitCode, write_stdout};
 use crate::report::list::list;
 use crate::report::{Outputs, RunReport};
 use crate::runner::discover::Discovered;
-use crate::runner::discover::discover;
 use crate::runner::embedded_version;
 use crate::runner::event::Event;
 use crate::runner::filter::Filter;
@@ -45,14 +44,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     if settings.list {
-        let files = discover(&settings.paths, &settings.cwd, &settings.root, &settings.files)?;
+        let files = settings.discover()?;
         let plan = select(&mut settings, files, &unfiltered);
         return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     // The interpreter or the first worker starts while discovery reads the files.
     let mut options = settings.run_options();
-    let files = discover(&settings.paths, &settings.cwd, &settings.root, &settings.files)?;
+    let files = settings.discover()?;
     let plan = select(&mut settings, files.clone(), &unfiltered);
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();

@@ -161,7 +161,9 @@ fn store(c: &mut PytestConfig, key: &str, items: Vec<String>) -> Result<(), Stri
         "asyncio_mode" => {
             let mode = items.concat();
             if mode != "strict" && mode != "auto" {
-                return Err(format!("`asyncio_mode` is `strict` or `auto`, not `{mode}`"));
+                return Err(format!(
+                    "`asyncio_mode` is `strict` or `auto`, not `{mode}`"
+                ));
             }
             c.asyncio_mode = Some(mode);
         }
@@ -280,7 +282,10 @@ fn parse_toml(file: &Path, text: &str) -> Result<Option<PytestConfig>, ConfigErr
         _ => None,
     });
     // pytest 9's native table first, then the ini-style one (pytest refuses both at once).
-    for (name, t) in [("[tool.pytest]", Some(pytest)), ("[tool.pytest.ini_options]", ini)] {
+    for (name, t) in [
+        ("[tool.pytest]", Some(pytest)),
+        ("[tool.pytest.ini_options]", ini),
+    ] {
         let Some(t) = t else { continue };
         for (key, value) in t.iter() {
             let key: &str = key.get_ref();
@@ -341,7 +346,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.testpaths, Some(vec!["tests".into(), "more".into()]));
         assert_eq!(c.python_files, Some(vec!["check_*.py".into()]));
-        assert_eq!(c.python_classes, Some(vec!["Check".into(), "*Suite".into()]));
+        assert_eq!(
+            c.python_classes,
+            Some(vec!["Check".into(), "*Suite".into()])
+        );
         assert_eq!(c.markers, Some(vec!["slow".into(), "db".into()]));
         assert_eq!(c.asyncio_mode.as_deref(), Some("auto"));
         let col = c.collection();
@@ -415,13 +423,19 @@ mod tests {
         let c = load(d.path()).unwrap().unwrap();
         assert_eq!(c.file, d.path().join("setup.cfg"));
         std::fs::write(d.path().join("tox.ini"), "[pytest]\ntestpaths = b\n").unwrap();
-        assert_eq!(load(d.path()).unwrap().unwrap().testpaths, Some(vec!["b".into()]));
+        assert_eq!(
+            load(d.path()).unwrap().unwrap().testpaths,
+            Some(vec!["b".into()])
+        );
         std::fs::write(
             d.path().join("pyproject.toml"),
             "[tool.pytest.ini_options]\ntestpaths = [\"c\"]\n",
         )
         .unwrap();
-        assert_eq!(load(d.path()).unwrap().unwrap().testpaths, Some(vec!["c".into()]));
+        assert_eq!(
+            load(d.path()).unwrap().unwrap().testpaths,
+            Some(vec!["c".into()])
+        );
         std::fs::write(d.path().join("pytest.ini"), "[pytest]\n").unwrap();
         let c = load(d.path()).unwrap().unwrap();
         assert_eq!((c.file, c.testpaths), (d.path().join("pytest.ini"), None));

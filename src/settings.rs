@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::config::{self, Config};
-use crate::pytest_config::{self, PytestConfig};
 use crate::error::UserError;
+use crate::pytest_config::{self, PytestConfig};
 use crate::runner::collect::{Collection, FileRule};
+use crate::runner::discover::{Discovered, discover};
 use crate::runner::filter::{Filter, Mode};
 use crate::runner::limits;
 use crate::runner::options::{BenchOptions, RunOptions};
@@ -127,6 +128,11 @@ pub fn use_color(
 }
 
 impl Settings {
+    /// The test and benchmark files under the run's paths.
+    pub fn discover(&self) -> Result<Vec<Discovered>, UserError> {
+        discover(&self.paths, &self.cwd, &self.root, &self.files)
+    }
+
     pub fn filter_active(&self) -> bool {
         self.filter.is_active()
     }
@@ -163,17 +169,11 @@ impl Settings {
         let pytest = pytest_config::load(&root)?;
         let mut o = cli.options;
         let mut cli_paths = cli.paths;
-        // dbtest's own `paths` win over pytest's `testpaths`, as the command line wins over both.
         let own_paths = config.as_ref().is_some_and(|c| c.paths.is_some());
+        let collection = apply_pytest(pytest, own_paths, &mut cli_paths, &cli.mode, &cwd, &root);
         if let Some(c) = config {
             apply_config(&mut o, &mut cli_paths, &cli.mode, c);
         }
-        let collection = pytest.as_ref().map_or_else(Collection::default, |p| {
-            if !own_paths && cli_paths.is_empty() && !mode_has_paths(&cli.mode) && cwd == root {
-                cli_paths = testpaths(p, &root);
-            }
-            p.collection()
-        });
         let (mode, paths) = mode_and_paths(cli.mode, cli_paths, &cwd);
         let (tags, exclude_tags) = (
             std::mem::take(&mut o.tags),
@@ -252,6 +252,25 @@ impl Settings {
     }
 }
 
+/// pytest's configuration: its naming rules, and its `testpaths` as the paths when nothing
+/// else gives any (dbtest's own `paths` win, as the command line wins over both).
+fn apply_pytest(
+    pytest: Option<PytestConfig>,
+    own_paths: bool,
+    paths: &mut Vec<PathBuf>,
+    mode: &Option<ModeCommand>,
+    cwd: &Path,
+    root: &Path,
+) -> Collection {
+    let Some(p) = pytest else {
+        return Collection::default();
+    };
+    if !own_paths && paths.is_empty() && !mode_has_paths(mode) && cwd == root {
+        *paths = testpaths(&p, root);
+    }
+    p.collection()
+}
+
 /// Whether a mode subcommand was given paths of its own (`dbtest unit tests/a`).
 fn mode_has_paths(mode: &Option<ModeCommand>) -> bool {
     match mode {
@@ -285,7 +304,11 @@ fn testpaths(p: &PytestConfig, root: &Path) -> Vec<PathBuf> {
         let glob = glob.compile_matcher();
         let mut found: Vec<PathBuf> = walkdir::WalkDir::new(root)
             .min_depth(1)
-            .max_depth(if t.contains("**") { 32 } else { t.split('/').count() })
+            .max_depth(if t.contains("**") {
+                32
+            } else {
+                t.split('/').count()
+            })
             .into_iter()
             .filter_map(Result::ok)
             .filter_map(|e| e.path().strip_prefix(root).ok().map(Path::to_path_buf))

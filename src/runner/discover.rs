@@ -108,7 +108,9 @@ pub fn discover(
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path(), rule));
+            .filter_entry(|e| {
+                e.depth() == 0 || !e.file_type().is_dir() || !skipped_dir(e.path(), rule)
+            });
         for entry in walker {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -259,7 +261,10 @@ mod tests {
         };
         let found = discover(&[PathBuf::from("t")], root, root, &FileRule::new(&c)).unwrap();
         let rels: Vec<_> = found.iter().map(|d| d.rel.as_str()).collect();
-        assert_eq!(rels, vec!["t/bench_c.py", "t/check_a.py", "t/data/check_d.py"]);
+        assert_eq!(
+            rels,
+            vec!["t/bench_c.py", "t/check_a.py", "t/data/check_d.py"]
+        );
     }
 
     #[test]
