@@ -163,7 +163,10 @@ fn setup_cfg_and_tox_ini_are_read_in_pytests_order() {
     p.write("setup.cfg", "[tool:pytest]\npython_files = check_*.py\n");
     assert_eq!(list(&p, &[]), strs(&["tests/check_a.py::test_a"]));
     // tox.ini comes before setup.cfg.
-    p.write("tox.ini", "[tox]\nenvlist = py311\n\n[pytest]\npython_files = spec_*.py\n");
+    p.write(
+        "tox.ini",
+        "[tox]\nenvlist = py311\n\n[pytest]\npython_files = spec_*.py\n",
+    );
     assert_eq!(list(&p, &[]), strs(&["tests/spec_b.py::test_b"]));
 }
 
@@ -217,6 +220,8 @@ fn a_file_requesting_only_plain_fixtures_is_listed_normally() {
     let listed = list(&p, &["tests/sub/test_plain.py"]);
     assert_eq!(
         listed,
-        strs(&["tests/sub/test_plain.py (tests known only on import: test_uses_plain uses parametrized fixture 'backend' at tests/sub/conftest.py:3)"])
+        strs(&[
+            "tests/sub/test_plain.py (tests known only on import: test_uses_plain uses parametrized fixture 'backend' at tests/sub/conftest.py:3)"
+        ])
     );
 }
