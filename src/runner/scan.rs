@@ -2453,6 +2453,112 @@ def plain(): ...
         }
     }
 
+    #[test]
+    fn fixture_definitions_and_test_arguments_are_read() {
+        assert_eq!(
+            arg_names("def test_a(self, db: Session, n=3, *args, flag, k: int = 2, **kw):"),
+            vec!["self", "db", "flag"]
+        );
+        assert_eq!(arg_names("async def f(a, /, b):"), vec!["a", "b"]);
+        let m = parse(
+            "import pytest\nfrom pytest import fixture\n\n@pytest.fixture(params=[1, 2], ids=str)\ndef number(request):\n    return request.param\n\n@fixture(name=\"db\", autouse=True)\ndef _db(tmp_path, number):\n    pass\n\n@pytest.fixture(params=None)\ndef plain():\n    pass\n\n@pytest_asyncio.fixture\nasync def conn():\n    pass\n\n@pytest.fixtures_helper\ndef not_one():\n    pass\n",
+        );
+        let level = level_of(&m, "conftest.py".into());
+        let mut names: Vec<&String> = level.fixtures.keys().collect();
+        names.sort();
+        assert_eq!(names, vec!["conn", "db", "number", "plain"]);
+        let db = &level.fixtures["db"];
+        assert!(db.autouse && !db.params);
+        assert_eq!(db.args, vec!["tmp_path", "number"]);
+        assert!(level.fixtures["number"].params && !level.fixtures["plain"].params);
+        assert_eq!(level.fixtures["number"].line, 4);
+        assert!(level.imported.contains("fixture") && level.opaque.is_none());
+        let m = parse("from helpers import *\n");
+        assert!(
+            level_of(&m, "c.py".into())
+                .opaque
+                .unwrap()
+                .contains("helpers")
+        );
+        let m = parse("pytest_plugins = [\"a.b\"]\n");
+        assert_eq!(
+            level_of(&m, "c.py".into()).opaque.as_deref(),
+            Some("pytest_plugins")
+        );
+    }
+
+    #[test]
+    fn fixtures_of_conftests_classes_and_marks_decide_the_ids() {
+        let conftest = "import pytest\n\n@pytest.fixture(params=['a', 'b'])\ndef letter(request):\n    return request.param\n\n@pytest.fixture\ndef plain():\n    return 1\n";
+        let d = project(&[
+            ("conftest.py", conftest),
+            (
+                "tests/deep/test_a.py",
+                "def test_plain(plain, tmp_path):\n    pass\n\ndef test_letter(letter):\n    pass\n",
+            ),
+            (
+                "tests/deep/test_b.py",
+                "import pytest\n\n@pytest.mark.usefixtures('letter')\ndef test_used():\n    pass\n",
+            ),
+            (
+                "tests/deep/test_c.py",
+                "import pytest\n\nclass TestC:\n    @pytest.fixture\n    def letter(self):\n        return 'x'\n\n    def test_own(self, letter):\n        pass\n\n    @staticmethod\n    def test_static(plain):\n        pass\n",
+            ),
+            (
+                "tests/deep/test_d.py",
+                "import pytest\n\n@pytest.fixture\ndef test_data():\n    return 1\n\n@pytest.mark.parametrize('letter', ['z'])\ndef test_given(letter, test_data):\n    pass\n",
+            ),
+        ]);
+        let why = undecidable(scan_in(&d, "tests/deep/test_a.py"));
+        assert_eq!(
+            why,
+            "test_letter uses parametrized fixture 'letter' at conftest.py:3"
+        );
+        let why = undecidable(scan_in(&d, "tests/deep/test_b.py"));
+        assert!(
+            why.starts_with("test_used uses parametrized fixture 'letter'"),
+            "{why}"
+        );
+        // A class's own fixture overrides the conftest's; a staticmethod has no `self`.
+        assert_eq!(
+            ids(scan_in(&d, "tests/deep/test_c.py")),
+            vec!["TestC::test_own", "TestC::test_static"]
+        );
+        // A literal parametrize replaces the fixture; a fixture named test_* is no test.
+        assert_eq!(
+            ids(scan_in(&d, "tests/deep/test_d.py")),
+            vec!["test_given[z]"]
+        );
+        // Each conftest.py is read once: one resolver scans many files of a folder.
+        let mut r = Resolver::new(Some(d.path().to_path_buf()));
+        for f in ["tests/deep/test_c.py", "tests/deep/test_d.py"] {
+            assert!(matches!(
+                r.scan_file(&d.path().join(f), f),
+                FileScan::Known(_)
+            ));
+        }
+        assert_eq!(r.conftests.len(), 3);
+    }
+
+    #[test]
+    fn python_classes_and_functions_name_pytest_style_tests() {
+        let c = Collection {
+            python_classes: vec!["Check".into()],
+            python_functions: vec!["check".into(), "*_should_*".into()],
+            ..Collection::default()
+        };
+        let src = "def check_a():\n    pass\n\ndef it_should_b():\n    pass\n\ndef test_c():\n    pass\n\nclass CheckD:\n    def check_e(self):\n        pass\n\nclass TestF:\n    def check_g(self):\n        pass\n\nclass U(unittest.TestCase):\n    def test_h(self):\n        pass\n";
+        let src = format!("import unittest\n{src}");
+        let found = Resolver::new(None)
+            .naming(&c)
+            .scan_source(&src, "test_x.py");
+        assert_eq!(
+            ids(found),
+            vec!["check_a", "it_should_b", "CheckD::check_e", "U::test_h"],
+            "unittest's own names stay test*"
+        );
+    }
+
     const BASE: &str = "from dbtest import TestSuite, test\n\nclass CommonTestSuite(TestSuite):\n    async def setup(self):\n        pass\n\n    @test(tags=['smoke'])\n    async def test_init(self):\n        pass\n";
 
     #[test]
