@@ -234,7 +234,9 @@ fn parse_ini(
             file: file.to_path_buf(),
             line,
             message,
-            hint: "see pytest's documentation of the key".into(),
+            hint: example(&key)
+                .replace(" = [", " = ")
+                .replace(['[', ']', '"'], ""),
         })?;
     }
     Ok(Some(c))
@@ -302,14 +304,25 @@ fn parse_toml(file: &Path, text: &str) -> Result<Option<PytestConfig>, ConfigErr
                         "`{key}` in {name} takes {want}, not {}",
                         value.get_ref().type_str()
                     ),
-                    "e.g. python_files = [\"test_*.py\", \"check_*.py\"]",
+                    example(key),
                 )
             })?;
-            store(&mut c, key, items)
-                .map_err(|m| error(value.span(), m, "e.g. asyncio_mode = \"auto\""))?;
+            store(&mut c, key, items).map_err(|m| error(value.span(), m, example(key)))?;
         }
     }
     Ok(Some(c))
+}
+
+fn example(key: &str) -> &'static str {
+    match key {
+        "testpaths" => "e.g. testpaths = [\"tests\"]",
+        "python_files" => "e.g. python_files = [\"test_*.py\", \"check_*.py\"]",
+        "python_classes" => "e.g. python_classes = [\"Test\"]",
+        "python_functions" => "e.g. python_functions = [\"test\"]",
+        "norecursedirs" => "e.g. norecursedirs = [\"build\", \"*.egg\"]",
+        "markers" => "e.g. markers = [\"slow: slow tests\"]",
+        _ => "e.g. asyncio_mode = \"auto\"",
+    }
 }
 
 fn toml_items(k: Kind, value: &Spanned<DeValue<'_>>) -> Option<Vec<String>> {
