@@ -186,8 +186,9 @@ fn no_tests(settings: &Settings, report_out: &mut std::fs::File) -> anyhow::Resu
         .map(|p| p.display().to_string())
         .collect();
     eprintln!(
-        "dbtest: no tests collected in {} (test files are test_*.py and *_test.py, benchmarks bench_*.py{})",
+        "dbtest: no tests collected in {} (test files are {}, benchmarks bench_*.py{})",
         searched.join(", "),
+        settings.test_file_names(),
         if settings.filter_active() {
             ", after filters"
         } else {

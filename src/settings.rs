@@ -133,6 +133,14 @@ impl Settings {
         discover(&self.paths, &self.cwd, &self.root, &self.files)
     }
 
+    /// How test files are named, for messages: pytest's `python_files` when the project sets it.
+    pub fn test_file_names(&self) -> String {
+        match self.filter.spec.collection.python_files.as_slice() {
+            [] => "test_*.py and *_test.py".into(),
+            names => format!("{} (pytest's python_files)", names.join(", ")),
+        }
+    }
+
     pub fn filter_active(&self) -> bool {
         self.filter.is_active()
     }

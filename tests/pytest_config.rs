@@ -60,6 +60,15 @@ fn python_files_name_the_test_files_and_conftest_is_never_one() {
             "checks/check_math.py::TestMath::test_mul",
         ])
     );
+    // Nothing named as python_files says: nothing to run, and the message says why.
+    p.write("more/test_x.py", "def test_x():\n    pass\n");
+    let out = p.cmd().arg("more").output().unwrap();
+    assert_eq!(code(&out), Some(5));
+    assert!(
+        stderr(&out).contains("test files are check_*.py (pytest's python_files)"),
+        "{}",
+        stderr(&out)
+    );
     // Named on the command line, a file runs whatever its name (as before).
     assert_eq!(
         list(&p, &["checks/test_not_a_check.py"]),
