@@ -441,6 +441,35 @@ mod tests {
     }
 
     #[test]
+    fn testpaths_are_paths_or_globs_from_the_root_and_missing_ones_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["pkg/a/tests", "pkg/b/tests", "pkg/c/src", "docs"] {
+            std::fs::create_dir_all(d.path().join(f)).unwrap();
+        }
+        let p = PytestConfig {
+            testpaths: Some(vec!["docs".into(), "gone".into(), "pkg/*/tests".into()]),
+            ..PytestConfig::default()
+        };
+        assert_eq!(
+            testpaths(&p, d.path()),
+            vec![
+                PathBuf::from("docs"),
+                PathBuf::from("pkg/a/tests"),
+                PathBuf::from("pkg/b/tests")
+            ]
+        );
+        // Only from the root, and only when nothing else gives paths.
+        let mut paths = Vec::new();
+        let sub = d.path().join("pkg");
+        apply_pytest(Some(p.clone()), false, &mut paths, &None, &sub, d.path());
+        assert!(paths.is_empty());
+        apply_pytest(Some(p.clone()), true, &mut paths, &None, d.path(), d.path());
+        assert!(paths.is_empty(), "dbtest's own paths win");
+        apply_pytest(Some(p), false, &mut paths, &None, d.path(), d.path());
+        assert_eq!(paths.len(), 3);
+    }
+
+    #[test]
     fn root_is_nearest_marker() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("proj/sub/deeper")).unwrap();
