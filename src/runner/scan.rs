@@ -4,7 +4,7 @@
 //! decides which files are worth importing.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::runner::collect::{Collection, NameRule};
 use crate::runner::discover::relative;
@@ -1331,11 +1331,11 @@ pub struct Resolver {
     functions: NameRule,
     test_classes: NameRule,
     /// Each folder's conftest.py fixtures, read once (None: no conftest.py there).
-    conftests: HashMap<PathBuf, Option<Rc<Level>>>,
+    conftests: HashMap<PathBuf, Option<Arc<Level>>>,
     /// The folder of the file being scanned (conftest.py files of files outside the root).
     dir: Option<PathBuf>,
     /// The fixture levels of the module being scanned (its index), made on first need.
-    levels: Option<(usize, Vec<Rc<Level>>)>,
+    levels: Option<(usize, Vec<Arc<Level>>)>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -1604,7 +1604,7 @@ impl Resolver {
     }
 
     /// The fixtures of `dir`'s conftest.py, read once per run.
-    fn conftest(&mut self, dir: &Path) -> Option<Rc<Level>> {
+    fn conftest(&mut self, dir: &Path) -> Option<Arc<Level>> {
         if let Some(l) = self.conftests.get(dir) {
             return l.clone();
         }
@@ -1614,7 +1614,7 @@ impl Resolver {
                 Some(root) => relative(&file, root),
                 None => file.display().to_string(),
             };
-            Rc::new(level_of(&parse(&read_source(&file)), label))
+            Arc::new(level_of(&parse(&read_source(&file)), label))
         });
         self.conftests.insert(dir.to_path_buf(), level.clone());
         level
@@ -1622,13 +1622,13 @@ impl Resolver {
 
     /// Module `m`'s fixtures, then those of the conftest.py files from its folder up to the
     /// project root (pytest's conftest.py files stop at the root too).
-    fn fixture_levels(&mut self, m: usize, rel: &str) -> Vec<Rc<Level>> {
+    fn fixture_levels(&mut self, m: usize, rel: &str) -> Vec<Arc<Level>> {
         if let Some((cached, levels)) = &self.levels {
             if *cached == m {
                 return levels.clone();
             }
         }
-        let mut levels = vec![Rc::new(level_of(&self.mods[m].info, rel.to_string()))];
+        let mut levels = vec![Arc::new(level_of(&self.mods[m].info, rel.to_string()))];
         let dirs: Vec<PathBuf> = match &self.root {
             Some(root) => {
                 let parts: Vec<&str> = rel.split('/').collect();
