@@ -166,6 +166,15 @@ def _read_run(path):
         return None, None
 
 
+def _young(path, seconds=600):
+    import time
+
+    try:
+        return time.time() - os.stat(path).st_mtime < seconds
+    except OSError:
+        return True
+
+
 def _cleanup(root, keep):
     """Delete the folders of all but the last `keep` runs (a run's workers share its key),
     never one a live process still uses."""
@@ -193,6 +202,8 @@ def _cleanup(root, keep):
 
     for _, folders in newest_first[keep:]:
         for path, pid in folders:
+            if pid is None and _young(path):
+                continue  # made by a process that has not written its run file yet
             if pid is not None and _alive(pid):
                 continue
             # Renamed first, so no one sees a half-deleted numbered folder (as pytest).
@@ -572,8 +583,24 @@ class _SwappedStreams:
     def start(self):
         import io
 
+        class Bytes:
+            def __init__(self, text):
+                self._text = text
+
+            def write(self, b):
+                self._text.write(bytes(b).decode("utf-8", "replace"))
+                return len(b)
+
+            def flush(self):
+                pass
+
+        class Sink(io.StringIO):
+            @property
+            def buffer(self):
+                return Bytes(self)
+
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        sys.stdout, sys.stderr = Sink(), Sink()
         self._mine = (sys.stdout, sys.stderr)
 
     def read(self):
