@@ -21,7 +21,10 @@ fn pytest_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         let p = Project::new();
-        p.write("tests/test_probe.py", "import pytest\n\ndef test_probe():\n    pass\n");
+        p.write(
+            "tests/test_probe.py",
+            "import pytest\n\ndef test_probe():\n    pass\n",
+        );
         let (report, _) = p.run_json(&[]);
         let ok = statuses(&report) == [("tests/test_probe.py::test_probe".into(), "passed".into())];
         if !ok {
@@ -78,7 +81,10 @@ fn check_project(args: &[&str]) {
     let p = fixture("builtin_fixtures");
     let tmp = tempfile::tempdir().unwrap();
     let (report, out) = run_in(&p, tmp.path(), args);
-    if !fixtures_supported(&report, "tests/test_tmp.py::test_tmp_path_is_fresh_and_empty") {
+    if !fixtures_supported(
+        &report,
+        "tests/test_tmp.py::test_tmp_path_is_fresh_and_empty",
+    ) {
         return;
     }
     let text = std::fs::read_to_string(fixture_dir().join("EXPECTED.json")).unwrap();
@@ -94,7 +100,11 @@ fn check_project(args: &[&str]) {
                 .find(|t| t["id"] == id.as_str())
                 .map(|t| format!("{} {}", t["message"], t["traceback"]))
                 .unwrap_or_default();
-            format!("{id}: pytest {:?}, dbtest {:?} {detail}", want.get(id), got.get(id))
+            format!(
+                "{id}: pytest {:?}, dbtest {:?} {detail}",
+                want.get(id),
+                got.get(id)
+            )
         })
         .collect();
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
@@ -102,12 +112,19 @@ fn check_project(args: &[&str]) {
 
     // What the failing test printed after its last readouterr() is in its report; what it
     // read is not (pytest's "Captured stdout call").
-    let failed = entry(&report, "tests/test_capture.py::test_fails_with_unread_output");
+    let failed = entry(
+        &report,
+        "tests/test_capture.py::test_fails_with_unread_output",
+    );
     let shown = failed["stdout"].as_str().unwrap_or_default();
     assert!(shown.contains("UNREAD OUTPUT SHOWN IN REPORT"), "{failed}");
     assert!(!shown.contains("read part"), "{failed}");
     // capsys.disabled() writes past capture, to dbtest's stderr (never the report on stdout).
-    assert!(stderr(&out).contains("straight to the terminal"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("straight to the terminal"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stdout(&out).contains("straight to the terminal"));
 
     // Folders stay after the run, as pytest's do, under the TMPDIR the run was given.
@@ -121,7 +138,10 @@ fn check_project(args: &[&str]) {
                 .is_some_and(|n| n.to_string_lossy() == "test_tmp_path_is_fresh_and_emp0")
         })
         .expect("test_tmp_path_is_fresh_and_emp0 in a base folder");
-    assert_eq!(std::fs::read_to_string(kept.join("file.txt")).unwrap(), "data");
+    assert_eq!(
+        std::fs::read_to_string(kept.join("file.txt")).unwrap(),
+        "data"
+    );
 }
 
 #[test]
