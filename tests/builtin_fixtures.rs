@@ -238,6 +238,63 @@ fn a_file_that_never_imports_pytest_gets_the_builtins_without_loading_it() {
     assert_eq!(code(&out), Some(0));
 }
 
+/// Two files logging and printing at the same moment on two threads of one process: each
+/// test's `capsys` and `caplog` hold its own output and records only.
+fn concurrent_files_keep_their_own(args: &[&str]) {
+    let p = Project::new();
+    for tag in ["one", "two"] {
+        let other = if tag == "one" { "two" } else { "one" };
+        p.write(
+            &format!("tests/test_{tag}.py"),
+            &format!(
+                "
+                import logging
+                import pathlib
+                import time
+
+                def test_own(capsys, caplog):
+                    # Wait until the other file runs too, so their output interleaves.
+                    pathlib.Path('{tag}.ready').touch()
+                    deadline = time.monotonic() + 10
+                    while not pathlib.Path('{other}.ready').exists():
+                        assert time.monotonic() < deadline, 'the other file never ran alongside'
+                        time.sleep(0.005)
+                    log = logging.getLogger('{tag}')
+                    for i in range(40):
+                        print('{tag}', i)
+                        log.warning('{tag} %d', i)
+                        time.sleep(0.002)
+                    assert capsys.readouterr().out == ''.join(f'{tag} {{i}}\\n' for i in range(40))
+                    assert caplog.messages == [f'{tag} {{i}}' for i in range(40)]
+                "
+            ),
+        );
+    }
+    let (report, out) = p.run_json(args);
+    if !fixtures_supported(&report, "tests/test_one.py::test_own") {
+        return;
+    }
+    assert_eq!(
+        statuses(&report),
+        [
+            ("tests/test_one.py::test_own".into(), "passed".into()),
+            ("tests/test_two.py::test_own".into(), "passed".into())
+        ],
+        "{report:#}"
+    );
+    assert_eq!(code(&out), Some(0));
+}
+
+#[test]
+fn concurrent_files_keep_their_own_output_and_logs_in_a_worker() {
+    concurrent_files_keep_their_own(&["-n", "1", "-j", "2"]);
+}
+
+#[test]
+fn concurrent_files_keep_their_own_output_and_logs_in_process() {
+    concurrent_files_keep_their_own(&["-n", "0", "-j", "2"]);
+}
+
 /// The unit tests of the built-ins also run under plain pytest (their stand-in for dbtest's
 /// capture is only used there); tests/shim.rs runs them under dbtest.
 #[test]
