@@ -160,7 +160,8 @@ fn runs_kept(root: &Path) -> BTreeMap<String, Vec<String>> {
     for e in std::fs::read_dir(root).unwrap() {
         let path = e.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name == "dbtest-current" {
+        // `garbage-*`: renamed for deletion, which a worker's exit may have cut short.
+        if name == "dbtest-current" || !name.starts_with("dbtest-") {
             continue;
         }
         let text = std::fs::read_to_string(path.join(".dbtest-run")).unwrap_or_default();

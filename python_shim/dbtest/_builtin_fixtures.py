@@ -105,12 +105,14 @@ class _Numbered:
         self._next = {}
         self._lock = threading.Lock()
 
-    def make(self, root, prefix, mode=0o700, link=True):
+    def make(self, root, prefix, mode=0o700, link=True, ours=False):
+        """`ours`: `root` is a folder this process made, so a prefix never seen starts at 0
+        without listing it (per test, listing a folder of thousands made runs quadratic)."""
         key = (root, prefix.lower())
         with self._lock:
             n = self._next.get(key)
         if n is None:
-            n = max(_numbers(root, prefix), default=-1) + 1
+            n = 0 if ours else max(_numbers(root, prefix), default=-1) + 1
         for _ in range(1000):
             path = os.path.join(root, f"{prefix}{n}")
             try:
@@ -175,9 +177,11 @@ def _young(path, seconds=600):
         return True
 
 
-def _cleanup(root, keep):
+def _cleanup(root, keep, background=False):
     """Delete the folders of all but the last `keep` runs (a run's workers share its key),
-    never one a live process still uses."""
+    never one a live process still uses. With `background`, folders are only renamed here and
+    deleted on a daemon thread (a run of a thousand tests takes seconds to delete on a busy
+    disk); what an exit cuts short is `garbage-*`, deleted next time."""
     runs = {}
     garbage = []
     try:
@@ -213,8 +217,16 @@ def _cleanup(root, keep):
             except OSError:
                 continue
             garbage.append(dead)
-    for path in garbage:
-        shutil.rmtree(path, ignore_errors=True)
+    def remove():
+        for path in garbage:
+            shutil.rmtree(path, ignore_errors=True)
+
+    if not background:
+        return remove()
+    if garbage:
+        t = threading.Thread(target=remove, name="dbtest-tmp-cleanup", daemon=True)
+        t.start()
+        return t
 
 
 def _make_basetemp(keep=3):
@@ -226,7 +238,7 @@ def _make_basetemp(keep=3):
     with open(os.path.join(base, _RUN_FILE), "w") as f:
         f.write(f"{os.getpid()} {_run_key()}\n")
     _force_symlink(root, "dbtest-current", base)
-    _cleanup(root, keep)
+    _cleanup(root, keep, background=True)
     return base
 
 
@@ -263,7 +275,7 @@ class TempPathFactory:
             p = base / basename
             p.mkdir(mode=0o700)
             return p
-        return Path(_NUMBERED.make(str(base), basename))
+        return Path(_NUMBERED.make(str(base), basename, ours=True))
 
 
 _FACTORY = TempPathFactory()

@@ -158,6 +158,10 @@ def test_tmp_path_factory_is_one_per_process_and_checks_names():
     raises(FileExistsError, lambda: factory.mktemp("plain", numbered=False))
     a, b = factory.mktemp("data"), factory.mktemp("data")
     assert (a.name, b.name) == ("data0", "data1")
+    # Folders made by hand in the base folder are stepped over.
+    (factory.getbasetemp() / "byhand0").mkdir()
+    (factory.getbasetemp() / "byhand1").mkdir()
+    assert factory.mktemp("byhand").name == "byhand2"
     raises(ValueError, lambda: factory.mktemp("../outside"))
     raises(ValueError, lambda: factory.mktemp("/abs"))
 
@@ -227,9 +231,11 @@ def test_only_the_last_three_runs_are_kept_and_live_ones_never_go():
         (root / "dbtest-1").mkdir()
         os.utime(root / "dbtest-1", (0, 0))
         (root / "garbage-old").mkdir()
-        bf._cleanup(str(root), keep=3)
+        (root / "garbage-old" / "file").write_text("x")
+        bf._cleanup(str(root), keep=3, background=True).join()
         left = sorted(p.name for p in root.iterdir())
         assert left == ["dbtest-0", "dbtest-3", "dbtest-5", "dbtest-6", "dbtest-7", "dbtest-8"], left
+        assert bf._cleanup(str(root), keep=3, background=True) is None  # nothing to delete
 
 
 def test_tmpdir_is_a_py_path_of_the_same_kind_of_folder_when_available():
