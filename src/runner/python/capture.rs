@@ -77,6 +77,8 @@ thread_local! {
     /// In a worker process, each test's output is also written through to files, so that
     /// what a test printed survives the process if the test crashes it or hangs.
     static SPOOL: RefCell<Option<([std::fs::File; 2], [usize; 2])>> = const { RefCell::new(None) };
+    /// Inside `capsys.disabled()`: this thread's output goes straight to dbtest's stderr.
+    static DISABLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Bytes of each stream written through per test: enough to see why a test died.
@@ -139,7 +141,40 @@ pub fn end() -> (String, String) {
     }
 }
 
+/// What the calling thread's test wrote since capture began or since the last `take`, which
+/// empties the buffers (`capsys.readouterr()`); empty when no test runs on this thread.
+pub fn take() -> (String, String) {
+    ACTIVE.with(|a| match a.borrow_mut().as_mut() {
+        Some(bufs) => {
+            let [out, err] = std::mem::take(bufs);
+            (out.finish(), err.finish())
+        }
+        None => (String::new(), String::new()),
+    })
+}
+
+/// Append text to the calling thread's buffers as if the test had written it (what
+/// `capsys` took but the test never read goes back into the test's report). Not spooled
+/// again: the spool saw it when it was first written.
+pub fn put(out: &str, err: &str) {
+    ACTIVE.with(|a| {
+        if let Some(bufs) = a.borrow_mut().as_mut() {
+            bufs[0].push(out);
+            bufs[1].push(err);
+        }
+    });
+}
+
+/// Whether a test is running on the calling thread.
+pub fn active() -> bool {
+    ACTIVE.with(|a| a.borrow().is_some())
+}
+
 fn route(stream: usize, s: &str) {
+    if DISABLED.with(std::cell::Cell::get) {
+        let _ = std::io::stderr().write_all(s.as_bytes());
+        return;
+    }
     let captured = ACTIVE.with(|a| match a.borrow_mut().as_mut() {
         Some(bufs) => {
             bufs[stream].push(s);
@@ -163,6 +198,42 @@ fn route(stream: usize, s: &str) {
         // seen but never corrupts a report on stdout.
         let _ = std::io::stderr().write_all(s.as_bytes());
     }
+}
+
+#[pyfunction(name = "take")]
+fn py_take() -> (String, String) {
+    take()
+}
+
+#[pyfunction(name = "put")]
+fn py_put(out: &str, err: &str) {
+    put(out, err);
+}
+
+#[pyfunction(name = "active")]
+fn py_active() -> bool {
+    active()
+}
+
+/// Turn capture off (`True`) or back on for the calling thread; returns the previous state.
+#[pyfunction(name = "disable")]
+fn py_disable(off: bool) -> bool {
+    DISABLED.with(|d| d.replace(off))
+}
+
+/// `dbtest._capture`: the per-thread capture, for the built-in fixtures (`capsys`, `caplog`).
+/// Made here and put in `sys.modules`, so `import dbtest._capture` finds it.
+pub fn register(py: Python<'_>) -> PyResult<()> {
+    let m = PyModule::new(py, "dbtest._capture")?;
+    m.add_function(wrap_pyfunction!(py_take, &m)?)?;
+    m.add_function(wrap_pyfunction!(py_put, &m)?)?;
+    m.add_function(wrap_pyfunction!(py_active, &m)?)?;
+    m.add_function(wrap_pyfunction!(py_disable, &m)?)?;
+    m.add_class::<Router>()?;
+    m.add_class::<BinaryRouter>()?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item("dbtest._capture", m)
 }
 
 /// Installed as `sys.stdout` (stream 0) and `sys.stderr` (stream 1).
@@ -315,6 +386,41 @@ mod tests {
         let out = b.finish();
         assert!(out.len() < HEAD + 2 * TAIL + 200);
         assert!(out.ends_with("line 99999 é\n"));
+    }
+
+    #[test]
+    fn take_drains_and_put_appends_for_this_thread_only() {
+        begin();
+        assert!(active());
+        route(0, "before ");
+        route(1, "err");
+        assert_eq!(take(), ("before ".to_string(), "err".to_string()));
+        // Drained: the next take sees only what came after.
+        route(0, "after");
+        let other = std::thread::spawn(|| {
+            assert!(!active());
+            put("lost", "lost");
+            take()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other, (String::new(), String::new()));
+        assert_eq!(take(), ("after".to_string(), String::new()));
+        put("kept ", "");
+        route(0, "tail");
+        assert_eq!(end(), ("kept tail".to_string(), String::new()));
+        assert!(!active());
+        assert_eq!(take(), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn disabled_output_is_not_captured() {
+        begin();
+        let was = DISABLED.with(|d| d.replace(true));
+        route(0, "to stderr\n");
+        DISABLED.with(|d| d.set(was));
+        route(0, "captured");
+        assert_eq!(end().0, "captured");
     }
 
     #[test]

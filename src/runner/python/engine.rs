@@ -145,6 +145,7 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
         sys.setattr("stdin", py.import("io")?.getattr("StringIO")?.call1(("",))?)?;
         sys.setattr("stdout", Bound::new(py, Router::new(0))?)?;
         sys.setattr("stderr", Bound::new(py, Router::new(1))?)?;
+        capture::register(py)?;
 
         let os_file: String = py.import("os")?.getattr("__file__")?.extract()?;
         let stdlib = Path::new(&os_file)
