@@ -427,6 +427,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let (name, package) = module_name(&self.task.rel, path, root);
         capture::begin();
         let result = (|| -> PyResult<Bound<'py, PyAny>> {
+            if root == self.bridge.root.as_path() {
+                // pytest imports a file's conftest.py files (root first) before the file.
+                super::compat::load_conftests(py, path, root)?;
+            }
             let importlib = py.import("importlib")?;
             if package {
                 return importlib

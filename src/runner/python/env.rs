@@ -19,6 +19,10 @@ const SHIM_FILES: &[(&str, &str)] = &[
         "_compat.py",
         include_str!("../../../python_shim/dbtest/_compat.py"),
     ),
+    (
+        "_fixtures.py",
+        include_str!("../../../python_shim/dbtest/_fixtures.py"),
+    ),
     ("py.typed", ""),
 ];
 
