@@ -721,6 +721,10 @@ def _load_tests_extras(module, items):
 
 # ---------------------------------------------------------------- outcomes
 
+# dbtest's own modules: their frames are machinery, not the user's code.
+_SHIM_MODULES = frozenset({"dbtest._compat", "dbtest._fixtures"})
+
+
 def _trim(exc):
     """Drop unittest's and pytest's own frames (``__unittest`` globals, ``__tracebackhide__``)."""
     tb = exc.__traceback__
@@ -731,7 +735,9 @@ def _trim(exc):
     keep = [
         t
         for t in frames
-        if "__unittest" not in t.tb_frame.f_globals and not t.tb_frame.f_locals.get("__tracebackhide__")
+        if "__unittest" not in t.tb_frame.f_globals
+        and not t.tb_frame.f_locals.get("__tracebackhide__")
+        and t.tb_frame.f_globals.get("__name__") not in _SHIM_MODULES
     ]
     if len(keep) == len(frames) or not keep:
         return exc

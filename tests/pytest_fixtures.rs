@@ -1,0 +1,350 @@
+//! End-to-end tests of pytest's fixture system run natively by dbtest: the fixture project
+//! `tests/fixtures/pytest_fixtures` gives exactly its `EXPECTED.json` (pytest 9.2's own
+//! statuses), in pytest's set-up/teardown order; `tests/fixtures/compat_fixtures` (a copy of
+//! `../shared/compat-fixtures`) and `../shared/compat-fixtures` itself when present.
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value;
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Whether the Python dbtest embeds can import pytest (fixture definitions need it).
+fn pytest_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let ok = std::process::Command::new("python3")
+            .args(["-c", "import pytest"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("note: pytest is not importable (`python3 -m pip install pytest`); skipping");
+        }
+        ok
+    })
+}
+
+fn expected(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Differences between a report and an expectation, id by id (ids `skip` selects are left
+/// out on both sides).
+fn differences(
+    report: &Value,
+    want: &BTreeMap<String, String>,
+    skip: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let got: BTreeMap<String, String> = statuses(report).into_iter().collect();
+    assert_eq!(ids(report).len(), got.len(), "an id is reported twice");
+    let mut diffs = Vec::new();
+    let all: std::collections::BTreeSet<&String> = want.keys().chain(got.keys()).collect();
+    for id in all {
+        if skip(id) {
+            continue;
+        }
+        if want.get(id) != got.get(id) {
+            let detail = tests_of(report)
+                .iter()
+                .find(|t| t["id"] == id.as_str())
+                .map(|t| format!("{} {}", t["kind"], t["message"]))
+                .unwrap_or_default();
+            diffs.push(format!(
+                "{id}: expected {:?}, got {:?} {detail}",
+                want.get(id),
+                got.get(id)
+            ));
+        }
+    }
+    diffs
+}
+
+/// The fixture project, run once in one worker (so session fixtures are shared by its files).
+fn project_run() -> &'static (Value, Option<i32>, String, Vec<String>) {
+    static RUN: OnceLock<(Value, Option<i32>, String, Vec<String>)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let p = fixture("pytest_fixtures");
+        let (report, out) = p.run_json(&["-n", "1"]);
+        let log = std::fs::read_to_string(p.path("order.log")).unwrap_or_default();
+        let lines = log.lines().map(str::to_string).collect();
+        (report, out.status.code(), stderr(&out), lines)
+    })
+}
+
+#[test]
+fn the_fixture_project_gives_pytests_own_statuses() {
+    if !pytest_available() {
+        return;
+    }
+    let (report, code, err, _) = project_run();
+    let want = expected(&fixture_dir("pytest_fixtures").join("EXPECTED.json"));
+    let diffs = differences(report, &want, |_| false);
+    assert!(diffs.is_empty(), "{}\n{err}", diffs.join("\n"));
+    assert_eq!(*code, Some(1), "{err}");
+}
+
+#[test]
+fn set_up_and_teardown_follow_pytests_order_across_scopes() {
+    if !pytest_available() {
+        return;
+    }
+    // Written by pytest 9.2 running tests/test_order.py: higher scopes first, teardown in
+    // reverse, a class fixture used outside a class lives for one test, a module fixture's
+    // params grouped (pytest's reordering) and the old param torn down before the next.
+    let want = [
+        "mod setup",
+        "class setup",
+        "fn setup",
+        "second setup",
+        "test_a1",
+        "second teardown",
+        "fn teardown",
+        "fn setup",
+        "test_a2",
+        "fn teardown",
+        "class teardown",
+        "mparam m1 setup",
+        "test_p1 m1",
+        "test_p2 m1",
+        "mparam m1 teardown",
+        "mparam m2 setup",
+        "test_p1 m2",
+        "test_p2 m2",
+        "class setup",
+        "fn setup",
+        "test_failing",
+        "fn teardown",
+        "class teardown",
+        "mparam m2 teardown",
+        "mod teardown",
+    ];
+    assert_eq!(project_run().3, want);
+    let order: Vec<String> = ids(&project_run().0)
+        .into_iter()
+        .filter(|i| i.contains("test_order.py::test_p"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "tests/test_order.py::test_p1[m1]",
+            "tests/test_order.py::test_p2[m1]",
+            "tests/test_order.py::test_p1[m2]",
+            "tests/test_order.py::test_p2[m2]"
+        ]
+    );
+}
+
+fn problem(id: &str) -> (String, String, String) {
+    let t = entry(&project_run().0, id);
+    let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+    (s("kind"), s("message"), s("traceback"))
+}
+
+#[test]
+fn fixture_errors_say_what_is_wrong() {
+    if !pytest_available() {
+        return;
+    }
+    let (kind, msg, _) = problem("tests/test_errors.py::test_missing");
+    assert_eq!(kind, "fixture");
+    assert!(
+        msg.starts_with("fixture 'no_such_fixture' not found; available fixtures: "),
+        "{msg}"
+    );
+    // The names this test can see, sorted: its module's, the conftests', the plugin's.
+    assert!(
+        msg.contains("broken_setup, broken_teardown, cycle_a, cycle_b, events, from_plugin,"),
+        "{msg}"
+    );
+    assert!(!msg.contains("doubled"), "another module's fixture: {msg}");
+    let (kind, msg, _) = problem("tests/test_errors.py::test_fixture_needs_missing");
+    assert_eq!(kind, "fixture");
+    assert!(
+        msg.starts_with(
+            "fixture 'also_missing' not found (requested by fixture 'needs_missing')"
+        ),
+        "{msg}"
+    );
+    let (kind, msg, tb) = problem("tests/test_errors.py::test_setup_raises");
+    assert_eq!(kind, "setup");
+    assert_eq!(
+        msg,
+        "fixture 'broken_setup' failed: ConnectionError: cannot reach service"
+    );
+    assert!(tb.contains("tests/conftest.py") && tb.contains("broken_setup"), "{tb}");
+    let (kind, msg, _) = problem("tests/test_errors.py::test_teardown_raises");
+    assert_eq!(kind, "teardown");
+    assert_eq!(
+        msg,
+        "teardown of fixture 'broken_teardown' failed: RuntimeError: teardown exploded"
+    );
+    let (_, _, tb) = problem("tests/test_errors.py::test_fails_and_teardown_raises");
+    assert!(tb.contains("AssertionError"), "{tb}");
+    assert!(tb.contains("teardown also failed:"), "{tb}");
+    assert!(tb.contains("teardown exploded"), "{tb}");
+    assert!(!tb.contains("_fixtures.py"), "dbtest's own frames: {tb}");
+    let (kind, msg, _) = problem("tests/test_errors.py::test_scope_mismatch");
+    assert_eq!(kind, "fixture");
+    assert!(msg.starts_with("ScopeMismatch"), "{msg}");
+    assert!(
+        msg.contains("function scoped fixture 'function_scoped'")
+            && msg.contains("fixture 'module_needs_function', scope module"),
+        "{msg}"
+    );
+    let (kind, msg, _) = problem("tests/test_errors.py::test_cycle");
+    assert_eq!(kind, "fixture");
+    assert_eq!(
+        msg,
+        "recursive dependency involving fixture 'cycle_a' detected: cycle_a -> cycle_b -> cycle_a"
+    );
+    let (kind, msg, _) = problem("tests/test_async.py::test_plain_async_fixture_in_strict_mode");
+    assert_eq!(kind, "fixture");
+    assert!(msg.contains("@pytest_asyncio.fixture"), "{msg}");
+}
+
+#[test]
+fn a_session_fixture_is_made_once_per_worker_in_process_mode_too() {
+    if !pytest_available() {
+        return;
+    }
+    let p = fixture("pytest_fixtures");
+    let (report, _) = p.run_json(&["-n", "0", "tests/test_basics.py", "tests/pkg"]);
+    for id in [
+        "tests/test_basics.py::test_session_fixture_here",
+        "tests/pkg/test_nested.py::test_session_fixture",
+    ] {
+        assert_eq!(entry(&report, id)["status"], "passed", "{id}");
+    }
+}
+
+#[test]
+fn a_conftest_that_fails_to_import_errors_the_files_under_it_and_names_it() {
+    if !pytest_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write(
+        "tests/conftest.py",
+        "
+        import pytest
+
+        @pytest.fixture
+        def value():
+            return 1
+        ",
+    )
+    .write(
+        "tests/broken/conftest.py",
+        "
+        raise RuntimeError('conftest exploded')
+        ",
+    )
+    .write("tests/broken/test_a.py", "def test_a(value):\n    pass\n")
+    .write("tests/broken/test_b.py", "def test_b():\n    pass\n")
+    .write("tests/test_ok.py", "def test_ok(value):\n    assert value == 1\n");
+    let (report, _) = p.run_json(&[]);
+    assert_eq!(entry(&report, "tests/test_ok.py::test_ok")["status"], "passed");
+    for file in ["tests/broken/test_a.py", "tests/broken/test_b.py"] {
+        let e = entry(&report, file);
+        assert_eq!(e["status"], "error", "{e}");
+        assert_eq!(e["kind"], "import", "{e}");
+        let msg = e["message"].as_str().unwrap();
+        assert!(
+            msg.contains("tests/broken/conftest.py") && msg.contains("conftest exploded"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn files_that_use_no_fixtures_do_not_need_pytest() {
+    let p = Project::new();
+    p.write(
+        "tests/test_plain.py",
+        "
+        import sys
+
+        def test_plain():
+            assert 'pytest' not in sys.modules and '_pytest' not in sys.modules
+        ",
+    );
+    let (report, _) = p.run_json(&[]);
+    assert_eq!(
+        statuses(&report),
+        [("tests/test_plain.py::test_plain".into(), "passed".into())]
+    );
+}
+
+/// Whether the built-in fixtures (dbtest._builtin_fixtures) are there: a run says so.
+fn builtins_present(report: &Value) -> bool {
+    !tests_of(report).iter().any(|t| {
+        t["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("fixture 'tmp_path' not found"))
+    })
+}
+
+#[test]
+fn the_compat_fixtures_copy_gives_exactly_its_expected_statuses() {
+    if !pytest_available() {
+        return;
+    }
+    let dir = fixture_dir("compat_fixtures");
+    let p = fixture("compat_fixtures");
+    let (report, _) = p.run_json(&["tests"]);
+    let diffs = differences(&report, &expected(&dir.join("EXPECTED.json")), |_| false);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let (report, _) = p.run_json(&["builtins"]);
+    if !builtins_present(&report) {
+        eprintln!("note: dbtest._builtin_fixtures is absent: builtins/test_builtins.py not checked");
+        return;
+    }
+    let want = expected(&dir.join("EXPECTED_BUILTINS.json"));
+    let diffs = differences(&report, &want, |_| false);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The built-in fixture tests of compat-fixtures: they pass once dbtest has built-ins.
+const NEEDS_BUILTINS: [&str; 5] = [
+    "::test_tmp_path",
+    "::test_monkeypatch",
+    "::test_capsys",
+    "::test_caplog",
+    "::test_recwarn",
+];
+
+#[test]
+fn the_shared_compat_fixtures_corpus_gives_its_expected_statuses() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/compat-fixtures");
+    if !shared.join("EXPECTED.json").is_file() {
+        eprintln!(
+            "note: {} is absent; tests/fixtures/compat_fixtures covers the same cases",
+            shared.display()
+        );
+        return;
+    }
+    if !pytest_available() {
+        return;
+    }
+    let p = Project::bare();
+    copy_tree(&shared, p.root());
+    let (report, _) = p.run_json(&[]);
+    let with_builtins = builtins_present(&report);
+    let skip = |id: &str| !with_builtins && NEEDS_BUILTINS.iter().any(|n| id.ends_with(n));
+    if !with_builtins {
+        eprintln!(
+            "note: dbtest._builtin_fixtures is absent: not comparing {NEEDS_BUILTINS:?} yet"
+        );
+    }
+    let diffs = differences(&report, &expected(&shared.join("EXPECTED.json")), skip);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
