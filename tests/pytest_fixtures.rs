@@ -348,3 +348,37 @@ fn the_shared_compat_fixtures_corpus_gives_its_expected_statuses() {
     let diffs = differences(&report, &expected(&shared.join("EXPECTED.json")), skip);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+#[test]
+fn a_session_fixture_teardown_error_is_its_own_entry_at_the_end() {
+    if !pytest_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write(
+        "tests/conftest.py",
+        "
+        import pytest
+
+        @pytest.fixture(scope='session')
+        def res():
+            yield 1
+            raise RuntimeError('session teardown exploded')
+        ",
+    )
+    .write("tests/test_a.py", "def test_a(res):\n    assert res == 1\n")
+    .write("tests/test_b.py", "def test_b(res):\n    assert res == 1\n");
+    // In-process mode: one process, so the session ends once all files have run. (Workers
+    // tear theirs down when their request stream ends: wired in worker.rs.)
+    let (report, out) = p.run_json(&["-n", "0"]);
+    let e = entry(&report, "tests/conftest.py::res");
+    assert_eq!(e["status"], "error", "{e}");
+    assert_eq!(e["kind"], "teardown", "{e}");
+    assert_eq!(
+        e["message"],
+        "teardown of session fixture 'res' failed: RuntimeError: session teardown exploded"
+    );
+    assert_eq!(entry(&report, "tests/test_a.py::test_a")["status"], "passed");
+    assert_eq!(entry(&report, "tests/test_b.py::test_b")["status"], "passed");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -406,6 +406,18 @@ def _fixture_cases(module, cls, marks, argnames, nodeid):
     if module is None:
         return None, None, None
     visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    if not marks:
+        # The common case (no marks): tests with the same arguments share one resolution.
+        got = visible.memo.get(argnames)
+        if got is None:
+            got = visible.memo[argnames] = _fixture_cases_uncached(visible, marks, argnames, nodeid)
+        return got
+    return _fixture_cases_uncached(visible, marks, argnames, nodeid)
+
+
+def _fixture_cases_uncached(visible, marks, argnames, nodeid):
+    from . import _fixtures
+
     usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
     if not argnames and not usefix and not visible.autouse:
         return None, None, None

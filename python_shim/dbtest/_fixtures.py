@@ -383,9 +383,11 @@ class Visible:
     """The fixtures a test can see: name -> definitions, outermost first; autouse names in
     pytest's order (outer levels first, each level's by name)."""
 
-    __slots__ = ("defs", "autouse", "has_any")
+    __slots__ = ("defs", "autouse", "memo")
 
     def __init__(self, levels):
+        # A test's argument names -> the resolution `_compat._fixture_cases` made for them.
+        self.memo = {}
         self.defs = {}
         self.autouse = []
         for level in levels:
@@ -393,7 +395,6 @@ class Visible:
                 self.defs.setdefault(name, []).append(d)
                 if d.autouse and name not in self.autouse:
                     self.autouse.append(name)
-        self.has_any = any(d.where != "<builtin>" for ds in self.defs.values() for d in ds)
 
 
 _VISIBLE = {}
@@ -586,9 +587,9 @@ class Scope:
     def finish(self, run_fin):
         """Tear down every entry, last set up first: [(fixture name, exception)]."""
         problems = []
-        for fdef, entry in reversed(list(self.entries.items())):
+        for entry in reversed(list(self.entries.values())):
             for e in run_fin(entry.fins):
-                problems.append((fdef, e))
+                problems.append((entry.fdef, e))
         self.entries.clear()
         return problems
 
