@@ -382,3 +382,64 @@ fn a_session_fixture_teardown_error_is_its_own_entry_at_the_end() {
     assert_eq!(entry(&report, "tests/test_b.py::test_b")["status"], "passed");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn configure_sets_name_patterns_and_asyncio_mode_for_collection() {
+    if !pytest_available() {
+        return;
+    }
+    // `_compat.configure` is what the binary calls with pytest's ini values; here a conftest
+    // calls it (it runs before the test file is collected) to check what collection does.
+    let p = Project::new();
+    p.write(
+        "tests/conftest.py",
+        "
+        import pytest
+        from dbtest import _compat
+
+        _compat.configure(['*Suite', 'Check'], ['check_'], 'auto')
+
+        @pytest.fixture
+        async def plain_async():
+            return 7
+        ",
+    )
+    .write(
+        "tests/test_patterns.py",
+        "
+        class MySuite:
+            def check_method(self):
+                pass
+
+            def test_not_a_check(self):
+                pass
+
+        class CheckThis:
+            def check_too(self):
+                pass
+
+        class TestNotMatched:
+            def check_never(self):
+                pass
+
+        def check_function(plain_async):
+            assert plain_async == 7
+
+        def test_not_collected():
+            pass
+        ",
+    );
+    let (report, _) = p.run_json(&["-n", "0"]);
+    assert_eq!(
+        sorted(ids(&report)),
+        [
+            "tests/test_patterns.py::CheckThis::check_too",
+            "tests/test_patterns.py::MySuite::check_method",
+            "tests/test_patterns.py::check_function",
+        ]
+    );
+    assert_eq!(
+        entry(&report, "tests/test_patterns.py::check_function")["status"],
+        "passed"
+    );
+}
