@@ -169,9 +169,7 @@ fn fixture_errors_say_what_is_wrong() {
     let (kind, msg, _) = problem("tests/test_errors.py::test_fixture_needs_missing");
     assert_eq!(kind, "fixture");
     assert!(
-        msg.starts_with(
-            "fixture 'also_missing' not found (requested by fixture 'needs_missing')"
-        ),
+        msg.starts_with("fixture 'also_missing' not found (requested by fixture 'needs_missing')"),
         "{msg}"
     );
     let (kind, msg, tb) = problem("tests/test_errors.py::test_setup_raises");
@@ -180,7 +178,10 @@ fn fixture_errors_say_what_is_wrong() {
         msg,
         "fixture 'broken_setup' failed: ConnectionError: cannot reach service"
     );
-    assert!(tb.contains("tests/conftest.py") && tb.contains("broken_setup"), "{tb}");
+    assert!(
+        tb.contains("tests/conftest.py") && tb.contains("broken_setup"),
+        "{tb}"
+    );
     let (kind, msg, _) = problem("tests/test_errors.py::test_teardown_raises");
     assert_eq!(kind, "teardown");
     assert_eq!(
@@ -250,9 +251,15 @@ fn a_conftest_that_fails_to_import_errors_the_files_under_it_and_names_it() {
     )
     .write("tests/broken/test_a.py", "def test_a(value):\n    pass\n")
     .write("tests/broken/test_b.py", "def test_b():\n    pass\n")
-    .write("tests/test_ok.py", "def test_ok(value):\n    assert value == 1\n");
+    .write(
+        "tests/test_ok.py",
+        "def test_ok(value):\n    assert value == 1\n",
+    );
     let (report, _) = p.run_json(&[]);
-    assert_eq!(entry(&report, "tests/test_ok.py::test_ok")["status"], "passed");
+    assert_eq!(
+        entry(&report, "tests/test_ok.py::test_ok")["status"],
+        "passed"
+    );
     for file in ["tests/broken/test_a.py", "tests/broken/test_b.py"] {
         let e = entry(&report, file);
         assert_eq!(e["status"], "error", "{e}");
@@ -305,7 +312,9 @@ fn the_compat_fixtures_copy_gives_exactly_its_expected_statuses() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     let (report, _) = p.run_json(&["builtins"]);
     if !builtins_present(&report) {
-        eprintln!("note: dbtest._builtin_fixtures is absent: builtins/test_builtins.py not checked");
+        eprintln!(
+            "note: dbtest._builtin_fixtures is absent: builtins/test_builtins.py not checked"
+        );
         return;
     }
     let want = expected(&dir.join("EXPECTED_BUILTINS.json"));
@@ -341,9 +350,7 @@ fn the_shared_compat_fixtures_corpus_gives_its_expected_statuses() {
     let with_builtins = builtins_present(&report);
     let skip = |id: &str| !with_builtins && NEEDS_BUILTINS.iter().any(|n| id.ends_with(n));
     if !with_builtins {
-        eprintln!(
-            "note: dbtest._builtin_fixtures is absent: not comparing {NEEDS_BUILTINS:?} yet"
-        );
+        eprintln!("note: dbtest._builtin_fixtures is absent: not comparing {NEEDS_BUILTINS:?} yet");
     }
     let diffs = differences(&report, &expected(&shared.join("EXPECTED.json")), skip);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
@@ -378,8 +385,14 @@ fn a_session_fixture_teardown_error_is_its_own_entry_at_the_end() {
         e["message"],
         "teardown of session fixture 'res' failed: RuntimeError: session teardown exploded"
     );
-    assert_eq!(entry(&report, "tests/test_a.py::test_a")["status"], "passed");
-    assert_eq!(entry(&report, "tests/test_b.py::test_b")["status"], "passed");
+    assert_eq!(
+        entry(&report, "tests/test_a.py::test_a")["status"],
+        "passed"
+    );
+    assert_eq!(
+        entry(&report, "tests/test_b.py::test_b")["status"],
+        "passed"
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 

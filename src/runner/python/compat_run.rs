@@ -184,9 +184,9 @@ impl FileRun<'_, '_> {
             }
         };
         for (k, p) in problems.into_iter().enumerate() {
-            let Ok((place, name, exc)) = p.and_then(|p| {
-                p.extract::<(String, String, Bound<'_, PyAny>)>()
-            }) else {
+            let Ok((place, name, exc)) =
+                p.and_then(|p| p.extract::<(String, String, Bound<'_, PyAny>)>())
+            else {
                 continue;
             };
             let err = PyErr::from_value(exc);
