@@ -884,11 +884,6 @@ class Session:
 
         self._scopes = {1: _fixtures.Scope("class"), 2: _fixtures.Scope("module")}
         self._pending = []
-        # pytest's setup_function/teardown_function, looked up once.
-        self._function_hooks = tuple(
-            f if callable(f) else None
-            for f in (getattr(module, "setup_function", None), getattr(module, "teardown_function", None))
-        )
 
     # -------------------------------------------------------------- fixtures
 
@@ -1181,6 +1176,8 @@ class Session:
         func = item.func
         run = None
         kwargs = item.params
+        # setup_method/setup_function (and their teardowns) are autouse fixtures, as in
+        # pytest: `_fixtures.xunit_defs`.
         try:
             if item.cls is not None:
                 instance = item.cls()
@@ -1190,32 +1187,14 @@ class Session:
 
                 run = _fixtures.Run(self, item, instance)
                 kwargs = run.setup()
-            if instance is not None:
-                setup = getattr(instance, "setup_method", None)
-                if setup is not None:
-                    self._call_optional(setup, func)
-            elif self._function_hooks[0] is not None:
-                self._call_optional(self._function_hooks[0], item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
             return self._setup_failed(e, run)
         outcome = self._call_test(func, item, xfail, kwargs)
-        # teardown
-        errors = []
-        try:
-            if instance is not None:
-                td = getattr(instance, "teardown_method", None)
-                if td is not None:
-                    self._call_optional(td, func)
-            elif self._function_hooks[1] is not None:
-                self._call_optional(self._function_hooks[1], item.func)
-        except BaseException as e:  # noqa: BLE001
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            errors.append(e)
-        if run is not None and run.fins:
-            errors.extend(run.teardown())
+        if run is None or not run.fins:
+            return outcome
+        errors = run.teardown()
         if not errors:
             return outcome
         if outcome[0] in ("passed", "skipped", "xpassed", "xfailed"):
@@ -1239,7 +1218,7 @@ class Session:
         status, message = _classify(e)
         if status in ("skipped", "xfailed"):
             return (status, None, message, None, None)
-        name = getattr(e, "_dbtest_fixture", None)
+        name = _fixture_blamed(e)
         if name is not None:
             message = f"fixture '{name}' failed: {message or _one_line(e)}"
         return ("error", "setup", message, _trim(e), None)
@@ -1351,8 +1330,14 @@ def _fast_run(test, result):
         test._outcome = None
 
 
-def _teardown_message(exc):
+def _fixture_blamed(exc):
+    """The user fixture that raised ``exc`` (None for an xunit hook: the traceback says it)."""
     name = getattr(exc, "_dbtest_fixture", None)
+    return None if name is None or name.startswith("_xunit_") else name
+
+
+def _teardown_message(exc):
+    name = _fixture_blamed(exc)
     return f"teardown of fixture '{name}' failed: {_one_line(exc)}" if name else None
 
 

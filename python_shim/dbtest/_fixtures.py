@@ -263,8 +263,16 @@ def load_conftests(path, root):
         _ROOT[0] = root
     folder = os.path.dirname(os.path.abspath(path))
     chain = _CHAINS.get(folder)
-    if chain is not None:
-        return chain
+    if chain is None:
+        chain = _load_chain(path, root, folder)
+    if chain and chain[-1][1].__name__ == "conftest":
+        # pytest imports a folder's conftest.py as `conftest` just before the files beside
+        # it: `from conftest import X` in a test file means the nearest one.
+        sys.modules["conftest"] = chain[-1][1]
+    return chain
+
+
+def _load_chain(path, root, folder):
     with _LOCK:
         found = []
         for d in _folders(path, root):
@@ -314,17 +322,16 @@ def _do_import_conftest(path, root):
         sys.path.insert(0, base)
     if len(parts) > 1:
         return importlib.import_module(".".join(parts))
-    name = "conftest"
-    existing = sys.modules.get(name)
-    if existing is not None and getattr(existing, "__file__", None) != path:
-        name = "conftest_" + "".join(c if c.isalnum() else "_" for c in os.path.relpath(folder, root))
-    spec = importlib.util.spec_from_file_location(name, path)
+    # As pytest does: every conftest.py outside a package is the module `conftest`, the one
+    # imported last in sys.modules.
+    spec = importlib.util.spec_from_file_location("conftest", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules["conftest"] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        sys.modules.pop(name, None)
+        if sys.modules.get("conftest") is module:
+            del sys.modules["conftest"]
         raise
     return module
 
@@ -418,12 +425,60 @@ def visible_for(module, cls, root):
         levels.append(_defs_cached(m, getattr(m, "__file__", m.__name__)))
     for cpath, cmod in chain:
         levels.append(_defs_cached(cmod, cpath))
-    levels.append(_defs_cached(module, path or module.__name__))
+    levels.append(_with_xunit(_defs_cached(module, path or module.__name__), module, False))
     if cls is not None:
-        levels.append(_defs_cached(cls, f"{path}::{cls.__name__}", bound=True))
+        levels.append(_with_xunit(_defs_cached(cls, f"{path}::{cls.__name__}", bound=True), cls, True))
     v = Visible(levels)
     _VISIBLE[key] = (module, cls, v)
     return v
+
+
+def _with_xunit(defs, holder, is_class):
+    """``defs`` plus pytest's xunit function fixture for ``holder`` (setup_method/teardown_method
+    of a class, setup_function/teardown_function of a module): an autouse fixture named as
+    pytest names it, so it runs in pytest's place among the autouse fixtures."""
+    names = ("setup_method", "teardown_method") if is_class else ("setup_function", "teardown_function")
+    setup, teardown = (getattr(holder, n, None) for n in names)
+    if not callable(setup) and not callable(teardown):
+        return defs
+    kind = "method" if is_class else "function"
+    name = f"_xunit_setup_{kind}_fixture_{holder.__qualname__ if is_class else holder.__name__}"
+    got = _XUNIT.get(name)
+    if got is not None and got[0] is holder:
+        return got[1]
+    if is_class:
+
+        def xunit(self, request):
+            run = request._run
+            method = getattr(self, run.item.name.split("[", 1)[0])
+            hooks = [getattr(self, n, None) for n in names]
+            if callable(hooks[0]):
+                run.session._call_optional(hooks[0], method)
+            yield
+            if callable(hooks[1]):
+                run.session._call_optional(hooks[1], method)
+
+    else:
+
+        def xunit(request):
+            run = request._run
+            if run.item.cls is not None:
+                yield  # setup_function is for functions, not methods
+                return
+            if callable(setup):
+                run.session._call_optional(setup, run.item.func)
+            yield
+            if callable(teardown):
+                run.session._call_optional(teardown, run.item.func)
+
+    out = dict(defs)
+    out[name] = FixtureDef(name, xunit, autouse=True, bound=is_class, where="<xunit>")
+    out = dict(sorted(out.items()))
+    _XUNIT[name] = (holder, out)
+    return out
+
+
+_XUNIT = {}
 
 
 # ---------------------------------------------------------------- a test's closure
@@ -514,7 +569,7 @@ def plan(visible, initialnames, argnames, ignore):
 
 
 def _available(visible):
-    return ", ".join(sorted(set(visible.defs) | {"request"}))
+    return ", ".join(sorted(n for n in set(visible.defs) | {"request"} if not n.startswith("_xunit_")))
 
 
 def _resolve(p, name, current, stack, done, requester):
