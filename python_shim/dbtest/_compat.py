@@ -22,6 +22,8 @@ from __future__ import annotations
 import inspect
 import sys
 
+from . import _fixtures
+
 # pytest's python_classes / python_functions / asyncio_mode (see ``configure``).
 _CLASS_PATTERNS = ("Test",)
 _FUNC_PATTERNS = ("test",)
@@ -33,8 +35,6 @@ def configure(python_classes, python_functions, asyncio_mode):
     global _CLASS_PATTERNS, _FUNC_PATTERNS
     _CLASS_PATTERNS = tuple(python_classes) or ("Test",)
     _FUNC_PATTERNS = tuple(python_functions) or ("test",)
-    from . import _fixtures
-
     _fixtures.ASYNCIO_MODE[0] = "auto" if asyncio_mode == "auto" else "strict"
 
 
@@ -401,8 +401,6 @@ def _fixture_cases(module, cls, marks, argnames, nodeid):
     """A test's fixtures resolved once (None if it uses none), its cases from parametrized
     fixtures (before its parametrize marks, as pytest forms ids) and the scope rank of each
     parametrized name wider than a function."""
-    from . import _fixtures
-
     if module is None:
         return None, None, None
     visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
@@ -416,8 +414,6 @@ def _fixture_cases(module, cls, marks, argnames, nodeid):
 
 
 def _fixture_cases_uncached(visible, marks, argnames, nodeid):
-    from . import _fixtures
-
     usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
     if not argnames and not usefix and not visible.autouse:
         return None, None, None
@@ -880,8 +876,6 @@ class Session:
         self._loop = None
         # Class and module fixtures' cached values; problems of tearing one down early (a
         # param switch), reported with the next step.
-        from . import _fixtures
-
         self._scopes = {1: _fixtures.Scope("class"), 2: _fixtures.Scope("module")}
         self._pending = []
 
@@ -1050,8 +1044,6 @@ class Session:
         return problems, outcome
 
     def _fins(self, fins):
-        from . import _fixtures
-
         return _fixtures._run_fins(fins, self._await)
 
     def finish(self):
@@ -1177,16 +1169,17 @@ class Session:
         run = None
         kwargs = item.params
         # setup_method/setup_function (and their teardowns) are autouse fixtures, as in
-        # pytest: `_fixtures.xunit_defs`.
+        # pytest: `_fixtures._with_xunit`.
         try:
             if item.cls is not None:
                 instance = item.cls()
                 func = getattr(instance, item.name.split("[", 1)[0])
             if fx is not None:
-                from . import _fixtures
-
-                run = _fixtures.Run(self, item, instance)
-                kwargs = run.setup()
+                if fx.simple is not None:
+                    kwargs = _fixtures.simple_setup(item)
+                else:
+                    run = _fixtures.Run(self, item, instance)
+                    kwargs = run.setup()
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -1205,8 +1198,6 @@ class Session:
     def _setup_failed(self, e, run):
         """The outcome of a set-up (a fixture, setup_method) that raised; what was set up is
         torn down."""
-        from . import _fixtures
-
         if run is not None and run.fins:
             try:
                 run.teardown()

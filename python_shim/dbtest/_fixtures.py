@@ -496,7 +496,7 @@ class Step:
 class Plan:
     """A test's resolved fixtures: steps in set-up order, and the test's own arguments."""
 
-    __slots__ = ("steps", "closure", "error", "visible", "test_args", "wants_request", "by_slot")
+    __slots__ = ("steps", "closure", "error", "visible", "test_args", "wants_request", "by_slot", "simple")
 
     def __init__(self):
         self.steps = []
@@ -506,6 +506,8 @@ class Plan:
         self.test_args = ()
         self.wants_request = False
         self.by_slot = {}
+        # Only plain function-scoped fixtures that need no request or instance: `simple_setup`.
+        self.simple = None
 
 
 def _slot(name, index):
@@ -565,6 +567,10 @@ def plan(visible, initialnames, argnames, ignore):
         p.error = str(e)
     p.test_args = tuple(a for a in argnames if a not in ignore)
     p.wants_request = "request" in p.closure or any(s.fdef.wants_request for s in p.steps)
+    if p.error is None and not p.wants_request and all(
+        s.fdef.rank == 0 and s.fdef.kind == "plain" and not s.fdef.bound for s in p.steps
+    ):
+        p.simple = tuple((s.slot, s.fdef.func, s.args, s.fdef.name) for s in p.steps)
     return p
 
 
@@ -731,6 +737,23 @@ def _agen_fin(it, name):
 
     fin._dbtest_fixture = name
     return fin
+
+
+def simple_setup(item):
+    """The test's keyword arguments when its plan is ``simple``: plain calls, nothing to tear
+    down (the per-test path of most fixture users)."""
+    values = {}
+    for slot, func, args, name in item.fx.simple:
+        try:
+            values[slot] = func(**{a: values[s] for a, s in args}) if args else func()
+        except BaseException as e:
+            _blame(e, name)
+            raise
+    kwargs = dict(item.params) if item.params else {}
+    for a in item.fx.test_args:
+        if a not in kwargs:
+            kwargs[a] = values[a]
+    return kwargs
 
 
 class Run:
@@ -1022,6 +1045,17 @@ class Node:
         return pathlib.Path(self.module.__file__)
 
     @property
+    def callspec(self):
+        """A parametrized test's ``callspec``: ``params`` (argument -> value) and ``id``."""
+        item = self._run.item
+        if "[" not in item.name:
+            raise AttributeError("'Function' object has no attribute 'callspec'")
+        params = dict(item.params)
+        for name, (value, _) in (item.fparams or {}).items():
+            params[name] = value
+        return _CallSpec(params, item.name.split("[", 1)[1][:-1])
+
+    @property
     def config(self):
         return config()
 
@@ -1059,6 +1093,13 @@ class Node:
 
     def __repr__(self):
         return f"<Function {self.name}>"
+
+
+class _CallSpec:
+    __slots__ = ("params", "id")
+
+    def __init__(self, params, id_):
+        self.params, self.id = params, id_
 
 
 class _Mark:

@@ -8,6 +8,8 @@ Layout:
   OUT/floor/run_floor.py           the same bodies with no framework: import each module, call
                                    the fixture function, then the test with its value
   OUT/floor/fixture_impl.py, OUT/floor/test_fixture_<i>.py
+  OUT/plain/test_fixture_<i>.py    the same tests without the fixture (no conftest, no pytest):
+                                   dbtest's pytest-style cost without fixtures, for comparison
 
 Run `dbtest -C OUT/pytest` (dbtest resolves the fixture itself) against
 `python3 OUT/floor/run_floor.py`; `--floor-imports-pytest` makes the floor import pytest too
@@ -59,11 +61,15 @@ print(f"{{passed}} passed, {{failed}} failed")
 '''
 
 
-def test_file(f, tests):
+def test_file(f, tests, plain=False):
     out = [f'"""Generated fixture corpus file {f}."""', ""]
     for t in range(tests):
         out.append("")
-        out.append(f"def test_case_{t}(value):")
+        if plain:
+            out.append(f"def test_case_{t}():")
+            out.append("    value = 41")
+        else:
+            out.append(f"def test_case_{t}(value):")
         out.append(f"    assert value + {t} == {41 + t}")
         out.append("")
     return "\n".join(out)
@@ -78,10 +84,12 @@ def main():
     args = p.parse_args()
     pyt = os.path.join(args.out, "pytest")
     floor = os.path.join(args.out, "floor")
-    os.makedirs(pyt, exist_ok=True)
-    os.makedirs(floor, exist_ok=True)
-    with open(os.path.join(pyt, "pyproject.toml"), "w") as fh:
-        fh.write('[project]\nname = "fixture-corpus"\nversion = "0"\n')
+    plain = os.path.join(args.out, "plain")
+    for d in (pyt, floor, plain):
+        os.makedirs(d, exist_ok=True)
+    for d in (pyt, plain):
+        with open(os.path.join(d, "pyproject.toml"), "w") as fh:
+            fh.write('[project]\nname = "fixture-corpus"\nversion = "0"\n')
     with open(os.path.join(pyt, "conftest.py"), "w") as fh:
         fh.write(CONFTEST)
     with open(os.path.join(floor, "fixture_impl.py"), "w") as fh:
@@ -93,6 +101,8 @@ def main():
         for d in (pyt, floor):
             with open(os.path.join(d, f"test_fixture_{f}.py"), "w") as fh:
                 fh.write(text)
+        with open(os.path.join(plain, f"test_fixture_{f}.py"), "w") as fh:
+            fh.write(test_file(f, args.tests, plain=True))
     print(f"wrote {args.files} files x {args.tests} tests = {args.files * args.tests} tests in {args.out}")
 
 
