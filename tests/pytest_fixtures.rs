@@ -456,3 +456,65 @@ fn configure_sets_name_patterns_and_asyncio_mode_for_collection() {
         "passed"
     );
 }
+
+#[test]
+fn built_in_fixtures_come_from_the_builtin_module_as_the_outermost_definitions() {
+    if !pytest_available() {
+        return;
+    }
+    // A stand-in for dbtest._builtin_fixtures (the agreed interface: FIXTURES maps names to
+    // plain functions whose parameters are the fixtures they request, `_dbtest_scope` set),
+    // put in place by the conftest before any test is collected.
+    let p = Project::new();
+    p.write(
+        "tests/conftest.py",
+        "
+        import sys, types
+        import pytest
+
+        LOG = []
+
+        def tmp_thing(request):
+            LOG.append('set up for ' + request.node.name)
+            yield 'thing'
+            LOG.append('torn down')
+
+        def once():
+            LOG.append('once')
+            return object()
+        once._dbtest_scope = 'session'
+
+        def overridden():
+            return 'builtin'
+
+        stub = types.ModuleType('dbtest._builtin_fixtures')
+        stub.FIXTURES = {'tmp_thing': tmp_thing, 'once': once, 'overridden': overridden}
+        sys.modules['dbtest._builtin_fixtures'] = stub
+
+        @pytest.fixture
+        def overridden(overridden):
+            return overridden + '+user'
+        ",
+    )
+    .write(
+        "tests/test_builtins.py",
+        "
+        from conftest import LOG
+
+        def test_a(tmp_thing, once, overridden):
+            assert tmp_thing == 'thing' and overridden == 'builtin+user'
+
+        def test_b(once):
+            assert LOG == ['once', 'set up for test_a', 'torn down']  # widest scope first
+        ",
+    );
+    let (report, _) = p.run_json(&["-n", "0"]);
+    assert_eq!(
+        statuses(&report),
+        [
+            ("tests/test_builtins.py::test_a".into(), "passed".into()),
+            ("tests/test_builtins.py::test_b".into(), "passed".into())
+        ],
+        "{report}"
+    );
+}
