@@ -365,9 +365,13 @@ def _builtin_defs():
     if _BUILTINS[0] is None:
         defs = {}
         try:
-            from . import _builtin_fixtures  # written by another part of dbtest; may be absent
-        except ImportError:
-            _builtin_fixtures = None
+            import importlib
+
+            _builtin_fixtures = importlib.import_module("dbtest._builtin_fixtures")
+        except ModuleNotFoundError as e:
+            if e.name != "dbtest._builtin_fixtures":
+                raise
+            _builtin_fixtures = None  # a dbtest without built-in fixtures
         for name, func in getattr(_builtin_fixtures, "FIXTURES", {}).items():
             defs[name] = FixtureDef(name, func, getattr(func, "_dbtest_scope", "function"), where="<builtin>")
         defs["pytestconfig"] = FixtureDef("pytestconfig", _pytestconfig, "session", where="<builtin>")
