@@ -267,9 +267,30 @@ def load_conftests(path, root):
         chain = _load_chain(path, root, folder)
     if chain and chain[-1][1].__name__ == "conftest":
         # pytest imports a folder's conftest.py as `conftest` just before the files beside
-        # it: `from conftest import X` in a test file means the nearest one.
-        sys.modules["conftest"] = chain[-1][1]
+        # it: `from conftest import X` in a test file means the nearest one. Files import on
+        # several threads at once: `conftest` is an alias to this thread's nearest one.
+        _ALIAS.local.module = chain[-1][1]
+        if sys.modules.get("conftest") is not _ALIAS:
+            sys.modules["conftest"] = _ALIAS
     return chain
+
+
+class _ConftestAlias(type(sys)):
+    """``sys.modules["conftest"]``: the nearest conftest.py outside a package of the file this
+    thread imports (and runs)."""
+
+    def __init__(self):
+        super().__init__("conftest")
+        self.__dict__["local"] = threading.local()
+
+    def __getattr__(self, name):
+        module = getattr(self.__dict__["local"], "module", None)
+        if module is None:
+            raise AttributeError(f"module 'conftest' has no attribute {name!r}")
+        return getattr(module, name)
+
+
+_ALIAS = _ConftestAlias()
 
 
 def _load_chain(path, root, folder):
