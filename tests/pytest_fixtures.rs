@@ -518,3 +518,46 @@ fn built_in_fixtures_come_from_the_builtin_module_as_the_outermost_definitions()
         "{report}"
     );
 }
+
+#[test]
+fn test_modules_get_the_names_pytest_gives_them() {
+    // pytest's "prepend" import mode: a file outside a package is the module named by its
+    // file name (its folder goes first on sys.path); a package below a folder that is not
+    // one is named from that folder. `mock.patch("test_patch.helper")` then patches the
+    // module the tests run in, and relative imports work.
+    let p = Project::new();
+    p.write("tests/nested/a/__init__.py", "")
+        .write("tests/nested/a/helper.py", "VALUE = 3\n")
+        .write(
+            "tests/nested/a/test_rel.py",
+            "
+            from . import helper
+
+            def test_rel():
+                assert helper.VALUE == 3 and __name__ == 'a.test_rel'
+            ",
+        )
+        .write(
+            "tests/test_patch.py",
+            "
+            from unittest import mock
+
+            def helper():
+                return 1
+
+            def test_name():
+                assert __name__ == 'test_patch'
+
+            def test_patch_by_module_name():
+                with mock.patch('test_patch.helper', return_value=2):
+                    assert helper() == 2
+            ",
+        )
+        .write("tests/x/test_same.py", "def test_x():\n    pass\n")
+        .write("tests/y/test_same.py", "def test_y():\n    pass\n");
+    let (report, _) = p.run_json(&[]);
+    for (id, status) in statuses(&report) {
+        assert_eq!(status, "passed", "{id}: {report}");
+    }
+    assert_eq!(ids(&report).len(), 5);
+}

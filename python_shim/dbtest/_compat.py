@@ -766,7 +766,8 @@ def _outcome_classes():
     out = sys.modules.get("_pytest.outcomes")
     if out is None:
         return None, None, None
-    return out.Skipped, out.Failed, getattr(out, "XFailed", None)
+    # (getattr: another thread may be importing it right now.)
+    return getattr(out, "Skipped", None), getattr(out, "Failed", None), getattr(out, "XFailed", None)
 
 
 def module_skip_reason(exc):
@@ -774,8 +775,9 @@ def module_skip_reason(exc):
     skipped, _, _ = _outcome_classes()
     if skipped is not None and isinstance(exc, skipped):
         return str(getattr(exc, "msg", None) or exc) or "skipped"
-    unittest = sys.modules.get("unittest")
-    if unittest is not None and isinstance(exc, unittest.SkipTest):
+    # unittest may be half-imported by another thread: no SkipTest yet.
+    skip_test = getattr(sys.modules.get("unittest"), "SkipTest", None)
+    if skip_test is not None and isinstance(exc, skip_test):
         return str(exc) or "skipped"
     return None
 
@@ -789,8 +791,9 @@ def _classify(exc):
     skipped, failed, xfailed = _outcome_classes()
     if skipped is not None and isinstance(exc, skipped):
         return "skipped", str(getattr(exc, "msg", None) or "skipped")
-    unittest = sys.modules.get("unittest")
-    if unittest is not None and isinstance(exc, unittest.SkipTest):
+    # unittest may be half-imported by another thread: no SkipTest yet.
+    skip_test = getattr(sys.modules.get("unittest"), "SkipTest", None)
+    if skip_test is not None and isinstance(exc, skip_test):
         return "skipped", str(exc) or "skipped"
     if xfailed is not None and isinstance(exc, xfailed):
         return "xfailed", str(getattr(exc, "msg", None) or exc)
