@@ -112,10 +112,9 @@ def defs_of(holder, where, bound=False):
 
 
 def _takes_self(func):
-    code = getattr(func, "__code__", None)
-    return bool(code and code.co_argcount and code.co_varnames[0] in ("self", "cls")) or bool(
-        code and code.co_argcount
-    )
+    """A fixture defined in a class is a method: it gets the test's instance first."""
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    return bool(code is not None and code.co_argcount)
 
 
 # ---------------------------------------------------------------- configuration
@@ -521,7 +520,7 @@ class Step:
 class Plan:
     """A test's resolved fixtures: steps in set-up order, and the test's own arguments."""
 
-    __slots__ = ("steps", "closure", "error", "visible", "test_args", "wants_request", "by_slot", "simple")
+    __slots__ = ("steps", "closure", "error", "visible", "test_args", "wants_request", "simple")
 
     def __init__(self):
         self.steps = []
@@ -530,7 +529,6 @@ class Plan:
         self.visible = None
         self.test_args = ()
         self.wants_request = False
-        self.by_slot = {}
         # Only plain function-scoped fixtures that need no request or instance: `simple_setup`.
         self.simple = None
 
@@ -644,7 +642,6 @@ def _resolve(p, name, current, stack, done, requester):
         done.add(slot)
         step = Step(slot, fdef, tuple(args))
         p.steps.append(step)
-        p.by_slot[slot] = step
     return slot
 
 
