@@ -561,3 +561,65 @@ fn test_modules_get_the_names_pytest_gives_them() {
     }
     assert_eq!(ids(&report).len(), 5);
 }
+
+#[test]
+fn a_module_fixture_teardown_error_is_an_entry_after_the_files_tests() {
+    if !pytest_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write(
+        "tests/test_mod.py",
+        "
+        import pytest
+
+        @pytest.fixture(scope='module')
+        def resource():
+            yield 1
+            raise RuntimeError('module teardown exploded')
+
+        class TestIt:
+            @pytest.fixture(scope='class')
+            def per_class(self):
+                yield 2
+                raise ValueError('class teardown exploded')
+
+            def test_in_class(self, per_class, resource):
+                assert per_class == 2
+
+        def test_a(resource):
+            assert resource == 1
+        ",
+    );
+    let (report, _) = p.run_json(&[]);
+    assert_eq!(
+        ids(&report),
+        [
+            "tests/test_mod.py::TestIt::test_in_class",
+            "tests/test_mod.py::TestIt::per_class",
+            "tests/test_mod.py::test_a",
+            "tests/test_mod.py::resource",
+        ]
+    );
+    let e = entry(&report, "tests/test_mod.py::resource");
+    assert_eq!(
+        (&e["status"], &e["kind"]),
+        (&"error".into(), &"teardown".into())
+    );
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("module teardown exploded"),
+        "{e}"
+    );
+    let e = entry(&report, "tests/test_mod.py::TestIt::per_class");
+    assert_eq!(
+        (&e["status"], &e["kind"]),
+        (&"error".into(), &"teardown".into())
+    );
+    assert_eq!(
+        entry(&report, "tests/test_mod.py::test_a")["status"],
+        "passed"
+    );
+}
