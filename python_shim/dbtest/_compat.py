@@ -442,6 +442,15 @@ def _fixture_cases_uncached(visible, marks, argnames, nodeid):
     return fx, cases, pscopes
 
 
+def _unittest_fixtures(module, cls, marks):
+    """The fixtures pytest gives a TestCase's test: autouse ones and `usefixtures`."""
+    visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
+    if not usefix and not visible.autouse:
+        return None
+    return _fixtures.plan(visible, list(dict.fromkeys(visible.autouse + usefix)), (), set())
+
+
 def _fixture_param_cases(cases, name, fdef, nodeid):
     from _pytest.mark.structures import ParameterSet
 
@@ -646,10 +655,12 @@ def collect(module, rel):
                     method = getattr(value, n, None)
                     item = Item("unittest", value, key, n, n, _line_of(method))
                     if has_pytest:
-                        # pytest applies marks to unittest tests too (skipif, xfail, tags).
+                        # pytest applies marks to unittest tests too (skipif, xfail, tags),
+                        # and its autouse and `usefixtures` fixtures.
                         item.marks = _marks_of(method) + class_marks + module_marks
                         item.tags = [m.name for m in item.marks if m.name not in _RUNNER_MARKS]
                         item.tags = list(dict.fromkeys(item.tags))
+                        item.fx = _unittest_fixtures(module, value, item.marks)
                     items.append(item)
                 continue
             if (
@@ -1106,6 +1117,22 @@ class Session:
             if isinstance(e, KeyboardInterrupt):
                 raise
             return ("error", "exception", None, _trim(e), None)
+        if item.fx is None:
+            return self._unittest_outcome(test, result)
+        # pytest's autouse and `usefixtures` fixtures around a TestCase's test (bound to it).
+        if item.fx.error is not None:
+            return ("error", "fixture", item.fx.error, None, None)
+        run = _fixtures.Run(self, item, test)
+        try:
+            run.setup()
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return self._setup_failed(e, run)
+        outcome = self._unittest_outcome(test, result)
+        return self._with_teardown(outcome, run)
+
+    def _unittest_outcome(self, test, result):
         result.current = test
         if _FAST_RUN is None:
             _init_fast_run()
@@ -1188,6 +1215,10 @@ class Session:
                 raise
             return self._setup_failed(e, run)
         outcome = self._call_test(func, item, xfail, kwargs)
+        return self._with_teardown(outcome, run)
+
+    def _with_teardown(self, outcome, run):
+        """Tear down the test's fixtures: the outcome with their errors."""
         if run is None or not run.fins:
             return outcome
         errors = run.teardown()

@@ -978,7 +978,7 @@ class FixtureRequest:
 
     @property
     def function(self):
-        return self._run.item.func
+        return self.node.function
 
     @property
     def cls(self):
@@ -1046,8 +1046,9 @@ class Node:
         self.originalname = item.name.split("[", 1)[0]
         rel = run.session.rel
         self.nodeid = f"{rel}::{item.suite}::{item.name}" if item.suite else f"{rel}::{item.name}"
-        self.function = item.func
-        self.obj = item.func
+        # (a unittest test's `func` is its method's name)
+        self.function = item.func if callable(item.func) else getattr(item.cls, item.func, None)
+        self.obj = self.function
         self.cls = item.cls
         self.module = run.session.module
         self.own_markers = list(item.marks)
