@@ -1,4 +1,4 @@
-"""Running unittest and pytest-style tests (without fixtures) the way their own runners do.
+"""Running unittest and pytest-style tests the way their own runners do (fixtures: ``_fixtures``).
 
 The dbtest binary imports a test file, then asks ``collect(module, rel, ...)`` for the file's
 unittest and pytest-style tests, in the order ``python -m unittest``/pytest run them, and a
@@ -22,6 +22,46 @@ from __future__ import annotations
 import inspect
 import sys
 
+from . import _fixtures
+
+# pytest's python_classes / python_functions / asyncio_mode (see ``configure``).
+_CLASS_PATTERNS = ("Test",)
+_FUNC_PATTERNS = ("test",)
+
+
+def configure(python_classes, python_functions, asyncio_mode):
+    """pytest's ini values, once per interpreter: name patterns (a prefix, or a glob when it
+    has ``*?[``) and asyncio_mode ("strict" or "auto")."""
+    global _CLASS_PATTERNS, _FUNC_PATTERNS
+    _CLASS_PATTERNS = tuple(python_classes) or ("Test",)
+    _FUNC_PATTERNS = tuple(python_functions) or ("test",)
+    _fixtures.ASYNCIO_MODE[0] = "auto" if asyncio_mode == "auto" else "strict"
+
+
+def _matches(name, patterns):
+    for p in patterns:
+        if "*" in p or "?" in p or "[" in p:
+            import fnmatch
+
+            if fnmatch.fnmatch(name, p):
+                return True
+        elif name.startswith(p):
+            return True
+    return False
+
+
+def _is_test_class(name):
+    if _CLASS_PATTERNS == ("Test",):
+        return name.startswith("Test")
+    return _matches(name, _CLASS_PATTERNS)
+
+
+def _is_test_function(name):
+    if _FUNC_PATTERNS == ("test",):
+        return name.startswith("test")
+    return _matches(name, _FUNC_PATTERNS)
+
+
 # Mark names that mean something to the runner; any other mark is a tag.
 _RUNNER_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
 
@@ -42,6 +82,9 @@ class Item:
         "missing",  # arguments nothing provides: an error of kind fixture
         "collect_error",  # an exception raised while making this item (bad parametrize...)
         "instance",  # a test made by the module's load_tests (a doctest...), run as it is
+        "fx",  # the resolved fixtures (_fixtures.Plan), or None: the test uses none
+        "fparams",  # parametrized fixtures: name -> (param, index)
+        "argkeys",  # [(scope rank, key)] of higher-scoped params: pytest's reorder_items
     )
 
     def __init__(self, style, cls, suite, name, func, line, params=None, marks=(), tags=(), missing=(), collect_error=None):
@@ -57,6 +100,9 @@ class Item:
         self.missing = list(missing)
         self.collect_error = collect_error
         self.instance = None
+        self.fx = None
+        self.fparams = None
+        self.argkeys = None
 
     def descriptor(self):
         return (self.suite, self.name, self.tags, self.line)
@@ -221,49 +267,77 @@ def _make_ids(argnames, paramsets, ids, idfn, nodeid):
     return resolved
 
 
-def _expand(func, marks, nodeid):
-    """The parametrized cases of a test: [(id or None, params dict, extra marks)]."""
-    cases = [(None, {}, [])]
+def _parametrize_args(m):
+    """(argnames, argvalues, kwargs, force_tuple) of a parametrize mark."""
+    args = list(m.args)
+    kwargs = dict(m.kwargs)
+    argnames = args.pop(0) if args else kwargs.pop("argnames")
+    argvalues = args.pop(0) if args else kwargs.pop("argvalues")
+    if isinstance(argnames, str):
+        trailing = argnames.rstrip().endswith(",")
+        argnames = [x.strip() for x in argnames.split(",") if x.strip()]
+        force_tuple = len(argnames) == 1 and not trailing
+    else:
+        argnames = list(argnames)
+        force_tuple = False
+    return argnames, argvalues, kwargs, force_tuple
+
+
+def _parametrized_names(marks):
+    """Names the parametrize marks give: {name: (indirect, scope or None)}."""
+    out = {}
+    for m in marks:
+        if m.name != "parametrize":
+            continue
+        argnames, _, kwargs, _ = _parametrize_args(m)
+        indirect = kwargs.get("indirect", False)
+        for a in argnames:
+            ind = indirect is True or (isinstance(indirect, (list, tuple)) and a in indirect)
+            out.setdefault(a, (ind, kwargs.get("scope")))
+    return out
+
+
+def _expand(func, marks, nodeid, cases=None):
+    """The parametrized cases of a test: [(id or None, params dict, extra marks, fixture
+    params {name: (param, index)})]."""
+    if cases is None:
+        cases = [(None, {}, [], {})]
     pmarks = [m for m in marks if m.name == "parametrize"]
     if not pmarks:
         return cases
     from _pytest.mark.structures import ParameterSet
 
     for m in pmarks:
-        args = list(m.args)
-        kwargs = dict(m.kwargs)
-        argnames = args.pop(0) if args else kwargs.pop("argnames")
-        argvalues = args.pop(0) if args else kwargs.pop("argvalues")
+        argnames, argvalues, kwargs, force_tuple = _parametrize_args(m)
         ids = kwargs.get("ids")
-        if isinstance(argnames, str):
-            trailing = argnames.rstrip().endswith(",")
-            argnames = [x.strip() for x in argnames.split(",") if x.strip()]
-            force_tuple = len(argnames) == 1 and not trailing
-        else:
-            argnames = list(argnames)
-            force_tuple = False
+        indirect = kwargs.get("indirect", False)
+        indirect = set(argnames) if indirect is True else set(indirect or ())
         paramsets = [ParameterSet.extract_from(x, force_tuple=force_tuple) for x in argvalues]
         idfn = ids if callable(ids) else None
         ids = None if callable(ids) or ids is None else list(ids)
         if not paramsets:
             # pytest skips a test whose parameter set is empty.
             new = []
-            for cid, params, extra in cases:
+            for cid, params, extra, fparams in cases:
                 p = dict(params)
                 for a in argnames:
                     p[a] = None
                 skip = _SyntheticMark("skip", (), {"reason": f"got empty parameter set for ({', '.join(argnames)})"})
-                new.append((_join(cid, "NOTSET"), p, extra + [skip]))
+                new.append((_join(cid, "NOTSET"), p, extra + [skip], fparams))
             cases = new
             continue
         made = _make_ids(argnames, paramsets, ids, idfn, nodeid)
         new = []
-        for cid, params, extra in cases:
-            for ps, pid in zip(paramsets, made):
+        for cid, params, extra, fparams in cases:
+            for index, (ps, pid) in enumerate(zip(paramsets, made)):
                 p = dict(params)
+                fp = dict(fparams) if indirect else fparams
                 for a, v in zip(argnames, ps.values):
-                    p[a] = v
-                new.append((_join(cid, pid), p, extra + [getattr(x, "mark", x) for x in ps.marks]))
+                    if a in indirect:
+                        fp[a] = (v, index)
+                    else:
+                        p[a] = v
+                new.append((_join(cid, pid), p, extra + [getattr(x, "mark", x) for x in ps.marks], fp))
         cases = new
     return cases
 
@@ -289,31 +363,185 @@ def _is_dbtest(obj):
     return isinstance(obj, type) and base is not None and issubclass(obj, base)
 
 
-def _pytest_items(cls, suite, name, func, module_marks, rel, has_pytest):
+def _pytest_items(cls, suite, name, func, module_marks, rel, has_pytest, module=None):
     """The items for one pytest-style function (one per parametrized case)."""
     own = _marks_of(func) if has_pytest else []
     class_marks = _marks_of(cls) if (has_pytest and cls is not None) else []
     marks = own + class_marks + module_marks
     line = _line_of(func)
     nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
+    argnames = _funcargnames(func, cls=cls, name=name)
     try:
-        cases = _expand(func, marks, nodeid)
+        fx, cases, pscopes = _fixture_cases(module, cls, marks, argnames, nodeid)
+        cases = _expand(func, marks, nodeid, cases)
     except BaseException as e:  # noqa: BLE001 - a bad parametrize is this test's error
         if isinstance(e, KeyboardInterrupt):
             raise
         return [Item("pytest", cls, suite, name, func, line, marks=marks, collect_error=e)]
-    argnames = _funcargnames(func, cls=cls, name=name)
     items = []
-    for cid, params, extra in cases:
+    for cid, params, extra, fparams in cases:
         all_marks = extra + marks
         tags = []
         for m in all_marks:
             if m.name not in _RUNNER_MARKS and m.name not in tags:
                 tags.append(m.name)
-        missing = [a for a in argnames if a not in params]
+        missing = [] if fx is not None else [a for a in argnames if a not in params]
         full = name if cid is None else f"{name}[{cid}]"
-        items.append(Item("pytest", cls, suite, full, func, line, params, all_marks, tags, missing))
+        item = Item("pytest", cls, suite, full, func, line, params, all_marks, tags, missing)
+        item.fx = fx
+        if fparams:
+            item.fparams = fparams
+        if pscopes:
+            item.argkeys = _argkeys(item, params, fparams, pscopes, rel)
+        items.append(item)
     return items
+
+
+def _fixture_cases(module, cls, marks, argnames, nodeid):
+    """A test's fixtures resolved once (None if it uses none), its cases from parametrized
+    fixtures (before its parametrize marks, as pytest forms ids) and the scope rank of each
+    parametrized name wider than a function."""
+    if module is None:
+        return None, None, None
+    visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    if not marks:
+        # The common case (no marks): tests with the same arguments share one resolution.
+        got = visible.memo.get(argnames)
+        if got is None:
+            got = visible.memo[argnames] = _fixture_cases_uncached(visible, marks, argnames, nodeid)
+        return got
+    return _fixture_cases_uncached(visible, marks, argnames, nodeid)
+
+
+def _fixture_cases_uncached(visible, marks, argnames, nodeid):
+    usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
+    if not argnames and not usefix and not visible.autouse:
+        return None, None, None
+    direct = _parametrized_names(marks) if any(m.name == "parametrize" for m in marks) else {}
+    ignore = {a for a, (ind, _) in direct.items() if not ind}
+    initial = list(dict.fromkeys(visible.autouse + usefix + list(argnames)))
+    fx = _fixtures.plan(visible, initial, argnames, ignore)
+    cases = [(None, {}, [], {})]
+    pscopes = {}
+    for a, (ind, scope) in direct.items():
+        defs = visible.defs.get(a)
+        rank = _fixtures._RANK.get(scope) if scope else (defs[-1].rank if ind and defs else 0)
+        if rank:
+            pscopes[a] = rank
+    for n in fx.closure:
+        if n in direct:
+            continue
+        for fdef in reversed(visible.defs.get(n, ())):
+            if fdef.params is not None:
+                if fdef.rank:
+                    pscopes[n] = fdef.rank
+                cases = _fixture_param_cases(cases, n, fdef, nodeid)
+                break
+            if n not in fdef.argnames:
+                break
+    return fx, cases, pscopes
+
+
+def _unittest_fixtures(module, cls, marks):
+    """The fixtures pytest gives a TestCase's test: autouse ones and `usefixtures`."""
+    visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
+    if not usefix and not visible.autouse:
+        return None
+    return _fixtures.plan(visible, list(dict.fromkeys(visible.autouse + usefix)), (), set())
+
+
+def _fixture_param_cases(cases, name, fdef, nodeid):
+    from _pytest.mark.structures import ParameterSet
+
+    paramsets = [ParameterSet.extract_from(x, force_tuple=True) for x in fdef.params]
+    ids = fdef.ids
+    idfn = ids if callable(ids) else None
+    ids = None if callable(ids) or ids is None else list(ids)
+    if not paramsets:
+        skip = _SyntheticMark("skip", (), {"reason": f"got empty parameter set for ({name})"})
+        return [(_join(cid, "NOTSET"), p, extra + [skip], fp) for cid, p, extra, fp in cases]
+    made = _make_ids([name], paramsets, ids, idfn, nodeid)
+    new = []
+    for cid, params, extra, fparams in cases:
+        for index, (ps, pid) in enumerate(zip(paramsets, made)):
+            fp = dict(fparams)
+            fp[name] = (ps.values[0], index)
+            new.append((_join(cid, pid), params, extra + [getattr(x, "mark", x) for x in ps.marks], fp))
+    return new
+
+
+def _argkeys(item, params, fparams, pscopes, rel):
+    """pytest's ParamArgKeys of an item's higher-scoped params: [(rank, key)]."""
+    out = []
+    for name, rank in pscopes.items():
+        if fparams and name in fparams:
+            value, index = fparams[name]
+        elif name in params:
+            value, index = params[name], None
+        else:
+            continue
+        try:
+            hash(value)
+            pkey = ("v", type(value), value)
+        except TypeError:
+            pkey = ("i", index)
+        where = None if rank == 4 else rel.rsplit("/", 1)[0] if rank == 3 else rel
+        out.append((rank, (name, pkey, where, item.cls if rank == 1 else None)))
+    return out
+
+
+def _reorder(items):
+    """pytest's reorder_items: group tests sharing a higher-scoped param, widest scope first."""
+    if not any(it.argkeys for it in items):
+        return items
+    from collections import OrderedDict, defaultdict, deque
+
+    ranks = (4, 3, 2, 1)
+    by_item = {r: {} for r in ranks}
+    by_key = {r: defaultdict(OrderedDict) for r in ranks}
+    for it in items:
+        for r in ranks:
+            keys = dict.fromkeys(k for rk, k in (it.argkeys or ()) if rk == r)
+            if keys:
+                by_item[r][it] = keys
+                for k in keys:
+                    by_key[r][k][it] = None
+
+    def at(its, r):
+        if r == 0 or len(its) < 3:
+            return its
+        ignore = set()
+        dq = deque(its)
+        done = {}
+        while dq:
+            no_key = {}
+            slicing = None
+            while dq:
+                it = dq.popleft()
+                if it in done or it in no_key:
+                    continue
+                keys = dict.fromkeys(k for k in by_item[r].get(it, ()) if k not in ignore)
+                if not keys:
+                    no_key[it] = None
+                else:
+                    slicing, _ = keys.popitem()
+                    matching = [i for i in by_key[r][slicing] if i in its]
+                    for i in reversed(matching):
+                        dq.appendleft(i)
+                        for other in ranks:
+                            for k in by_item[other].get(i, ()):
+                                d = by_key[other][k]
+                                d[i] = None
+                                d.move_to_end(i, last=False)
+                    break
+            if no_key:
+                done.update(at(no_key, r - 1))
+            if slicing is not None:
+                ignore.add(slicing)
+        return done
+
+    return list(at(dict.fromkeys(items), 4))
 
 
 def _unittest_names(cls):
@@ -427,14 +655,16 @@ def collect(module, rel):
                     method = getattr(value, n, None)
                     item = Item("unittest", value, key, n, n, _line_of(method))
                     if has_pytest:
-                        # pytest applies marks to unittest tests too (skipif, xfail, tags).
+                        # pytest applies marks to unittest tests too (skipif, xfail, tags),
+                        # and its autouse and `usefixtures` fixtures.
                         item.marks = _marks_of(method) + class_marks + module_marks
                         item.tags = [m.name for m in item.marks if m.name not in _RUNNER_MARKS]
                         item.tags = list(dict.fromkeys(item.tags))
+                        item.fx = _unittest_fixtures(module, value, item.marks)
                     items.append(item)
                 continue
             if (
-                not key.startswith("Test")
+                not _is_test_class(key)
                 or value in mixins
                 or (unittest_module and _uses_unittest_asserts(value))
                 or _is_dbtest(value)
@@ -452,7 +682,7 @@ def collect(module, rel):
                     if n in names_seen:
                         continue
                     names_seen.add(n)
-                    if not n.startswith("test"):
+                    if not _is_test_function(n):
                         continue
                     if isinstance(obj, staticmethod):
                         obj = obj.__func__
@@ -462,10 +692,10 @@ def collect(module, rel):
                 per_class.append(found)
             for found in reversed(per_class):
                 for n, obj in found:
-                    items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest))
+                    items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest, module))
             continue
         if (
-            key.startswith("test")
+            _is_test_function(key)
             and inspect.isfunction(value)
             and getattr(value, "__test__", True)
             and not _is_dbtest(value)
@@ -474,10 +704,10 @@ def collect(module, rel):
             seen.add(id(value))
             if unittest_module and _funcargnames(value, name=key):
                 continue  # a helper of a unittest module, not a test asking for fixtures
-            items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest))
+            items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest, module))
     if testcase is not None and callable(vars(module).get("load_tests")):
         items.extend(_load_tests_extras(module, items))
-    return items
+    return _reorder(items)
 
 
 def _flatten(suite):
@@ -510,6 +740,10 @@ def _load_tests_extras(module, items):
 
 # ---------------------------------------------------------------- outcomes
 
+# dbtest's own modules: their frames are machinery, not the user's code.
+_SHIM_MODULES = frozenset({"dbtest._compat", "dbtest._fixtures"})
+
+
 def _trim(exc):
     """Drop unittest's and pytest's own frames (``__unittest`` globals, ``__tracebackhide__``)."""
     tb = exc.__traceback__
@@ -520,7 +754,9 @@ def _trim(exc):
     keep = [
         t
         for t in frames
-        if "__unittest" not in t.tb_frame.f_globals and not t.tb_frame.f_locals.get("__tracebackhide__")
+        if "__unittest" not in t.tb_frame.f_globals
+        and not t.tb_frame.f_locals.get("__tracebackhide__")
+        and t.tb_frame.f_globals.get("__name__") not in _SHIM_MODULES
     ]
     if len(keep) == len(frames) or not keep:
         return exc
@@ -541,7 +777,8 @@ def _outcome_classes():
     out = sys.modules.get("_pytest.outcomes")
     if out is None:
         return None, None, None
-    return out.Skipped, out.Failed, getattr(out, "XFailed", None)
+    # (getattr: another thread may be importing it right now.)
+    return getattr(out, "Skipped", None), getattr(out, "Failed", None), getattr(out, "XFailed", None)
 
 
 def module_skip_reason(exc):
@@ -549,8 +786,9 @@ def module_skip_reason(exc):
     skipped, _, _ = _outcome_classes()
     if skipped is not None and isinstance(exc, skipped):
         return str(getattr(exc, "msg", None) or exc) or "skipped"
-    unittest = sys.modules.get("unittest")
-    if unittest is not None and isinstance(exc, unittest.SkipTest):
+    # unittest may be half-imported by another thread: no SkipTest yet.
+    skip_test = getattr(sys.modules.get("unittest"), "SkipTest", None)
+    if skip_test is not None and isinstance(exc, skip_test):
         return str(exc) or "skipped"
     return None
 
@@ -564,8 +802,9 @@ def _classify(exc):
     skipped, failed, xfailed = _outcome_classes()
     if skipped is not None and isinstance(exc, skipped):
         return "skipped", str(getattr(exc, "msg", None) or "skipped")
-    unittest = sys.modules.get("unittest")
-    if unittest is not None and isinstance(exc, unittest.SkipTest):
+    # unittest may be half-imported by another thread: no SkipTest yet.
+    skip_test = getattr(sys.modules.get("unittest"), "SkipTest", None)
+    if skip_test is not None and isinstance(exc, skip_test):
         return "skipped", str(exc) or "skipped"
     if xfailed is not None and isinstance(exc, xfailed):
         return "xfailed", str(getattr(exc, "msg", None) or exc)
@@ -649,11 +888,10 @@ class Session:
         self._cls_suite = None
         self._result = None
         self._loop = None
-        # pytest's setup_function/teardown_function, looked up once.
-        self._function_hooks = tuple(
-            f if callable(f) else None
-            for f in (getattr(module, "setup_function", None), getattr(module, "teardown_function", None))
-        )
+        # Class and module fixtures' cached values; problems of tearing one down early (a
+        # param switch), reported with the next step.
+        self._scopes = {1: _fixtures.Scope("class"), 2: _fixtures.Scope("module")}
+        self._pending = []
 
     # -------------------------------------------------------------- fixtures
 
@@ -703,7 +941,7 @@ class Session:
 
     def _teardown_module(self):
         """Problems of tearing down the module: [(entry name, exception)]."""
-        problems = []
+        problems = [(None, f.name, _trim(e)) for f, e in self._scopes[2].finish(self._fins)]
         if self.module_state != "ok":
             return problems
         for name in ("tearDownModule", "teardown_module"):
@@ -759,10 +997,10 @@ class Session:
     def _teardown_class(self):
         cls, style, state = self.cls, self._cls_style, self.cls_state
         self.cls = None
-        problems = []
+        suite = self._cls_suite
+        problems = [(suite, f.name, _trim(e)) for f, e in self._scopes[1].finish(self._fins)]
         if cls is None or state != "ok":
             return problems
-        suite = self._cls_suite
         if style == "unittest":
             if getattr(cls, "__unittest_skip__", False):
                 return problems
@@ -813,7 +1051,14 @@ class Session:
     def step(self, item):
         """``enter`` then ``run``: (the previous class's tear-down problems, the outcome)."""
         problems, setup = self.enter(item)
-        return problems, (setup if setup is not None else self.run(item))
+        outcome = setup if setup is not None else self.run(item)
+        if self._pending:
+            problems = problems + self._pending
+            self._pending = []
+        return problems, outcome
+
+    def _fins(self, fins):
+        return _fixtures._run_fins(fins, self._await)
 
     def finish(self):
         """Tear down the last class and the module: [(suite or None, hook name, exception)]."""
@@ -872,6 +1117,22 @@ class Session:
             if isinstance(e, KeyboardInterrupt):
                 raise
             return ("error", "exception", None, _trim(e), None)
+        if item.fx is None:
+            return self._unittest_outcome(test, result)
+        # pytest's autouse and `usefixtures` fixtures around a TestCase's test (bound to it).
+        if item.fx.error is not None:
+            return ("error", "fixture", item.fx.error, None, None)
+        run = _fixtures.Run(self, item, test)
+        try:
+            run.setup()
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return self._setup_failed(e, run)
+        outcome = self._unittest_outcome(test, result)
+        return self._with_teardown(outcome, run)
+
+    def _unittest_outcome(self, test, result):
         result.current = test
         if _FAST_RUN is None:
             _init_fast_run()
@@ -929,45 +1190,67 @@ class Session:
         if item.missing:
             names = ", ".join(repr(m) for m in item.missing)
             word = "fixture" if len(item.missing) == 1 else "fixtures"
-            return ("error", "fixture", f"{word} {names} not found (dbtest does not support fixtures yet)", None, None)
+            return ("error", "fixture", f"{word} {names} not found", None, None)
+        fx = item.fx
+        if fx is not None and fx.error is not None:
+            return ("error", "fixture", fx.error, None, None)
         instance = None
         func = item.func
+        run = None
+        kwargs = item.params
+        # setup_method/setup_function (and their teardowns) are autouse fixtures, as in
+        # pytest: `_fixtures._with_xunit`.
         try:
             if item.cls is not None:
                 instance = item.cls()
                 func = getattr(instance, item.name.split("[", 1)[0])
-                setup = getattr(instance, "setup_method", None)
-                if setup is not None:
-                    self._call_optional(setup, func)
-            elif self._function_hooks[0] is not None:
-                self._call_optional(self._function_hooks[0], item.func)
+            if fx is not None:
+                if fx.simple is not None:
+                    kwargs = _fixtures.simple_setup(item)
+                else:
+                    run = _fixtures.Run(self, item, instance)
+                    kwargs = run.setup()
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
-            status, message = _classify(e)
-            if status in ("skipped", "xfailed"):
-                return (status, None, message, None, None)
-            return ("error", "setup", message, _trim(e), None)
-        outcome = self._call_test(func, item, xfail)
-        # teardown
-        try:
-            if instance is not None:
-                td = getattr(instance, "teardown_method", None)
-                if td is not None:
-                    self._call_optional(td, func)
-            elif self._function_hooks[1] is not None:
-                self._call_optional(self._function_hooks[1], item.func)
-        except BaseException as e:  # noqa: BLE001
-            if isinstance(e, KeyboardInterrupt):
-                raise
-            if outcome[0] in ("passed", "skipped", "xpassed", "xfailed"):
-                return ("error", "teardown", None, _trim(e), None)
-            return outcome[:4] + (_notes([("teardown also failed", e)]),)
-        return outcome
+            return self._setup_failed(e, run)
+        outcome = self._call_test(func, item, xfail, kwargs)
+        return self._with_teardown(outcome, run)
 
-    def _call_test(self, func, item, xfail):
+    def _with_teardown(self, outcome, run):
+        """Tear down the test's fixtures: the outcome with their errors."""
+        if run is None or not run.fins:
+            return outcome
+        errors = run.teardown()
+        if not errors:
+            return outcome
+        if outcome[0] in ("passed", "skipped", "xpassed", "xfailed"):
+            rest = _notes([("teardown also failed", e) for e in errors[1:]])
+            return ("error", "teardown", _teardown_message(errors[0]), _trim(errors[0]), rest)
+        return outcome[:4] + (_notes([("teardown also failed", e) for e in errors]),)
+
+    def _setup_failed(self, e, run):
+        """The outcome of a set-up (a fixture, setup_method) that raised; what was set up is
+        torn down."""
+        if run is not None and run.fins:
+            try:
+                run.teardown()
+            except BaseException as t:  # noqa: BLE001
+                if isinstance(t, KeyboardInterrupt):
+                    raise
+        if isinstance(e, _fixtures.FixtureError):
+            return ("error", "fixture", str(e), None, None)
+        status, message = _classify(e)
+        if status in ("skipped", "xfailed"):
+            return (status, None, message, None, None)
+        name = _fixture_blamed(e)
+        if name is not None:
+            message = f"fixture '{name}' failed: {message or _one_line(e)}"
+        return ("error", "setup", message, _trim(e), None)
+
+    def _call_test(self, func, item, xfail, kwargs):
         try:
-            self._await(func(**item.params))
+            self._await(func(**kwargs))
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -1070,6 +1353,17 @@ def _fast_run(test, result):
         outcome.expectedFailure = None
         outcome = None
         test._outcome = None
+
+
+def _fixture_blamed(exc):
+    """The user fixture that raised ``exc`` (None for an xunit hook: the traceback says it)."""
+    name = getattr(exc, "_dbtest_fixture", None)
+    return None if name is None or name.startswith("_xunit_") else name
+
+
+def _teardown_message(exc):
+    name = _fixture_blamed(exc)
+    return f"teardown of fixture '{name}' failed: {_one_line(exc)}" if name else None
 
 
 def _one_line(exc):

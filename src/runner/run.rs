@@ -332,7 +332,11 @@ async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
     } = work;
     match mode {
         Mode::InProcess { jobs, bench } => {
+            let last = tests.iter().max_by_key(|t| t.index).cloned();
             schedule::run_files(tests, jobs, shared.clone()).await;
+            if let Some(last) = last {
+                finish_fixtures(last, shared.clone()).await;
+            }
             if !shared.stop.load(Ordering::SeqCst) {
                 schedule::run_benchmarks(benches, bench, baseline_tree, shared).await;
             }
@@ -350,6 +354,22 @@ async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
             supervise::run_benchmarks(benches, baseline_tree, pool, shared).await;
         }
     }
+}
+
+/// In-process mode: tear down the session fixtures (pytest's) once every file has run.
+async fn finish_fixtures(last: FileTask, shared: Arc<Shared>) {
+    let _ = tokio::task::spawn_blocking(move || {
+        let emit = |e: Event| shared.events.push(e);
+        let cx = python::RunContext {
+            filter: &shared.filter,
+            stop: &shared.stop,
+            fail_fast: shared.fail_fast,
+            emit: &emit,
+            skip: &Default::default(),
+        };
+        python::finish_worker(&last, &cx);
+    })
+    .await;
 }
 
 /// What the collector gathered from the executing side.

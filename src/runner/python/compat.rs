@@ -36,6 +36,25 @@ fn configure(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+static FIXTURES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Import the `conftest.py` files from `root` down to `path`'s folder (once per process, under
+/// the shim's lock), before the test file: pytest's order. An error names the conftest.
+pub(super) fn load_conftests(
+    py: Python<'_>,
+    path: &std::path::Path,
+    root: &std::path::Path,
+) -> PyResult<()> {
+    let load = FIXTURES.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("dbtest._fixtures")?
+            .getattr("load_conftests")?
+            .unbind())
+    })?;
+    load.bind(py).call1((path, root))?;
+    Ok(())
+}
+
 /// One unittest or pytest-style test the file defines (one parametrized case each).
 pub(super) struct CompatTest<'py> {
     pub item: Bound<'py, PyAny>,

@@ -10,9 +10,10 @@ use super::capture;
 use super::compat::{
     CompatTest, HookProblem, apply, collect, describe_hook, finish, one_line, session, step,
 };
-use super::engine::FileRun;
+use super::engine::{FileRun, RunContext, with_file};
 use super::failure::describe;
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
+use crate::runner::plan::FileTask;
 
 /// Where a file's unittest and pytest-style tests go in its report order: after its dbtest
 /// tests, two declaration slots each (the odd one for a failed class or module tear-down).
@@ -143,6 +144,66 @@ impl<'py> FileRun<'_, 'py> {
                 }
             }
             Err(e) => self.compat_collect_error(&e),
+        }
+    }
+}
+
+/// Tear down the session and package fixtures this worker process set up (pytest-xdist's
+/// rule: once per worker), after its last file. Call it once, after every file of the process
+/// has finished (`-n 0`: `run.rs`; a worker process: where its request stream ends, in
+/// `worker.rs`); `last` is the last file it ran (the entries take their place after its
+/// tests). A teardown that raised is an entry `<where the fixture is defined>::<fixture>` of
+/// kind `teardown`.
+pub fn finish_worker(last: &FileTask, cx: &RunContext<'_>) {
+    with_file(last, cx, |run| run.finish_process_fixtures());
+}
+
+impl FileRun<'_, '_> {
+    fn finish_process_fixtures(&mut self) {
+        let py = self.py;
+        // Only a process that ran fixtures has any to tear down.
+        let loaded = py
+            .import("sys")
+            .and_then(|s| s.getattr("modules"))
+            .and_then(|m| m.contains("dbtest._fixtures"))
+            .unwrap_or(false);
+        if !loaded {
+            return;
+        }
+        capture::begin();
+        let problems = py
+            .import("dbtest._fixtures")
+            .and_then(|m| m.call_method0("finish_process"));
+        let out = capture::end();
+        self.restore();
+        let problems = match problems.and_then(|p| p.try_iter().map(|i| i.collect::<Vec<_>>())) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("dbtest worker: tearing down session fixtures failed: {e}");
+                return;
+            }
+        };
+        for (k, p) in problems.into_iter().enumerate() {
+            let Ok((place, name, exc)) =
+                p.and_then(|p| p.extract::<(String, String, Bound<'_, PyAny>)>())
+            else {
+                continue;
+            };
+            let err = PyErr::from_value(exc);
+            let d = describe(py, &err, self.bridge);
+            let mut r = self.compat_result(format!("{place}::{name}"), None, &name);
+            r.file = place;
+            r.status = Status::Error;
+            r.kind = Some(ErrorKind::Teardown);
+            r.message = Some(format!(
+                "teardown of session fixture '{name}' failed: {}",
+                one_line(&d.message())
+            ));
+            r.traceback = Some(d.traceback);
+            r.order = (self.task.index, usize::MAX - 64 + k.min(63));
+            r.stdout = Some(out.0.clone()).filter(|s| !s.is_empty());
+            r.stderr = Some(out.1.clone()).filter(|s| !s.is_empty());
+            self.compat_emit(r);
         }
     }
 }

@@ -298,9 +298,30 @@ pub(super) struct FileRun<'a, 'py> {
 
 fn module_name(rel: &str, path: &Path, root: &Path) -> (String, bool) {
     // Inside a package chain that starts at the root, the dotted name lets the file's own
-    // relative imports work; anywhere else the dotted path is still unique per file.
+    // relative imports work. Anywhere else, pytest's "prepend" mode: the name is the dotted
+    // path from the first folder upwards that is not a package (which goes on sys.path), so
+    // `__name__`, class reprs, logger names and `mock.patch("test_mod.x")` targets are the
+    // ones pytest gives (another file by that name already imported gets a unique name).
     let stem = rel.strip_suffix(".py").unwrap_or(rel);
-    let dotted: String = stem
+    let mut dir = path.parent();
+    let mut package = true;
+    let mut inside = 0;
+    while let Some(d) = dir {
+        if d == root {
+            break;
+        }
+        if !d.join("__init__.py").is_file() {
+            package = false;
+            break;
+        }
+        inside += 1;
+        dir = d.parent();
+    }
+    let package = package && dir.is_some() && stem.contains('/');
+    let parts: Vec<&str> = stem.split('/').collect();
+    let keep = if package { parts.len() } else { inside + 1 };
+    let dotted: String = parts[parts.len().saturating_sub(keep)..]
+        .join("/")
         .chars()
         .map(|c| {
             if c == '/' {
@@ -312,20 +333,43 @@ fn module_name(rel: &str, path: &Path, root: &Path) -> (String, bool) {
             }
         })
         .collect();
-    let mut dir = path.parent();
-    let mut package = true;
-    while let Some(d) = dir {
-        if d == root {
-            break;
-        }
-        if !d.join("__init__.py").is_file() {
-            package = false;
-            break;
-        }
-        dir = d.parent();
-    }
-    let package = package && dir.is_some() && stem.contains('/');
     (dotted, package)
+}
+
+/// pytest's default import mode: the file's first folder upwards that is not a package goes
+/// first on sys.path, so tests import the helpers beside them (`from common import ...` in a
+/// tests folder without `__init__.py`). Returns that folder.
+fn prepend_base(py: Python<'_>, path: &Path) -> PyResult<Option<PathBuf>> {
+    let mut base = path.parent();
+    while let Some(d) = base.filter(|d| d.join("__init__.py").is_file()) {
+        base = d.parent();
+    }
+    if let Some(b) = base {
+        let dir = b.to_string_lossy();
+        let sys_path = py.import("sys")?.getattr("path")?;
+        if !sys_path.contains(dir.as_ref())? {
+            sys_path.call_method1("insert", (0, dir.as_ref()))?;
+        }
+    }
+    Ok(base.map(Path::to_path_buf))
+}
+
+/// Whether the top package of `name` is (or will be, when imported) the one in `base`: not
+/// another project folder's package of the same name imported before.
+fn package_is_ours(py: Python<'_>, name: &str, base: Option<&Path>) -> PyResult<bool> {
+    let (Some(top), Some(base)) = (name.split('.').next(), base) else {
+        return Ok(false);
+    };
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Ok(module) = modules.get_item(top) else {
+        return Ok(true);
+    };
+    let ours = base.join(top);
+    let paths: Vec<String> = module
+        .getattr("__path__")
+        .and_then(|p| p.try_iter()?.map(|x| x?.extract()).collect())
+        .unwrap_or_default();
+    Ok(paths.iter().any(|p| Path::new(p) == ours))
 }
 
 impl<'a, 'py> FileRun<'a, 'py> {
@@ -428,6 +472,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let (name, package) = module_name(&self.task.rel, path, root);
         capture::begin();
         let result = (|| -> PyResult<Bound<'py, PyAny>> {
+            if root == self.bridge.root.as_path() {
+                // pytest imports a file's conftest.py files (root first) before the file.
+                super::compat::load_conftests(py, path, root)?;
+            }
             let importlib = py.import("importlib")?;
             if package {
                 return importlib
@@ -435,19 +483,13 @@ impl<'a, 'py> FileRun<'a, 'py> {
                     .map(Bound::into_any);
             }
             if root == self.bridge.root.as_path() {
-                // pytest's default import mode: the file's first folder upwards that is not a
-                // package goes first on sys.path, so tests import the helpers beside them
-                // (`from common import ...` in a tests folder without `__init__.py`).
-                let mut base = path.parent();
-                while let Some(d) = base.filter(|d| d.join("__init__.py").is_file()) {
-                    base = d.parent();
-                }
-                if let Some(b) = base {
-                    let dir = b.to_string_lossy();
-                    let sys_path = py.import("sys")?.getattr("path")?;
-                    if !sys_path.contains(dir.as_ref())? {
-                        sys_path.call_method1("insert", (0, dir.as_ref()))?;
-                    }
+                let base = prepend_base(py, path)?;
+                if name.contains('.') && package_is_ours(py, &name, base.as_deref())? {
+                    // A package below a folder that is not one: imported by its dotted name,
+                    // as pytest does, so its relative imports work.
+                    return importlib
+                        .call_method1("import_module", (&name,))
+                        .map(Bound::into_any);
                 }
             }
             let util = py.import("importlib.util")?;
@@ -1106,7 +1148,15 @@ mod tests {
             &root.join("tests/nested/a/test_same.py"),
             root,
         );
-        assert_eq!((name.as_str(), pkg), ("tests.nested.a.test_same", false));
+        assert_eq!((name.as_str(), pkg), ("test_same", false));
+        // A package below a folder that is not one: named from that folder, as pytest does.
+        std::fs::write(root.join("tests/nested/a/__init__.py"), "").unwrap();
+        let (name, pkg) = module_name(
+            "tests/nested/a/test_same.py",
+            &root.join("tests/nested/a/test_same.py"),
+            root,
+        );
+        assert_eq!((name.as_str(), pkg), ("a.test_same", false));
         let (name, pkg) = module_name("test_ünï-x.py", &root.join("test_ünï-x.py"), root);
         assert_eq!((name.as_str(), pkg), ("test_ünï_x", false));
         let _ = Path::new("");

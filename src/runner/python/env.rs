@@ -23,6 +23,10 @@ const SHIM_FILES: &[(&str, &str)] = &[
         "_builtin_fixtures.py",
         include_str!("../../../python_shim/dbtest/_builtin_fixtures.py"),
     ),
+    (
+        "_fixtures.py",
+        include_str!("../../../python_shim/dbtest/_fixtures.py"),
+    ),
     ("py.typed", ""),
 ];
 

@@ -15,6 +15,7 @@ use std::path::Path;
 use crate::runner::venv::Venv;
 
 pub use bench::{measure_harness, run_bench_file};
+pub use compat_run::finish_worker;
 pub use engine::{RunContext, run_file};
 pub use env::embedded_version;
 
