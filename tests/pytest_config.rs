@@ -92,7 +92,6 @@ fn python_classes_and_functions_name_the_tests_listed() {
 }
 
 #[test]
-#[ignore = "needs the fixture engine (_compat.configure, H1's branch)"]
 fn python_classes_and_functions_name_the_tests_that_run() {
     let p = fixture("pytest_config/names");
     for workers in ["0", "1"] {
@@ -236,7 +235,6 @@ fn a_file_requesting_only_plain_fixtures_is_listed_normally() {
 }
 
 #[test]
-#[ignore = "needs the fixture engine and the built-in fixtures (H1's and H2's branches)"]
 fn a_run_reports_the_ids_pytest_collects_for_files_with_fixtures() {
     // `pytest --collect-only -q tests/sub` (pytest 9.2) lists these eight; all pass under it.
     let p = fixture("pytest_config/fixtures");

@@ -160,11 +160,25 @@ fn fixture_errors_say_what_is_wrong() {
         msg.starts_with("fixture 'no_such_fixture' not found; available fixtures: "),
         "{msg}"
     );
-    // The names this test can see, sorted: its module's, the conftests', the plugin's.
-    assert!(
-        msg.contains("broken_setup, broken_teardown, cycle_a, cycle_b, events, from_plugin,"),
-        "{msg}"
-    );
+    // The names this test can see, sorted: its module's, the conftests', the plugin's, and
+    // the built-ins.
+    let names: Vec<&str> = msg
+        .split_once("available fixtures: ")
+        .map(|(_, list)| list.split(", ").collect())
+        .unwrap_or_default();
+    let mut sorted_names = names.clone();
+    sorted_names.sort_unstable();
+    assert_eq!(names, sorted_names, "{msg}");
+    for name in [
+        "broken_setup",
+        "cycle_a",
+        "events",
+        "from_plugin",
+        "tmp_path",
+        "request",
+    ] {
+        assert!(names.contains(&name), "{name} missing: {msg}");
+    }
     assert!(!msg.contains("doubled"), "another module's fixture: {msg}");
     let (kind, msg, _) = problem("tests/test_errors.py::test_fixture_needs_missing");
     assert_eq!(kind, "fixture");
@@ -401,16 +415,22 @@ fn configure_sets_name_patterns_and_asyncio_mode_for_collection() {
     if !pytest_available() {
         return;
     }
-    // `_compat.configure` is what the binary calls with pytest's ini values; here a conftest
-    // calls it (it runs before the test file is collected) to check what collection does.
+    // pytest's ini values reach collection (through `_compat.configure`): name patterns, and
+    // `asyncio_mode = auto` making a plain `@pytest.fixture` on `async def` awaited.
     let p = Project::new();
     p.write(
+        "pytest.ini",
+        "
+        [pytest]
+        python_classes = *Suite Check
+        python_functions = check_
+        asyncio_mode = auto
+        ",
+    )
+    .write(
         "tests/conftest.py",
         "
         import pytest
-        from dbtest import _compat
-
-        _compat.configure(['*Suite', 'Check'], ['check_'], 'auto')
 
         @pytest.fixture
         async def plain_async():
