@@ -39,3 +39,30 @@ fn async_tests_in_different_files_run_concurrently() {
     );
     assert_overlaps(&p, "asyncio.sleep");
 }
+
+/// Files importing the same package at the same moment on a worker's threads: CPython hands
+/// one of two threads that import a package and its submodule at once the half-initialized
+/// module ("cannot import name ... from partially initialized module", or a deadlock error);
+/// dbtest imports test files one at a time per process, as pytest imports them serially.
+#[test]
+fn files_importing_one_package_at_once_all_see_it_whole() {
+    let p = Project::new();
+    p.write(
+        "pkg/__init__.py",
+        "import time\ntime.sleep(0.2)  # widens the window\nLATE = 1\nfrom .b import B\n",
+    )
+    .write("pkg/b.py", "from pkg import LATE\nB = LATE + 1\n");
+    for i in 0..4 {
+        p.write(
+            &format!("tests/test_whole_{i}.py"),
+            "import pkg\n\ndef test_whole():\n    assert pkg.B == 2\n",
+        )
+        .write(
+            &format!("tests/test_sub_{i}.py"),
+            "from pkg.b import B\n\ndef test_sub():\n    assert B == 2\n",
+        );
+    }
+    let (report, out) = p.run_json(&["-n", "1", "-j", "8"]);
+    assert_eq!(report["summary"]["passed"], 8, "{report:#}");
+    assert_eq!(code(&out), Some(0), "{report:#}");
+}

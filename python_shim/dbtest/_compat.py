@@ -62,6 +62,12 @@ def _is_test_function(name):
     return _matches(name, _FUNC_PATTERNS)
 
 
+# Test files (and their conftests) are imported one at a time per process: two threads
+# importing the same package at once can each see it half-initialized (CPython breaks the
+# lock cycle by handing one of them the partial module: "cannot import name X from partially
+# initialized module"), which pytest, importing serially, never shows. Tests still run at once.
+IMPORT_LOCK = __import__("threading").RLock()
+
 # Mark names that mean something to the runner; any other mark is a tag.
 _RUNNER_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
 

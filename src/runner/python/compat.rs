@@ -36,6 +36,11 @@ fn configure(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// The lock test files are imported under, one at a time per process (see `_compat`).
+pub(super) fn import_lock<'py>(py: Python<'py>, bridge: &Bridge) -> PyResult<Bound<'py, PyAny>> {
+    module(py, bridge)?.getattr(pyo3::intern!(py, "IMPORT_LOCK"))
+}
+
 static FIXTURES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Import the `conftest.py` files from `root` down to `path`'s folder (once per process, under

@@ -471,6 +471,12 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let py = self.py;
         let (name, package) = module_name(&self.task.rel, path, root);
         capture::begin();
+        // Released on every way out of the import (it is reentrant: a test file importing
+        // another one takes it again on the same thread).
+        // Waiting releases the GIL, so the file holding it can finish importing.
+        let lock = super::compat::import_lock(py, self.bridge)
+            .ok()
+            .filter(|l| l.call_method0("acquire").is_ok());
         let result = (|| -> PyResult<Bound<'py, PyAny>> {
             if root == self.bridge.root.as_path() {
                 // pytest imports a file's conftest.py files (root first) before the file.
@@ -530,6 +536,9 @@ impl<'a, 'py> FileRun<'a, 'py> {
             }
             Ok(module)
         })();
+        if let Some(l) = lock {
+            let _ = l.call_method0("release");
+        }
         let (out, err) = capture::end();
         result.map_err(|e| (e, out, err))
     }
