@@ -79,28 +79,42 @@ impl NameRule {
 #[derive(Debug, Clone)]
 pub struct FileRule {
     files: Vec<(bool, GlobMatcher)>,
-    skip_dirs: Vec<GlobMatcher>,
+    skip_dirs: Vec<(bool, GlobMatcher)>,
+}
+
+/// pytest's `fnmatch_ex`: a pattern with a separator matches the whole path (anywhere below
+/// the root: `*/` is put before a relative one), any other the file or folder name.
+fn path_globs(patterns: &[String]) -> Vec<(bool, GlobMatcher)> {
+    patterns
+        .iter()
+        .filter_map(|p| {
+            let whole = p.contains('/');
+            let p = if whole && !p.starts_with('/') {
+                format!("*/{p}")
+            } else {
+                p.clone()
+            };
+            glob(&p).map(|g| (whole, g))
+        })
+        .collect()
+}
+
+fn any_match(globs: &[(bool, GlobMatcher)], name: &str, path: &std::path::Path) -> bool {
+    let full = path.to_string_lossy();
+    globs.iter().any(|(whole, g)| {
+        if *whole {
+            g.is_match(full.as_ref())
+        } else {
+            g.is_match(name)
+        }
+    })
 }
 
 impl FileRule {
     pub fn new(c: &Collection) -> FileRule {
-        let files = c
-            .python_files
-            .iter()
-            .filter_map(|p| {
-                // pytest (`fnmatch_ex`): a pattern with a separator matches the whole path.
-                let whole = p.contains('/');
-                let p = if whole && !p.starts_with('/') {
-                    format!("*/{p}")
-                } else {
-                    p.clone()
-                };
-                glob(&p).map(|g| (whole, g))
-            })
-            .collect();
         FileRule {
-            files,
-            skip_dirs: c.norecursedirs.iter().filter_map(|p| glob(p)).collect(),
+            files: path_globs(&c.python_files),
+            skip_dirs: path_globs(&c.norecursedirs),
         }
     }
 
@@ -111,19 +125,13 @@ impl FileRule {
 
     /// Whether `path` (its name `name`) is a test file by `python_files`.
     pub fn is_test_file(&self, name: &str, path: &std::path::Path) -> bool {
-        let full = path.to_string_lossy();
-        self.files.iter().any(|(whole, g)| {
-            if *whole {
-                g.is_match(full.as_ref())
-            } else {
-                g.is_match(name)
-            }
-        })
+        any_match(&self.files, name, path)
     }
 
-    /// Whether a folder of this name is left out by `norecursedirs`.
-    pub fn skips_dir(&self, name: &str) -> bool {
-        self.skip_dirs.iter().any(|g| g.is_match(name))
+    /// Whether the folder `path` (its name `name`) is left out by `norecursedirs`
+    /// (`tests/mypy_test_cases` matches that folder only; `build*` any folder so named).
+    pub fn skips_dir(&self, name: &str, path: &std::path::Path) -> bool {
+        any_match(&self.skip_dirs, name, path)
     }
 }
 
@@ -146,7 +154,7 @@ mod tests {
     fn files_match_by_name_or_by_path() {
         let c = Collection {
             python_files: vec!["check_*.py".into(), "unit/*_t.py".into()],
-            norecursedirs: vec!["fixtures*".into()],
+            norecursedirs: vec!["fixtures*".into(), "tests/mypy_cases".into()],
             ..Collection::default()
         };
         let r = FileRule::new(&c);
@@ -155,7 +163,10 @@ mod tests {
         assert!(!r.is_test_file("test_a.py", Path::new("/p/t/test_a.py")));
         assert!(r.is_test_file("x_t.py", Path::new("/p/unit/x_t.py")));
         assert!(!r.is_test_file("x_t.py", Path::new("/p/other/x_t.py")));
-        assert!(r.skips_dir("fixtures_data") && !r.skips_dir("data"));
+        assert!(r.skips_dir("fixtures_data", Path::new("/p/fixtures_data")));
+        assert!(!r.skips_dir("data", Path::new("/p/data")));
+        assert!(r.skips_dir("mypy_cases", Path::new("/p/tests/mypy_cases")));
+        assert!(!r.skips_dir("mypy_cases", Path::new("/p/src/mypy_cases")));
         assert!(!FileRule::new(&Collection::default()).configured());
     }
 }

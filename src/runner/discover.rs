@@ -58,7 +58,7 @@ fn skipped_dir(path: &Path, rule: &FileRule) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     (name.starts_with('.') && name != "." && name != "..")
         || SKIPPED_DIRS.contains(&name)
-        || rule.skips_dir(name)
+        || rule.skips_dir(name, path)
         // A virtualenv, whatever its name.
         || path.join("pyvenv.cfg").is_file()
 }
