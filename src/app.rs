@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         write_stdout(&mut std::io::stdout(), &format!("{}\n", version_text()))?;
         return Ok(ExitCode::Ok);
     }
+    crate::runner::trace::mark("s app start");
     let mut settings = Settings::resolve(cli)?;
     let last_failed = LastFailed::load(&settings.root);
     let unfiltered = settings.filter.clone();
@@ -50,10 +51,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
-    // The interpreter or the first worker starts while discovery reads the files.
     let mut options = settings.run_options();
+    // Workers (or -n 0's interpreter) start while the files are scanned, unless the plan can
+    // still change what they are told: --lf may fall back to every test, --ff orders by it.
+    let mut early = (settings.filter.spec.ids.is_none() && !settings.failed_first)
+        .then(|| Session::start(options.clone()))
+        .transpose()?;
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
+    if let Some(session) = early.as_mut() {
+        session.discovered(&files)?;
+    }
+    crate::runner::trace::mark("s discovered");
     let plan = select(&mut settings, files.clone(), &unfiltered);
+    crate::runner::trace::mark("s planned");
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();
     if settings.failed_first {
@@ -69,8 +79,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if options.first.len() == 1 { "" } else { "s" }
         );
     }
-    let mut session = Session::start(options)?;
-    session.discovered(&files)?;
+    let session = match early {
+        Some(session) => session,
+        None => {
+            let mut session = Session::start(options)?;
+            session.discovered(&files)?;
+            session
+        }
+    };
+    crate::runner::trace::mark("s workers spawned");
     if plan.is_empty() {
         return no_tests(&settings, &mut report_out);
     }
@@ -86,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut progress = outputs.progress_bar(plan.expected_tests() as u64);
     let baseline_tree = compared.as_ref().and_then(Compared::code_root);
     let mut outcome = session.run(plan, baseline_tree, &mut progress)?;
+    crate::runner::trace::mark("s run done");
     retry(&settings, &files, &mut outcome)?;
     let mut last_failed = last_failed;
     last_failed.record(&outcome.results);
@@ -95,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(b) = &report.benchmarks {
         bench_run::warn_regressions(b);
     }
+    crate::runner::trace::mark("s reports written");
     Ok(exit_code(&report))
 }
 

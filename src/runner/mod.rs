@@ -16,9 +16,11 @@ pub mod scan;
 #[cfg(test)]
 mod scan_props;
 pub mod schedule;
+pub mod split;
 pub mod stdio;
 pub mod supervise;
 pub mod timeout;
+pub mod trace;
 pub mod venv;
 pub mod worker;
 

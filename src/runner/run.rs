@@ -16,11 +16,13 @@ use crate::error::ExitCode;
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
+use crate::runner::filter::Part;
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::plan::{FileTask, Plan};
 use crate::runner::python;
 use crate::runner::schedule::{self, EventQueue, Shared};
-use crate::runner::supervise::{self, Pool, Worker};
+use crate::runner::split;
+use crate::runner::supervise::{self, FileHints, Pool, Worker};
 use crate::runner::timeout::{self, Overrun, Running};
 use crate::runner::worker::WorkerConfig;
 
@@ -162,14 +164,19 @@ impl Session {
             None => python::embedded_version(),
         };
         let started = Instant::now();
-        let (mut tests, benches) = plan.into_tasks();
         let history = Durations::load(&self.options.root);
+        let parts = match &self.pool {
+            Some(pool) => split::parts(&plan.test_files, pool.workers, &history),
+            None => HashMap::new(),
+        };
+        let (mut tests, benches) = plan.into_tasks();
         history.order(&mut tests);
         if !self.options.first.is_empty() {
             // --ff: the files of last run's failures first, each group still longest first.
             tests.sort_by_key(|t| !self.options.first.contains(&t.rel));
         }
-        let hints = Hints::from_history(&history, &tests);
+        let mut hints = Hints::from_history(&history, &tests);
+        hints.parts = parts;
         let shared = Arc::new(Shared {
             filter: self.options.filter.clone(),
             stop: Default::default(),
@@ -268,6 +275,8 @@ struct Hints {
     heavy: HashSet<usize>,
     /// Each file's path, to record this run's figures under.
     rel_of: HashMap<usize, String>,
+    /// Files spread over workers by class (see `split`).
+    parts: HashMap<usize, Vec<Part>>,
 }
 
 impl Hints {
@@ -283,6 +292,7 @@ impl Hints {
             short: of(&|rel| history.is_short(rel)),
             heavy: of(&|rel| history.is_heavy(rel)),
             rel_of: tests.iter().map(|t| (t.index, t.rel.clone())).collect(),
+            parts: HashMap::new(),
         }
     }
 
@@ -337,15 +347,12 @@ async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
             }
         }
         Mode::Workers(pool) => {
-            supervise::run_tests(
-                tests,
-                pool.clone(),
-                shared.clone(),
-                workers,
-                hints.short,
-                hints.heavy,
-            )
-            .await;
+            let hints = FileHints {
+                short: hints.short,
+                heavy: hints.heavy,
+                parts: hints.parts,
+            };
+            supervise::run_tests(tests, pool.clone(), shared.clone(), workers, hints).await;
             supervise::run_benchmarks(benches, baseline_tree, pool, shared).await;
         }
     }
@@ -386,7 +393,8 @@ impl Collected {
                 Event::BenchHarness(h) => self.harness = Some(h),
                 Event::BenchGroupFinished(g) => self.groups.push(g),
                 Event::FileDone { index, cpu_ms } => {
-                    self.cpu.insert(index, cpu_ms);
+                    // A file split over workers finishes once per part.
+                    *self.cpu.entry(index).or_default() += cpu_ms;
                 }
                 Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
