@@ -32,7 +32,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         write_stdout(&mut std::io::stdout(), &format!("{}\n", version_text()))?;
         return Ok(ExitCode::Ok);
     }
-    crate::runner::trace::mark("s app start");
     let mut settings = Settings::resolve(cli)?;
     let last_failed = LastFailed::load(&settings.root);
     let unfiltered = settings.filter.clone();
@@ -61,9 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(session) = early.as_mut() {
         session.discovered(&files)?;
     }
-    crate::runner::trace::mark("s discovered");
     let plan = select(&mut settings, files.clone(), &unfiltered);
-    crate::runner::trace::mark("s planned");
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();
     if settings.failed_first {
@@ -87,7 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             session
         }
     };
-    crate::runner::trace::mark("s workers spawned");
     if plan.is_empty() {
         return no_tests(&settings, &mut report_out);
     }
@@ -103,7 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut progress = outputs.progress_bar(plan.expected_tests() as u64);
     let baseline_tree = compared.as_ref().and_then(Compared::code_root);
     let mut outcome = session.run(plan, baseline_tree, &mut progress)?;
-    crate::runner::trace::mark("s run done");
     retry(&settings, &files, &mut outcome)?;
     let mut last_failed = last_failed;
     last_failed.record(&outcome.results);
@@ -113,7 +108,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(b) = &report.benchmarks {
         bench_run::warn_regressions(b);
     }
-    crate::runner::trace::mark("s reports written");
     Ok(exit_code(&report))
 }
 

@@ -15,7 +15,6 @@ use clap::error::ErrorKind;
 use crate::error::{ExitCode, UserError};
 
 fn main() -> std::process::ExitCode {
-    runner::trace::mark("main");
     // Before anything else (and while this is the only thread): what the release launcher
     // set for this process alone goes back out of the environment tests will see.
     launched::take_from_environment();
@@ -63,6 +62,5 @@ fn main() -> std::process::ExitCode {
             },
         },
     };
-    runner::trace::mark("main exit");
     code.into()
 }

@@ -20,7 +20,6 @@ pub mod split;
 pub mod stdio;
 pub mod supervise;
 pub mod timeout;
-pub mod trace;
 pub mod venv;
 pub mod worker;
 

@@ -16,7 +16,7 @@ use crate::error::ExitCode;
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
-use crate::runner::filter::Part;
+use crate::runner::filter::{Part, class_of};
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::plan::{FileTask, Plan};
 use crate::runner::python;
@@ -305,13 +305,24 @@ impl Hints {
         cpu: HashMap<usize, f64>,
     ) {
         let mut per_file: HashMap<String, f64> = HashMap::new();
-        for r in results {
+        let mut classes: HashMap<String, Vec<(String, f64)>> = HashMap::new();
+        let mut ordered: Vec<&TestResult> = results.iter().collect();
+        ordered.sort_by_key(|r| r.order);
+        for r in ordered {
             *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
+            let Some(class) = class_of(&r.file, &r.id) else {
+                continue;
+            };
+            let list = classes.entry(r.file.clone()).or_default();
+            match list.iter_mut().find(|(c, _)| c == class) {
+                Some((_, ms)) => *ms += r.duration_ms,
+                None => list.push((class.to_string(), r.duration_ms)),
+            }
         }
         let cpu = cpu
             .into_iter()
             .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
-        history.update(root, per_file, cpu);
+        history.update(root, per_file, cpu, classes);
     }
 }
 
@@ -537,6 +548,7 @@ mod tests {
             version: 1,
             files: HashMap::from([("a.py".into(), 10.0), ("b.py".into(), 500.0)]),
             cpu: HashMap::from([("b.py".into(), 400.0)]),
+            classes: HashMap::new(),
         };
         let task = |index, rel: &str| FileTask {
             index,

@@ -12,10 +12,10 @@ use crate::runner::plan::PlannedFile;
 const SHARE_FRACTION: f64 = 0.5;
 
 /// The parts of the files worth splitting over `workers` workers, by file index (a file's
-/// index is its place in `files`). Only files the static scan knows completely and whose
-/// tests sit in two classes or more are split. A file is split when the run has fewer files
-/// than workers, or when it weighs more than half a worker's share: by last run's durations
-/// when every file has one, else by its number of tests. It gets up to twice as many parts
+/// index is its place in `files`). Only files whose tests sit in two classes or more are
+/// split, as the static scan or last run's results name the classes. A file is split when the run has fewer files
+/// than workers, or when it weighs more than half a worker's share: by last run's CPU times
+/// or else durations when every file has one, else by its number of tests. It gets up to twice as many parts
 /// as there are workers, each at most about half a share, so that a worker that finishes
 /// early can take another.
 pub fn parts(
@@ -27,18 +27,17 @@ pub fn parts(
     if workers < 2 || files.is_empty() {
         return out;
     }
-    let timed: Option<Vec<f64>> = files
-        .iter()
-        .map(|f| history.files.get(&f.file.rel).copied())
-        .collect();
-    let weights: Vec<f64> =
-        timed.unwrap_or_else(|| files.iter().map(|f| f.tests.len() as f64).collect());
+    // CPU time first: a file's summed test durations grow while it shares its worker's
+    // interpreter with other files, its CPU time does not.
+    let from = |m: &HashMap<String, f64>| -> Option<Vec<f64>> {
+        files.iter().map(|f| m.get(&f.file.rel).copied()).collect()
+    };
+    let weights: Vec<f64> = from(&history.cpu)
+        .or_else(|| from(&history.files))
+        .unwrap_or_else(|| files.iter().map(|f| f.tests.len() as f64).collect());
     let piece = weights.iter().sum::<f64>() / workers as f64 * SHARE_FRACTION;
     let few_files = files.len() < workers;
     for (index, (file, weight)) in files.iter().zip(&weights).enumerate() {
-        if file.undecidable.is_some() {
-            continue;
-        }
         let wanted = if few_files {
             workers
         } else if piece > 0.0 && *weight > piece {
@@ -46,43 +45,58 @@ pub fn parts(
         } else {
             continue;
         };
-        if let Some(p) = divide(file, wanted) {
+        if let Some(p) = classes_of(file, history).and_then(|(c, loose)| divide(c, loose, wanted)) {
             out.insert(index, p);
         }
     }
     out
 }
 
-/// The file's classes in up to `wanted` parts balanced by test count (largest class first,
-/// each to the lightest part); None when it has fewer than two classes.
-fn divide(file: &PlannedFile, wanted: usize) -> Option<Vec<Part>> {
-    let mut classes: Vec<(String, usize)> = Vec::new();
-    let mut loose = 0;
+/// A file's top-level classes with their weights, and the weight of its tests outside any
+/// class: last run's times when the history has them (even for a file only its import can
+/// tell, as its classes are named at run time), else the static scan's test counts.
+fn classes_of(file: &PlannedFile, history: &Durations) -> Option<(Vec<(String, f64)>, f64)> {
+    if let Some(timed) = history.classes.get(&file.file.rel) {
+        let total = history.files.get(&file.file.rel).copied().unwrap_or(0.0);
+        let in_classes: f64 = timed.iter().map(|(_, ms)| ms).sum();
+        return Some((timed.clone(), (total - in_classes).max(0.0)));
+    }
+    if file.undecidable.is_some() {
+        return None;
+    }
+    let mut classes: Vec<(String, f64)> = Vec::new();
+    let mut loose = 0.0;
     for t in &file.tests {
         match &t.suite {
             // A nested class goes with the class it is in, as ids name it.
             Some(s) => {
                 let top = s.split("::").next().unwrap_or(s);
                 match classes.iter_mut().find(|(c, _)| c == top) {
-                    Some((_, n)) => *n += 1,
-                    None => classes.push((top.to_string(), 1)),
+                    Some((_, n)) => *n += 1.0,
+                    None => classes.push((top.to_string(), 1.0)),
                 }
             }
-            None => loose += 1,
+            None => loose += 1.0,
         }
     }
+    Some((classes, loose))
+}
+
+/// The classes in up to `wanted` parts balanced by weight (heaviest class first, each to the
+/// lightest part); None when there are fewer than two classes.
+fn divide(classes: Vec<(String, f64)>, loose: f64, wanted: usize) -> Option<Vec<Part>> {
     if classes.len() < 2 {
         return None;
     }
     let k = wanted.min(classes.len()).max(2);
-    let mut by_size = classes.clone();
-    by_size.sort_by(|a, b| b.1.cmp(&a.1));
-    // Part 0 (the `Except` part) starts with the module-level tests.
-    let mut bins: Vec<(usize, Vec<String>)> = vec![(0, Vec::new()); k];
+    let mut by_weight = classes;
+    by_weight.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // Part 0 (the `Except` part) starts with the tests outside classes.
+    let mut bins: Vec<(f64, Vec<String>)> = vec![(0.0, Vec::new()); k];
     bins[0].0 = loose;
-    for (class, n) in by_size {
-        if let Some(bin) = bins.iter_mut().min_by_key(|(load, _)| *load) {
-            bin.0 += n;
+    for (class, w) in by_weight {
+        if let Some(bin) = bins.iter_mut().min_by(|a, b| a.0.total_cmp(&b.0)) {
+            bin.0 += w;
             bin.1.push(class);
         }
     }
@@ -188,9 +202,55 @@ mod tests {
         // 3000 ms against pieces of 875 ms: 4 parts, one class each.
         assert_eq!(parts[&0].len(), 4);
         assert_partition(&files[0], &parts[&0]);
+        // CPU times, when every file has one, outweigh durations (which sharing inflates).
+        for (rel, ms) in [("big.py", 100.0), ("small.py", 100.0), ("mid.py", 2000.0)] {
+            history.cpu.insert(rel.into(), ms);
+        }
+        assert_eq!(
+            super::parts(&files, 2, &history)
+                .keys()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![2]
+        );
+        history.cpu.clear();
         // Without a history for every file, test counts decide: a third of the tests each is
         // more than half of a worker's share, so each file is split.
         history.files.remove("mid.py");
         assert_eq!(super::parts(&files, 2, &history).len(), 3);
+    }
+
+    #[test]
+    fn a_file_only_its_import_can_tell_is_split_by_last_run_s_classes() {
+        let mut f = file("dyn.py", &[]);
+        f.undecidable = Some("load_tests adds tests when the module runs".into());
+        let other = file("other.py", &[(Some("X"), "x")]);
+        let mut history = Durations::default();
+        history.files.insert("dyn.py".into(), 1000.0);
+        history.files.insert("other.py".into(), 10.0);
+        history.classes.insert(
+            "dyn.py".into(),
+            vec![
+                ("Big".into(), 600.0),
+                ("Small".into(), 100.0),
+                ("Mid".into(), 250.0),
+            ],
+        );
+        let parts = parts(&[f, other], 2, &history);
+        // 1010 ms over 2 workers: pieces of 252 ms, so 4 parts wanted, 3 classes to give.
+        assert_eq!(
+            parts[&0],
+            vec![
+                Part::Except(vec!["Big".into(), "Mid".into()]),
+                Part::Only(vec!["Big".into()]),
+                Part::Only(vec!["Mid".into()]),
+            ]
+        );
+        // Tests outside the classes, and classes new since, go to the `Except` part.
+        assert!(parts[&0][0].holds("dyn.py", "dyn.py::Small::t"));
+        assert!(!parts[&0][0].holds("dyn.py", "dyn.py::Big::t"));
+        assert!(parts[&0][0].holds("dyn.py", "dyn.py::NewClass::t"));
+        assert!(parts[&0][0].holds("dyn.py", "dyn.py::loose[1]"));
+        assert!(!parts[&0][1].holds("dyn.py", "dyn.py::loose"));
     }
 }

@@ -255,10 +255,8 @@ impl Worker {
     /// Close its stdin (it exits when its files are done), then clear its process group of
     /// anything tests left behind.
     async fn shut_down(mut self) {
-        crate::runner::trace::mark("s shutdown start");
         self.stdin = None;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        crate::runner::trace::mark("s worker exited");
         signal_group(self.pid, libc::SIGKILL);
     }
 
@@ -319,7 +317,6 @@ async fn handshake(w: &mut Worker, pool: &Pool, shared: &Shared) -> Boot {
         }
         match tokio::time::timeout(POLL, w.frames.handshake()).await {
             Ok(Ok(Some(pid))) if pid == w.pid => {
-                crate::runner::trace::mark("s handshake");
                 w.ready = true;
                 return Boot::Ready;
             }
@@ -658,7 +655,7 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
     let holds = |it: &Item| w.is_some_and(|w| w.files.contains_key(&it.task.index));
     let i = q
         .iter()
-        .position(|it| !(computing && it.heavy) && !holds(it))?;
+        .position(|it| !(holds(it) || (computing && it.heavy)))?;
     let it = &q[i];
     if (it.isolate && busy) || (!free && !it.short) {
         return None;
@@ -763,7 +760,6 @@ fn handle_event(
             return;
         }
         Event::FileDone { index, .. } => {
-            crate::runner::trace::mark("s filedone");
             w.files.remove(index);
             if w.files.is_empty() {
                 w.isolated = false;

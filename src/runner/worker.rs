@@ -160,7 +160,6 @@ pub fn main() -> ! {
             3
         }
     };
-    crate::runner::trace::mark("w exit");
     std::process::exit(code)
 }
 
@@ -186,7 +185,6 @@ pub fn exit_if_forked() {
 }
 
 fn serve() -> anyhow::Result<()> {
-    crate::runner::trace::mark("w serve");
     claim_process();
     let config: WorkerConfig =
         serde_json::from_str(&std::env::var(CONFIG_VAR).context("no worker configuration")?)
@@ -211,7 +209,6 @@ fn serve() -> anyhow::Result<()> {
     let boot = boot_path(&config.spool_dir, std::process::id());
     let saved = boot_streams_to(&boot);
     python::start(&config.root, config.venv.as_ref())?;
-    crate::runner::trace::mark("w python started");
     python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     if let Some(saved) = saved {
         boot_streams_back(saved, &boot);
@@ -222,7 +219,6 @@ fn serve() -> anyhow::Result<()> {
         hello.extend_from_slice(&std::process::id().to_le_bytes());
         s.out.write_all(&hello).context("writing the handshake")?;
     }
-    crate::runner::trace::mark("w handshake sent");
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -260,11 +256,9 @@ fn serve() -> anyhow::Result<()> {
         }
     }
     drop(tx);
-    crate::runner::trace::mark("w stdin closed");
     for t in threads {
         let _ = t.join();
     }
-    crate::runner::trace::mark("w threads joined");
     Ok(())
 }
 
@@ -299,9 +293,7 @@ fn serve_one(
                 skip: &skip,
             };
             let cpu = thread_cpu_ms();
-            crate::runner::trace::mark("w file start");
             python::run_file(&task, &cx);
-            crate::runner::trace::mark("w file done");
             emit(Event::FileDone {
                 index: task.index,
                 cpu_ms: thread_cpu_ms() - cpu,
