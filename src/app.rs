@@ -51,15 +51,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
     let mut options = settings.run_options();
-    // Workers (or -n 0's interpreter) start while the files are scanned, unless the plan can
-    // still change what they are told: --lf may fall back to every test, --ff orders by it.
-    let mut early = (settings.filter.spec.ids.is_none() && !settings.failed_first)
-        .then(|| Session::start(options.clone()))
-        .transpose()?;
+    let early = settings.filter.spec.ids.is_none() && !settings.failed_first;
+    let mut session = Session::start_if(early, &options)?;
     let files = discover(&settings.paths, &settings.cwd, &settings.root)?;
-    if let Some(session) = early.as_mut() {
-        session.discovered(&files)?;
-    }
+    Session::discovered_if(&mut session, &files)?;
     let plan = select(&mut settings, files.clone(), &unfiltered);
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();
@@ -76,14 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if options.first.len() == 1 { "" } else { "s" }
         );
     }
-    let session = match early {
-        Some(session) => session,
-        None => {
-            let mut session = Session::start(options)?;
-            session.discovered(&files)?;
-            session
-        }
-    };
+    let session = Session::or_start(session, options, &files)?;
     if plan.is_empty() {
         return no_tests(&settings, &mut report_out);
     }

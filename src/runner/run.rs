@@ -130,6 +130,34 @@ impl Session {
         })
     }
 
+    /// Workers (or -n 0's interpreter) start while the files are scanned, unless (`early`
+    /// false) the plan can still change what they are told: `--lf` may fall back to every
+    /// test, `--ff` orders by it. Then `discovered_if` and `or_start`.
+    pub fn start_if(early: bool, options: &RunOptions) -> anyhow::Result<Option<Session>> {
+        early.then(|| Session::start(options.clone())).transpose()
+    }
+
+    pub fn discovered_if(
+        session: &mut Option<Session>,
+        files: &[Discovered],
+    ) -> anyhow::Result<()> {
+        session.as_mut().map_or(Ok(()), |s| s.discovered(files))
+    }
+
+    /// The session started early, or one started now with the final `options`.
+    pub fn or_start(
+        early: Option<Session>,
+        options: RunOptions,
+        files: &[Discovered],
+    ) -> anyhow::Result<Session> {
+        if let Some(session) = early {
+            return Ok(session);
+        }
+        let mut session = Session::start(options)?;
+        session.discovered(files)?;
+        Ok(session)
+    }
+
     /// Without filters every test file found will run: start the other workers now, while
     /// the files are scanned, never more than there are files.
     pub fn discovered(&mut self, files: &[Discovered]) -> anyhow::Result<()> {
