@@ -228,3 +228,56 @@ fn a_split_file_s_import_error_and_module_tear_down_are_reported_once() {
     assert_eq!(code(&out), Some(1), "{}", stderr(&out));
     assert_eq!(ids(&two), ["tests/test_teardown.py"], "{:#}", two["tests"]);
 }
+
+/// A file whose tests only its import can tell (`load_tests`) is split from its second run
+/// on, by the classes last run's results named; every test still runs once.
+#[test]
+fn a_file_only_its_import_can_tell_is_split_by_last_run_s_classes() {
+    let p = Project::new();
+    p.write(
+        "tests/test_dynamic.py",
+        &format!(
+            "{}\n{}\ndef load_tests(loader, tests, pattern):\n    return tests\n",
+            dedent(CLASSES),
+            // Each test computes a little, so that this file outweighs the other one.
+            ["Alpha", "Beta", "Gamma", "Delta"]
+                .map(|c| format!("{c}.setUp = lambda self: sum(range(300_000))\n"))
+                .concat()
+        ),
+    );
+    p.write(
+        "tests/test_small.py",
+        "
+        import unittest
+
+        class Small(unittest.TestCase):
+            def test_s(self):
+                pass
+        ",
+    );
+    let (first, _) = p.run_json(&["-n", "2"]);
+    let first_log = log_of(&p);
+    let first_pids: HashSet<&String> = first_log
+        .iter()
+        .filter(|(w, _)| w.starts_with("test "))
+        .map(|(_, pid)| pid)
+        .collect();
+    assert_eq!(
+        first_pids.len(),
+        1,
+        "no history yet, nothing to split by: {first_log:?}"
+    );
+    let (second, out) = p.run_json(&["-n", "2"]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let log = log_of(&p);
+    assert_eq!(statuses(&second), statuses(&first));
+    let tests: Vec<&(String, String)> =
+        log.iter().filter(|(w, _)| w.starts_with("test ")).collect();
+    let distinct: HashSet<&String> = tests.iter().map(|(w, _)| w).collect();
+    assert_eq!((tests.len(), distinct.len()), (7, 7), "{log:?}");
+    let pids: HashSet<&String> = tests.iter().map(|(_, pid)| pid).collect();
+    assert_eq!(pids.len(), 2, "not split on the second run: {log:?}");
+    for class in ["Alpha", "Beta", "Gamma", "Delta"] {
+        assert_eq!(count(&log, &format!("setUpClass {class}")), 1, "{log:?}");
+    }
+}
