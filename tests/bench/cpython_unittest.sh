@@ -36,6 +36,9 @@ echo "$("$dbtest" --version); $("$python" --version); $(nproc) cores; load: $(cu
 import json, sys, collections
 r = json.load(open(sys.argv[1]))
 print("dbtest:", len(r["tests"]), "entries,", dict(collections.Counter(t["status"] for t in r["tests"])))
+for t in r["tests"]:
+    if t["status"] not in ("passed", "skipped"):
+        print("  ", t["status"], t["id"], (t.get("message") or "").splitlines()[:1])
 PY
 python3 "$here/tests/bench/alternate.py" --rounds "$runs" --base unittest \
     -c unittest "$python -m unittest -q ${mods[*]}" \
