@@ -1,6 +1,7 @@
 //! End-to-end tests of spreading one file's classes over workers (`src/runner/split.rs`): a
-//! lone unittest file with several classes, run with two workers, is run in two processes,
-//! class by class, and reports exactly what a one-worker run reports.
+//! lone unittest file with several classes that computed for a while last run (here, in a
+//! `-n 1` run first), run with two workers, is run in two processes, class by class, and
+//! reports exactly what a one-worker run reports.
 mod common;
 
 use std::collections::{HashMap, HashSet};
@@ -14,6 +15,9 @@ const CLASSES: &str = r#"
     import unittest
 
     def log(what):
+        if what.startswith("test "):
+            # Some computing, so that last run's times make the file worth splitting.
+            sum(range(5_000_000))
         with open(os.path.join(os.path.dirname(__file__), "..", "log.txt"), "a") as f:
             f.write(f"{what} {os.getpid()}\n")
 
@@ -237,12 +241,8 @@ fn a_file_only_its_import_can_tell_is_split_by_last_run_s_classes() {
     p.write(
         "tests/test_dynamic.py",
         &format!(
-            "{}\n{}\ndef load_tests(loader, tests, pattern):\n    return tests\n",
+            "{}\ndef load_tests(loader, tests, pattern):\n    return tests\n",
             dedent(CLASSES),
-            // Each test computes a little, so that this file outweighs the other one.
-            ["Alpha", "Beta", "Gamma", "Delta"]
-                .map(|c| format!("{c}.setUp = lambda self: sum(range(300_000))\n"))
-                .concat()
         ),
     );
     p.write(
@@ -279,5 +279,35 @@ fn a_file_only_its_import_can_tell_is_split_by_last_run_s_classes() {
     assert_eq!(pids.len(), 2, "not split on the second run: {log:?}");
     for class in ["Alpha", "Beta", "Gamma", "Delta"] {
         assert_eq!(count(&log, &format!("setUpClass {class}")), 1, "{log:?}");
+    }
+}
+
+/// dbtest's own suites of one file keep running one after another in one worker, whatever
+/// the history says (users may share module state between them).
+#[test]
+fn dbtest_suites_of_one_file_are_never_split() {
+    let p = Project::new();
+    let suites = ["One", "Two", "Three"]
+        .map(|name| {
+            format!(
+                "class {name}(TestSuite):\n    @test\n    def t(self):\n        sum(range(5_000_000))\n        log('{name}')\n\n"
+            )
+        })
+        .concat();
+    p.write(
+        "tests/test_suites.py",
+        &format!(
+            "import os\nfrom dbtest import TestSuite, test\n\ndef log(what):\n    with open(os.path.join(os.path.dirname(__file__), '..', 'log.txt'), 'a') as f:\n        f.write(f'{{what}} {{os.getpid()}}\\n')\n\n{suites}"
+        ),
+    );
+    for _ in 0..2 {
+        let (report, out) = p.run_json(&["-n", "2"]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        assert_eq!(ids(&report).len(), 3);
+        let log = log_of(&p);
+        let order: Vec<&str> = log.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(order, ["One", "Two", "Three"], "{log:?}");
+        let pids: HashSet<&String> = log.iter().map(|(_, pid)| pid).collect();
+        assert_eq!(pids.len(), 1, "{log:?}");
     }
 }

@@ -338,7 +338,9 @@ impl Hints {
         ordered.sort_by_key(|r| r.order);
         for r in ordered {
             *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
-            let Some(class) = class_of(&r.file, &r.id) else {
+            let Some(class) =
+                class_of(&r.file, &r.id).filter(|_| python::is_compat_place(r.order.1))
+            else {
                 continue;
             };
             let list = classes.entry(r.file.clone()).or_default();

@@ -18,6 +18,13 @@ pub use bench::{measure_harness, run_bench_file};
 pub use engine::{RunContext, run_file};
 pub use env::embedded_version;
 
+/// Whether a result's place in its file (`order.1`) is that of a unittest or pytest-style
+/// test, which run after a file's dbtest tests: only their classes are split over workers
+/// (dbtest suites of one file keep running one after another in one interpreter).
+pub fn is_compat_place(place: usize) -> bool {
+    place >= 2 * compat_run::DECL_BASE
+}
+
 /// In a worker: write this thread's captured output through to files as well.
 pub fn spool_output(files: [&Path; 2]) -> std::io::Result<()> {
     capture::spool_to(files)
