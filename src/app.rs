@@ -49,9 +49,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(list(&plan, &settings.filter)?);
     }
     let mut report_out = stdio::isolate().context("redirecting standard streams")?;
-    // The interpreter or the first worker starts while discovery reads the files.
     let mut options = settings.run_options();
+    let early = settings.filter.spec.ids.is_none() && !settings.failed_first;
+    let mut session = Session::start_if(early, &options)?;
     let files = settings.discover()?;
+    Session::discovered_if(&mut session, &files)?;
     let plan = select(&mut settings, files.clone(), &unfiltered);
     // select() may have fallen back to every test.
     options.filter = settings.filter.clone();
@@ -68,8 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if options.first.len() == 1 { "" } else { "s" }
         );
     }
-    let mut session = Session::start(options)?;
-    session.discovered(&files)?;
+    let session = Session::or_start(session, options, &files)?;
     if plan.is_empty() {
         return no_tests(&settings, &mut report_out);
     }

@@ -15,6 +15,10 @@ pub struct Durations {
     /// CPU milliseconds the file's thread used, where a worker measured it.
     #[serde(default)]
     pub cpu: HashMap<String, f64>,
+    /// Each file's top-level test classes with their tests' summed milliseconds, in report
+    /// order: what a big file can be split by, even when only its import tells its tests.
+    #[serde(default)]
+    pub classes: HashMap<String, Vec<(String, f64)>>,
 }
 
 fn path(root: &Path) -> PathBuf {
@@ -37,6 +41,7 @@ impl Durations {
         root: &Path,
         ran: impl IntoIterator<Item = (String, f64)>,
         cpu: impl IntoIterator<Item = (String, f64)>,
+        classes: impl IntoIterator<Item = (String, Vec<(String, f64)>)>,
     ) {
         self.version = 1;
         for (file, ms) in ran {
@@ -44,6 +49,9 @@ impl Durations {
         }
         for (file, ms) in cpu {
             self.cpu.insert(file, ms);
+        }
+        for (file, list) in classes {
+            self.classes.insert(file, list);
         }
         let dir = root.join(".dbtest");
         if std::fs::create_dir_all(&dir).is_ok() {
@@ -99,6 +107,7 @@ mod tests {
         let d = Durations {
             version: 1,
             cpu: HashMap::new(),
+            classes: HashMap::new(),
             files: HashMap::from([
                 ("a.py".into(), 10.0),
                 ("b.py".into(), 500.0),
@@ -123,6 +132,7 @@ mod tests {
             dir.path(),
             [("x.py".to_string(), 12.5), ("c.py".to_string(), 400.0)],
             [("c.py".to_string(), 390.0)],
+            [("c.py".to_string(), vec![("A".to_string(), 300.0)])],
         );
         let back = Durations::load(dir.path());
         assert_eq!(back.files.get("x.py"), Some(&12.5));

@@ -217,6 +217,40 @@ pub struct Filter {
     pub mode: Mode,
     /// `spec.ids` as a set, and the files they name.
     ids: Option<Arc<Ids>>,
+    /// A worker running one part of a file split over workers by class (see `Part`).
+    part: Option<Arc<Part>>,
+}
+
+/// One part of a file whose classes are spread over several workers: the tests of these
+/// classes (`Only`), or every test of the file but theirs (`Except`, the part that also takes
+/// module-level tests and any class the static scan did not see). A file's parts together
+/// hold each of its tests exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Part {
+    Only(Vec<String>),
+    Except(Vec<String>),
+}
+
+impl Part {
+    /// Whether the test `id` of the file `rel_path` belongs to this part.
+    pub fn holds(&self, rel_path: &str, id: &str) -> bool {
+        let class = class_of(rel_path, id);
+        let named = |classes: &[String]| class.is_some_and(|c| classes.iter().any(|x| x == c));
+        match self {
+            Part::Only(classes) => named(classes),
+            Part::Except(classes) => !named(classes),
+        }
+    }
+}
+
+/// The top-level class of a test id (`path::Class::test`, `path::Outer::Inner::test[p]`), or
+/// None for a module-level test or the file itself.
+pub fn class_of<'a>(rel_path: &str, id: &'a str) -> Option<&'a str> {
+    let rest = id.strip_prefix(rel_path)?.strip_prefix("::")?;
+    let rest = rest.split('[').next().unwrap_or(rest);
+    let mut names = rest.split("::");
+    let class = names.next()?;
+    names.next().map(|_| class)
 }
 
 #[derive(Debug, Default)]
@@ -270,6 +304,12 @@ impl Filter {
             ids: None,
             collection: Collection::default(),
         })
+    }
+
+    /// The same filter, narrowed to one part of a file split by class.
+    pub fn in_part(mut self, part: Part) -> Filter {
+        self.part = Some(Arc::new(part));
+        self
     }
 
     /// The same filter, further narrowed to `ids` (test ids, or file paths for whole files).
@@ -328,6 +368,7 @@ impl Filter {
             exclude_tags: spec.exclude_tags.clone(),
             mode: spec.mode,
             ids: spec.ids.as_deref().map(|ids| Arc::new(Ids::new(ids))),
+            part: None,
             spec,
         })
     }
@@ -382,6 +423,9 @@ impl Filter {
 
     /// Whether a test runs; `tags` is None when not known yet.
     pub fn decide(&self, rel_path: &str, id: &str, tags: Option<&[String]>) -> Decision {
+        if self.part.as_ref().is_some_and(|p| !p.holds(rel_path, id)) {
+            return Decision::No;
+        }
         if let Some(i) = &self.ids {
             if !i.ids.contains(id) && !i.ids.contains(rel_path) {
                 return Decision::No;

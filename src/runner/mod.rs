@@ -18,6 +18,7 @@ pub mod scan_fixtures;
 #[cfg(test)]
 mod scan_props;
 pub mod schedule;
+pub mod split;
 pub mod stdio;
 pub mod supervise;
 pub mod timeout;

@@ -16,11 +16,13 @@ use crate::error::ExitCode;
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::durations::Durations;
 use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
+use crate::runner::filter::{Part, class_of};
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::plan::{FileTask, Plan};
 use crate::runner::python;
 use crate::runner::schedule::{self, EventQueue, Shared};
-use crate::runner::supervise::{self, Pool, Worker};
+use crate::runner::split;
+use crate::runner::supervise::{self, FileHints, Pool, Worker};
 use crate::runner::timeout::{self, Overrun, Running};
 use crate::runner::worker::WorkerConfig;
 
@@ -129,6 +131,34 @@ impl Session {
         })
     }
 
+    /// Workers (or -n 0's interpreter) start while the files are scanned, unless (`early`
+    /// false) the plan can still change what they are told: `--lf` may fall back to every
+    /// test, `--ff` orders by it. Then `discovered_if` and `or_start`.
+    pub fn start_if(early: bool, options: &RunOptions) -> anyhow::Result<Option<Session>> {
+        early.then(|| Session::start(options.clone())).transpose()
+    }
+
+    pub fn discovered_if(
+        session: &mut Option<Session>,
+        files: &[Discovered],
+    ) -> anyhow::Result<()> {
+        session.as_mut().map_or(Ok(()), |s| s.discovered(files))
+    }
+
+    /// The session started early, or one started now with the final `options`.
+    pub fn or_start(
+        early: Option<Session>,
+        options: RunOptions,
+        files: &[Discovered],
+    ) -> anyhow::Result<Session> {
+        if let Some(session) = early {
+            return Ok(session);
+        }
+        let mut session = Session::start(options)?;
+        session.discovered(files)?;
+        Ok(session)
+    }
+
     /// Without filters every test file found will run: start the other workers now, while
     /// the files are scanned, never more than there are files.
     pub fn discovered(&mut self, files: &[Discovered]) -> anyhow::Result<()> {
@@ -163,14 +193,19 @@ impl Session {
             None => python::embedded_version(),
         };
         let started = Instant::now();
-        let (mut tests, benches) = plan.into_tasks();
         let history = Durations::load(&self.options.root);
+        let parts = match &self.pool {
+            Some(pool) => split::parts(&plan.test_files, pool.workers, &history),
+            None => HashMap::new(),
+        };
+        let (mut tests, benches) = plan.into_tasks();
         history.order(&mut tests);
         if !self.options.first.is_empty() {
             // --ff: the files of last run's failures first, each group still longest first.
             tests.sort_by_key(|t| !self.options.first.contains(&t.rel));
         }
-        let hints = Hints::from_history(&history, &tests);
+        let mut hints = Hints::from_history(&history, &tests);
+        hints.parts = parts;
         let shared = Arc::new(Shared {
             filter: self.options.filter.clone(),
             stop: Default::default(),
@@ -269,6 +304,8 @@ struct Hints {
     heavy: HashSet<usize>,
     /// Each file's path, to record this run's figures under.
     rel_of: HashMap<usize, String>,
+    /// Files spread over workers by class (see `split`).
+    parts: HashMap<usize, Vec<Part>>,
 }
 
 impl Hints {
@@ -284,6 +321,7 @@ impl Hints {
             short: of(&|rel| history.is_short(rel)),
             heavy: of(&|rel| history.is_heavy(rel)),
             rel_of: tests.iter().map(|t| (t.index, t.rel.clone())).collect(),
+            parts: HashMap::new(),
         }
     }
 
@@ -296,13 +334,26 @@ impl Hints {
         cpu: HashMap<usize, f64>,
     ) {
         let mut per_file: HashMap<String, f64> = HashMap::new();
-        for r in results {
+        let mut classes: HashMap<String, Vec<(String, f64)>> = HashMap::new();
+        let mut ordered: Vec<&TestResult> = results.iter().collect();
+        ordered.sort_by_key(|r| r.order);
+        for r in ordered {
             *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
+            let Some(class) =
+                class_of(&r.file, &r.id).filter(|_| python::is_compat_place(r.order.1))
+            else {
+                continue;
+            };
+            let list = classes.entry(r.file.clone()).or_default();
+            match list.iter_mut().find(|(c, _)| c == class) {
+                Some((_, ms)) => *ms += r.duration_ms,
+                None => list.push((class.to_string(), r.duration_ms)),
+            }
         }
         let cpu = cpu
             .into_iter()
             .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
-        history.update(root, per_file, cpu);
+        history.update(root, per_file, cpu, classes);
     }
 }
 
@@ -342,15 +393,12 @@ async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
             }
         }
         Mode::Workers(pool) => {
-            supervise::run_tests(
-                tests,
-                pool.clone(),
-                shared.clone(),
-                workers,
-                hints.short,
-                hints.heavy,
-            )
-            .await;
+            let hints = FileHints {
+                short: hints.short,
+                heavy: hints.heavy,
+                parts: hints.parts,
+            };
+            supervise::run_tests(tests, pool.clone(), shared.clone(), workers, hints).await;
             supervise::run_benchmarks(benches, baseline_tree, pool, shared).await;
         }
     }
@@ -407,7 +455,8 @@ impl Collected {
                 Event::BenchHarness(h) => self.harness = Some(h),
                 Event::BenchGroupFinished(g) => self.groups.push(g),
                 Event::FileDone { index, cpu_ms } => {
-                    self.cpu.insert(index, cpu_ms);
+                    // A file split over workers finishes once per part.
+                    *self.cpu.entry(index).or_default() += cpu_ms;
                 }
                 Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
@@ -550,6 +599,7 @@ mod tests {
             version: 1,
             files: HashMap::from([("a.py".into(), 10.0), ("b.py".into(), 500.0)]),
             cpu: HashMap::from([("b.py".into(), 400.0)]),
+            classes: HashMap::new(),
         };
         let task = |index, rel: &str| FileTask {
             index,

@@ -14,6 +14,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
+use crate::runner::filter::Part;
 use crate::runner::plan::FileTask;
 use crate::runner::schedule::Shared;
 use crate::runner::timeout;
@@ -61,6 +62,8 @@ struct Item {
     /// Computed (rather than waited) for most of its time last time: one such file per
     /// worker, as threads of one interpreter cannot compute at once.
     heavy: bool,
+    /// One part of a file split by class over workers (see `split`); None: the whole file.
+    part: Option<Part>,
 }
 
 struct Queue {
@@ -70,6 +73,11 @@ struct Queue {
     changed: Notify,
     /// Workers in a row that died before their handshake (any driver's).
     boot_failures: AtomicUsize,
+    /// Files split over workers, and the ids of their file-level and tear-down entries
+    /// reported so far: each part imports the file and runs its module tear-down, but an
+    /// import error or a failed `tearDownModule` is reported once.
+    split: HashSet<usize>,
+    once: Mutex<HashSet<String>>,
 }
 
 impl Queue {
@@ -416,18 +424,26 @@ fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Inst
     r
 }
 
+/// What the scheduler knows of the files beyond their order, by file index.
+#[derive(Debug, Default)]
+pub struct FileHints {
+    /// Short last time.
+    pub short: HashSet<usize>,
+    /// Computed for most of their time last time.
+    pub heavy: HashSet<usize>,
+    /// Files spread over workers by class, with their parts.
+    pub parts: HashMap<usize, Vec<Part>>,
+}
+
 /// Run test files on a pool of workers; returns when all are done or the run stops.
 /// `started` are workers started early (while discovery ran); the drivers take them first.
-/// `short` are the indices of files that were short last time.
 pub async fn run_tests(
     tasks: Vec<FileTask>,
     pool: Arc<Pool>,
     shared: Arc<Shared>,
     started: Vec<Worker>,
-    short: HashSet<usize>,
-    heavy: HashSet<usize>,
+    mut hints: FileHints,
 ) {
-    let n = pool.workers.clamp(1, tasks.len().max(1));
     let mut started = started.into_iter();
     if tasks.is_empty() {
         for w in started {
@@ -435,22 +451,37 @@ pub async fn run_tests(
         }
         return;
     }
+    let split: HashSet<usize> = hints.parts.keys().copied().collect();
+    // A split file's parts take its place in the queue, one after another.
+    let items: VecDeque<Item> = tasks
+        .into_iter()
+        .flat_map(|task| {
+            let parts: Vec<Option<Part>> = match hints.parts.remove(&task.index) {
+                Some(p) => p.into_iter().map(Some).collect(),
+                None => vec![None],
+            };
+            let (short, heavy) = (
+                hints.short.contains(&task.index),
+                hints.heavy.contains(&task.index),
+            );
+            parts.into_iter().map(move |part| Item {
+                task: task.clone(),
+                skip: HashSet::new(),
+                isolate: false,
+                short,
+                heavy,
+                part,
+            })
+        })
+        .collect();
+    let n = pool.workers.clamp(1, items.len());
     let queue = Arc::new(Queue {
-        items: Mutex::new(
-            tasks
-                .into_iter()
-                .map(|task| Item {
-                    short: short.contains(&task.index),
-                    heavy: heavy.contains(&task.index),
-                    task,
-                    skip: HashSet::new(),
-                    isolate: false,
-                })
-                .collect(),
-        ),
+        items: Mutex::new(items),
         in_flight: AtomicUsize::new(0),
         changed: Notify::new(),
         boot_failures: AtomicUsize::new(0),
+        split,
+        once: Mutex::new(HashSet::new()),
     });
     // Workers start in parallel: each driver spawns its own, unless one is running already.
     let drivers: Vec<_> = (0..n)
@@ -470,6 +501,21 @@ pub async fn run_tests(
     for d in drivers {
         let _ = d.await;
     }
+}
+
+/// `emit` for a test file's events: in a split file, an entry its parts each report (the
+/// file's import error, a failed module tear-down) is passed on once.
+fn emit_result(queue: &Queue, shared: &Shared, e: Event) {
+    if let Event::TestFinished(r) | Event::FileError(r) = &e {
+        let shared_entry = matches!(e, Event::FileError(_)) || r.kind == Some(ErrorKind::Teardown);
+        if shared_entry && queue.split.contains(&r.order.0) {
+            let mut once = queue.once.lock().unwrap_or_else(PoisonError::into_inner);
+            if !once.insert(r.id.clone()) {
+                return;
+            }
+        }
+    }
+    emit(shared, e);
 }
 
 fn emit(shared: &Shared, e: Event) {
@@ -573,6 +619,7 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
         let request = Request::Tests {
             task: item.task.clone(),
             skip: item.skip.iter().cloned().collect(),
+            part: item.part.clone(),
         };
         w.isolated = item.isolate;
         let index = item.task.index;
@@ -603,8 +650,12 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
     }
     let busy = w.is_some_and(|w| !w.files.is_empty());
     let computing = w.is_some_and(|w| w.files.values().any(|(it, _)| it.heavy));
-    // The first file this worker may take: not a second computing one.
-    let i = q.iter().position(|it| !(computing && it.heavy))?;
+    // The first file this worker may take: not a second computing one, nor a second part of
+    // a file it runs (its files are known by index).
+    let holds = |it: &Item| w.is_some_and(|w| w.files.contains_key(&it.task.index));
+    let i = q
+        .iter()
+        .position(|it| !(holds(it) || (computing && it.heavy)))?;
     let it = &q[i];
     if (it.isolate && busy) || (!free && !it.short) {
         return None;
@@ -718,7 +769,7 @@ fn handle_event(
         }
         _ => {}
     }
-    emit(shared, event);
+    emit_result(queue, shared, event);
 }
 
 /// A test passed its deadline: stop its worker, report the test, rerun the rest elsewhere.
@@ -742,7 +793,7 @@ async fn timed_out(
         if let Some((item, _)) = w.files.get_mut(&run.start.order.0) {
             item.skip.insert(r.order.1);
         }
-        emit(shared, Event::TestFinished(r));
+        emit_result(queue, shared, Event::TestFinished(r));
     }
     // Other tests running in that worker were stopped too: their files rerun from there.
     queue.requeue(w.files.into_values().map(|(it, _)| it));
@@ -783,7 +834,7 @@ fn crashed(
             if let Some((item, _)) = active.get_mut(&run.start.order.0) {
                 item.skip.insert(r.order.1);
             }
-            emit(shared, Event::TestFinished(r));
+            emit_result(queue, shared, Event::TestFinished(r));
         }
         queue.requeue(active.into_values().map(|(it, _)| it));
     } else if let Some((index, hook)) = w
@@ -816,7 +867,7 @@ fn crashed(
             if let Some((item, _)) = active.get_mut(index) {
                 item.skip.insert(r.order.1);
             }
-            emit(shared, Event::TestFinished(r));
+            emit_result(queue, shared, Event::TestFinished(r));
         }
         queue.requeue(active.into_values().map(|(it, _)| it));
     } else if active.len() == 1 && w.tests.is_empty() {
@@ -829,7 +880,7 @@ fn crashed(
             ));
             (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, index);
             r.traceback = fault.clone();
-            emit(shared, Event::FileError(r));
+            emit_result(queue, shared, Event::FileError(r));
             queue.done();
         }
     } else {

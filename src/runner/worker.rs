@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::runner::event::Event;
-use crate::runner::filter::{Filter, FilterSpec};
+use crate::runner::filter::{Filter, FilterSpec, Part};
 use crate::runner::options::BenchOptions;
 use crate::runner::plan::FileTask;
 use crate::runner::python::{self, RunContext};
@@ -43,8 +43,14 @@ pub struct WorkerConfig {
 /// What the supervisor asks of a worker, one JSON line each.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
-    /// Run a file's tests, leaving out those already reported.
-    Tests { task: FileTask, skip: Vec<usize> },
+    /// Run a file's tests, leaving out those already reported; with `part`, only that part
+    /// of a file split by class over several workers.
+    Tests {
+        task: FileTask,
+        skip: Vec<usize>,
+        #[serde(default)]
+        part: Option<Part>,
+    },
     /// Measure the harness, then run benchmark files one after another.
     /// With `baseline_tree`, each file's version there is timed beside it (`--baseline`).
     Bench {
@@ -266,7 +272,15 @@ fn serve_one(
     emit: &dyn Fn(Event),
 ) {
     match request {
-        Request::Tests { task, skip } => {
+        Request::Tests { task, skip, part } => {
+            let narrowed;
+            let filter = match part {
+                Some(part) => {
+                    narrowed = filter.clone().in_part(part);
+                    &narrowed
+                }
+                None => filter,
+            };
             emit(Event::FileStarted {
                 index: task.index,
                 slot,
@@ -367,6 +381,9 @@ fn decode(body: &[u8]) -> Result<Event, postcard::Error> {
 pub struct FrameReader<R> {
     inner: R,
     buf: Vec<u8>,
+    /// Where the unread bytes of `buf` start: frames are taken by moving this, not by
+    /// shifting the rest of the buffer down after each one (a copy per event).
+    pos: usize,
 }
 
 impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
@@ -374,24 +391,30 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             inner,
             buf: Vec::with_capacity(64 * 1024),
+            pos: 0,
         }
+    }
+
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.pos..]
     }
 
     /// Wait for the worker's handshake: Ok(Some(pid)) once it is read, Ok(None) if the stream
     /// ended (or began with anything else) first. Cancel-safe like the rest.
     pub async fn handshake(&mut self) -> std::io::Result<Option<u32>> {
         loop {
-            let have = self.buf.len().min(HANDSHAKE.len());
-            if self.buf[..have] != HANDSHAKE[..have] {
+            let unread = self.unread();
+            let have = unread.len().min(HANDSHAKE.len());
+            if unread[..have] != HANDSHAKE[..have] {
                 return Ok(None);
             }
-            if self.buf.len() >= HANDSHAKE_LEN {
+            if unread.len() >= HANDSHAKE_LEN {
                 let pid = u32::from_le_bytes(
-                    self.buf[HANDSHAKE.len()..HANDSHAKE_LEN]
+                    unread[HANDSHAKE.len()..HANDSHAKE_LEN]
                         .try_into()
                         .unwrap_or_default(),
                 );
-                self.buf.drain(..HANDSHAKE_LEN);
+                self.pos += HANDSHAKE_LEN;
                 return Ok(Some(pid));
             }
             if self.fill().await? == 0 {
@@ -402,20 +425,23 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
 
     /// The next event already read, if a whole frame is buffered.
     pub fn buffered(&mut self) -> Option<Result<Event, postcard::Error>> {
-        let len = u32::from_le_bytes(self.buf.get(..4)?.try_into().ok()?) as usize;
-        let body = self.buf.get(4..4 + len)?;
+        let unread = self.unread();
+        let len = u32::from_le_bytes(unread.get(..4)?.try_into().ok()?) as usize;
+        let body = unread.get(4..4 + len)?;
         let event = decode(body);
-        self.buf.drain(..4 + len);
+        self.pos += 4 + len;
         Some(event)
     }
 
     /// Read what the pipe holds now (waiting for it if empty); 0 at the end of the stream.
     pub async fn fill(&mut self) -> std::io::Result<usize> {
         use tokio::io::AsyncReadExt;
-        let mut chunk = [0u8; 64 * 1024];
-        let n = self.inner.read(&mut chunk).await?;
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(n)
+        // Drop the bytes already taken, once per read rather than once per frame.
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        self.buf.reserve(64 * 1024);
+        // Straight into the buffer's spare room: no copy through a chunk on the stack.
+        self.inner.read_buf(&mut self.buf).await
     }
 
     /// The next event, waiting for it; None at the end of the stream.

@@ -17,7 +17,7 @@ use crate::runner::plan::FileTask;
 
 /// Where a file's unittest and pytest-style tests go in its report order: after its dbtest
 /// tests, two declaration slots each (the odd one for a failed class or module tear-down).
-const DECL_BASE: usize = 1 << 20;
+pub(super) const DECL_BASE: usize = 1 << 20;
 
 impl<'py> FileRun<'_, 'py> {
     fn compat_result(&self, id: String, suite: Option<&str>, name: &str) -> TestResult {

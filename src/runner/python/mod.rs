@@ -25,6 +25,13 @@ pub fn set_collection(c: &crate::runner::collect::Collection) {
     let _ = bridge::COLLECTION.set(c.clone());
 }
 
+/// Whether a result's place in its file (`order.1`) is that of a unittest or pytest-style
+/// test, which run after a file's dbtest tests: only their classes are split over workers
+/// (dbtest suites of one file keep running one after another in one interpreter).
+pub fn is_compat_place(place: usize) -> bool {
+    place >= 2 * compat_run::DECL_BASE
+}
+
 /// In a worker: write this thread's captured output through to files as well.
 pub fn spool_output(files: [&Path; 2]) -> std::io::Result<()> {
     capture::spool_to(files)
