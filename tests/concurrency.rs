@@ -66,3 +66,33 @@ fn files_importing_one_package_at_once_all_see_it_whole() {
     assert_eq!(report["summary"]["passed"], 8, "{report:#}");
     assert_eq!(code(&out), Some(0), "{report:#}");
 }
+
+/// unittest and pytest-style files were written for a runner that runs one test at a time in
+/// its process: they change process-wide state for the length of a test (here `os.environ`,
+/// as `monkeypatch.setenv` or click's `CliRunner` swapping `sys.stdout` do). Such a file runs
+/// alone in its worker (and in `-n 0`), never beside another file on the same process.
+#[test]
+fn unittest_and_pytest_files_never_share_their_process_with_another_file() {
+    let p = Project::new();
+    for i in 0..4 {
+        p.write(
+            &format!("tests/test_env_{i}.py"),
+            &format!(
+                "import os, time\n\ndef test_owns_the_environment():\n    os.environ['OWNER'] = '{i}'\n    time.sleep(0.15)\n    assert os.environ['OWNER'] == '{i}'\n"
+            ),
+        )
+        .write(
+            &format!("tests/test_case_{i}.py"),
+            &format!(
+                "import os, time, unittest\n\nclass T(unittest.TestCase):\n    def test_owns_it_too(self):\n        os.environ['OWNER'] = 'case{i}'\n        time.sleep(0.15)\n        self.assertEqual(os.environ['OWNER'], 'case{i}')\n"
+            ),
+        );
+    }
+    for mode in [["-n", "1"], ["-n", "0"]] {
+        let mut args = mode.to_vec();
+        args.extend(["-j", "8"]);
+        let (report, out) = p.run_json(&args);
+        assert_eq!(report["summary"]["passed"], 8, "{mode:?}: {report:#}");
+        assert_eq!(code(&out), Some(0), "{mode:?}");
+    }
+}

@@ -97,6 +97,7 @@ mod tests {
     fn task(index: usize, rel: &str) -> FileTask {
         FileTask {
             index,
+            exclusive: false,
             path: PathBuf::from(rel),
             rel: rel.into(),
         }

@@ -31,6 +31,25 @@ pub struct FileTask {
     #[serde(with = "path_bytes")]
     pub path: PathBuf,
     pub rel: String,
+    /// Runs alone in its process: a file of unittest or pytest-style tests (one that does not
+    /// import dbtest). Such suites were written for a runner that runs one test at a time in
+    /// its process: they swap process-wide state (`sys.stdout` in click's `CliRunner`,
+    /// `os.environ` and attributes through `monkeypatch`, the working folder) that a file on
+    /// another thread of the same process would see. Their parallelism is processes.
+    #[serde(default)]
+    pub exclusive: bool,
+}
+
+/// Whether a test file's source mentions the `dbtest` module (`import dbtest`, `from dbtest
+/// import ...`): then it is written for dbtest, whose files share their worker's threads.
+fn imports_dbtest(path: &std::path::Path) -> bool {
+    let Ok(src) = std::fs::read(path) else {
+        // Unreadable now: its import reports that; sharing is dbtest's default.
+        return true;
+    };
+    src.windows(6).enumerate().any(|(i, w)| {
+        w == b"dbtest" && i >= 5 && (src[..i].ends_with(b"import ") || src[..i].ends_with(b"from "))
+    })
 }
 
 /// A path as its raw bytes (Unix), so that any file name reaches a worker intact.
@@ -68,6 +87,7 @@ impl Plan {
             .enumerate()
             .map(|(index, f)| FileTask {
                 index,
+                exclusive: index < n_tests && !imports_dbtest(&f.path),
                 path: f.path,
                 rel: f.rel,
             })
@@ -138,4 +158,24 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::imports_dbtest;
+
+    #[test]
+    fn files_written_for_dbtest_are_told_by_their_imports() {
+        let d = tempfile::tempdir().unwrap();
+        let check = |src: &str| {
+            let path = d.path().join("test_x.py");
+            std::fs::write(&path, src).unwrap();
+            imports_dbtest(&path)
+        };
+        assert!(check("from dbtest import test\n"));
+        assert!(check("import os\nimport dbtest\n"));
+        assert!(!check("import unittest\n"));
+        assert!(!check("import pytest\n# dbtest runs this too\n"));
+        assert!(imports_dbtest(&d.path().join("missing.py")));
+    }
 }

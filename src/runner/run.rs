@@ -603,6 +603,7 @@ mod tests {
         };
         let task = |index, rel: &str| FileTask {
             index,
+            exclusive: false,
             path: rel.into(),
             rel: rel.into(),
         };

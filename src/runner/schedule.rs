@@ -49,8 +49,13 @@ pub async fn run_files(files: Vec<FileTask>, jobs: usize, shared: Arc<Shared>) {
     let permits = Arc::new(Semaphore::new(jobs));
     let mut handles = Vec::with_capacity(files.len());
     for task in files {
-        // Acquired in file order, so files start in a deterministic order.
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        // Acquired in file order, so files start in a deterministic order. A file that runs
+        // alone in its process (`FileTask::exclusive`) takes every permit.
+        let wanted = if task.exclusive { jobs } else { 1 };
+        let wanted = u32::try_from(wanted)
+            .unwrap_or(u32::MAX)
+            .min(Semaphore::MAX_PERMITS as u32);
+        let Ok(permit) = permits.clone().acquire_many_owned(wanted).await else {
             break;
         };
         if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {

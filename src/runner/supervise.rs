@@ -467,7 +467,7 @@ pub async fn run_tests(
             parts.into_iter().map(move |part| Item {
                 task: task.clone(),
                 skip: HashSet::new(),
-                isolate: false,
+                isolate: task.exclusive,
                 short,
                 heavy,
                 part,
