@@ -389,25 +389,72 @@ fn a_session_fixture_teardown_error_is_its_own_entry_at_the_end() {
     )
     .write("tests/test_a.py", "def test_a(res):\n    assert res == 1\n")
     .write("tests/test_b.py", "def test_b(res):\n    assert res == 1\n");
-    // In-process mode: one process, so the session ends once all files have run. (Workers
-    // tear theirs down when their request stream ends: wired in worker.rs.)
-    let (report, out) = p.run_json(&["-n", "0"]);
-    let e = entry(&report, "tests/conftest.py::res");
-    assert_eq!(e["status"], "error", "{e}");
-    assert_eq!(e["kind"], "teardown", "{e}");
-    assert_eq!(
-        e["message"],
-        "teardown of session fixture 'res' failed: RuntimeError: session teardown exploded"
+    // In-process mode, one worker, and two workers: each process that set the session
+    // fixture up tears it down once its files are done (two processes: reported once).
+    for mode in ["0", "1", "2"] {
+        let (report, out) = p.run_json(&["-n", mode]);
+        let e = entry(&report, "tests/conftest.py::res");
+        assert_eq!(e["status"], "error", "-n {mode}: {e}");
+        assert_eq!(e["kind"], "teardown", "-n {mode}: {e}");
+        assert_eq!(
+            e["message"],
+            "teardown of session fixture 'res' failed: RuntimeError: session teardown exploded"
+        );
+        for id in ["tests/test_a.py::test_a", "tests/test_b.py::test_b"] {
+            assert_eq!(entry(&report, id)["status"], "passed", "-n {mode}");
+        }
+        let all = ids(&report);
+        let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+        assert_eq!(all.len(), unique.len(), "-n {mode}: {all:?}");
+        assert_eq!(report["summary"]["total"], 3, "-n {mode}");
+        assert_eq!(out.status.code(), Some(1), "-n {mode}");
+    }
+}
+
+/// A session fixture's tear-down runs in a worker too (a server or container it started is
+/// stopped), after the worker's last file.
+#[test]
+fn a_session_fixture_is_torn_down_by_each_worker() {
+    if !pytest_available() {
+        return;
+    }
+    let p = Project::new();
+    let marks = p.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    p.write(
+        "tests/conftest.py",
+        "
+        import os, pytest
+
+        @pytest.fixture(scope='session')
+        def server():
+            yield 'up'
+            open(os.path.join(os.environ['MARKS'], str(os.getpid())), 'w').close()
+        ",
+    )
+    .write(
+        "tests/test_a.py",
+        "def test_a(server):\n    assert server == 'up'\n",
+    )
+    .write(
+        "tests/test_b.py",
+        "def test_b(server):\n    assert server == 'up'\n",
     );
+    let out = p
+        .cmd()
+        .env("MARKS", &marks)
+        .args(["-n", "2", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(
-        entry(&report, "tests/test_a.py::test_a")["status"],
-        "passed"
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        entry(&report, "tests/test_b.py::test_b")["status"],
-        "passed"
-    );
-    assert_eq!(out.status.code(), Some(1));
+    let torn_down = std::fs::read_dir(&marks).unwrap().count();
+    // One per worker that ran a file (the two files may share a worker).
+    assert!((1..=2).contains(&torn_down), "{torn_down} tear-downs");
 }
 
 #[test]

@@ -16,12 +16,15 @@ use tokio::sync::Notify;
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
 use crate::runner::filter::Part;
 use crate::runner::plan::FileTask;
+use crate::runner::python;
 use crate::runner::schedule::Shared;
 use crate::runner::timeout;
 use crate::runner::worker::{self, FrameReader, Request, WorkerConfig};
 
 /// After SIGTERM, how long a worker gets before SIGKILL.
 const KILL_GRACE: Duration = Duration::from_millis(500);
+/// How long a worker whose files are done may take to tear down its session fixtures.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 /// How often an idle driver looks at the queue and the stop flag.
 const POLL: Duration = Duration::from_millis(20);
 /// How often a busy driver reads its worker's events and checks deadlines.
@@ -252,10 +255,25 @@ impl Worker {
         status
     }
 
-    /// Close its stdin (it exits when its files are done), then clear its process group of
-    /// anything tests left behind.
+    /// Close the stdin of a worker that ran no test file (it exits at once), then clear its
+    /// process group.
     async fn shut_down(mut self) {
         self.stdin = None;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        signal_group(self.pid, libc::SIGKILL);
+    }
+
+    /// Close its stdin (it exits when its files are done), reading what it still reports (its
+    /// session fixtures' tear-down problems) until it ends, then clear its process group of
+    /// anything tests left behind.
+    async fn finish(mut self, queue: &Queue, pool: &Pool, shared: &Shared) {
+        self.stdin = None;
+        // Tear-downs may stop servers or containers: time enough for that, not forever.
+        let until = Instant::now() + SHUTDOWN_GRACE;
+        while let Ok(Ok(Some(e))) = tokio::time::timeout_at(until.into(), self.frames.next()).await
+        {
+            handle_event(&mut self, e, queue, pool, shared);
+        }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
         signal_group(self.pid, libc::SIGKILL);
     }
@@ -507,8 +525,12 @@ pub async fn run_tests(
 /// file's import error, a failed module tear-down) is passed on once.
 fn emit_result(queue: &Queue, shared: &Shared, e: Event) {
     if let Event::TestFinished(r) | Event::FileError(r) = &e {
-        let shared_entry = matches!(e, Event::FileError(_)) || r.kind == Some(ErrorKind::Teardown);
-        if shared_entry && queue.split.contains(&r.order.0) {
+        let teardown = r.kind == Some(ErrorKind::Teardown);
+        let shared_entry = matches!(e, Event::FileError(_)) || teardown;
+        // A session fixture is torn down by every worker that set it up (as under
+        // pytest-xdist): its failing tear-down, the same entry, is reported once.
+        let session_entry = teardown && python::is_process_place(r.order.1);
+        if (shared_entry && queue.split.contains(&r.order.0)) || session_entry {
             let mut once = queue.once.lock().unwrap_or_else(PoisonError::into_inner);
             if !once.insert(r.id.clone()) {
                 return;
@@ -544,7 +566,7 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
         let Some(w) = current.as_mut().filter(|w| !w.files.is_empty()) else {
             if queue.lock().is_empty() && queue.in_flight.load(Ordering::SeqCst) == 0 {
                 if let Some(w) = current.take() {
-                    w.shut_down().await;
+                    w.finish(&queue, &pool, &shared).await;
                 }
                 return;
             }

@@ -225,13 +225,16 @@ fn serve() -> anyhow::Result<()> {
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let rx = Arc::new(Mutex::new(rx));
     let mut threads = Vec::new();
+    // The last test file this process ran: session fixtures' tear-down entries follow it.
+    let last: Arc<Mutex<Option<FileTask>>> = Arc::new(Mutex::new(None));
     for slot in 0..config.threads.max(1) {
-        let (events, filter, stop, config, rx) = (
+        let (events, filter, stop, config, rx, last) = (
             events.clone(),
             filter.clone(),
             stop.clone(),
             config.clone(),
             rx.clone(),
+            last.clone(),
         );
         threads.push(
             std::thread::Builder::new()
@@ -243,6 +246,12 @@ fn serve() -> anyhow::Result<()> {
                     loop {
                         let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
                         let Ok(request) = next else { break };
+                        if let Request::Tests { task, .. } = &request {
+                            let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                            if last.as_ref().is_none_or(|l| l.index < task.index) {
+                                *last = Some(task.clone());
+                            }
+                        }
                         serve_one(request, slot, &config, &filter, &stop, &emit);
                         exit_if_forked();
                     }
@@ -260,7 +269,29 @@ fn serve() -> anyhow::Result<()> {
     for t in threads {
         let _ = t.join();
     }
+    let last = last.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(last) = last {
+        finish_process(&last, &events, &filter, &stop);
+    }
     Ok(())
+}
+
+/// Every file is done: tear down the session and package fixtures this process set up
+/// (pytest-xdist does the same per worker), before the supervisor, still reading, sees the
+/// pipe close. Their entries follow `last`, the last file this process ran.
+fn finish_process(last: &FileTask, events: &Mutex<Sender>, filter: &Filter, stop: &AtomicBool) {
+    let emit = |e: Event| send(events, &e);
+    let skip = HashSet::new();
+    let cx = RunContext {
+        filter,
+        stop,
+        fail_fast: false,
+        emit: &emit,
+        skip: &skip,
+    };
+    python::finish_worker(last, &cx);
+    // Its entries are results, which wait for the next event: there is none.
+    flush(events);
 }
 
 fn serve_one(
@@ -474,12 +505,21 @@ fn send(out: &Mutex<Sender>, e: &Event) {
     let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
     s.pending.extend_from_slice(&line);
     if !matches!(e, Event::TestFinished(_)) {
-        let Sender { out, pending, stop } = &mut *s;
-        if out.write_all(pending).is_err() {
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        pending.clear();
+        write_pending(&mut s);
     }
+}
+
+/// Write the results still waiting for the next event.
+fn flush(out: &Mutex<Sender>) {
+    write_pending(&mut out.lock().unwrap_or_else(PoisonError::into_inner));
+}
+
+fn write_pending(s: &mut Sender) {
+    let Sender { out, pending, stop } = s;
+    if !pending.is_empty() && out.write_all(pending).is_err() {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    pending.clear();
 }
 
 #[cfg(test)]

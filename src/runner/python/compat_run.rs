@@ -154,6 +154,10 @@ impl<'py> FileRun<'_, 'py> {
 /// `worker.rs`); `last` is the last file it ran (the entries take their place after its
 /// tests). A teardown that raised is an entry `<where the fixture is defined>::<fixture>` of
 /// kind `teardown`.
+/// Where the process's own tear-down entries (session and package fixtures) go in the last
+/// file's report order: after all of its tests.
+pub(super) const PROCESS_PLACES: usize = usize::MAX - 64;
+
 pub fn finish_worker(last: &FileTask, cx: &RunContext<'_>) {
     with_file(last, cx, |run| run.finish_process_fixtures());
 }
@@ -200,7 +204,7 @@ impl FileRun<'_, '_> {
                 one_line(&d.message())
             ));
             r.traceback = Some(d.traceback);
-            r.order = (self.task.index, usize::MAX - 64 + k.min(63));
+            r.order = (self.task.index, PROCESS_PLACES + k.min(63));
             r.stdout = Some(out.0.clone()).filter(|s| !s.is_empty());
             r.stderr = Some(out.1.clone()).filter(|s| !s.is_empty());
             self.compat_emit(r);

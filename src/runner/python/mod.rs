@@ -25,6 +25,12 @@ pub fn set_collection(c: &crate::runner::collect::Collection) {
     let _ = bridge::COLLECTION.set(c.clone());
 }
 
+/// Whether a result's place in its file (`order.1`) is that of a process-wide entry: a session
+/// or package fixture's failed tear-down, which every worker that set it up reports.
+pub fn is_process_place(place: usize) -> bool {
+    place >= compat_run::PROCESS_PLACES
+}
+
 /// Whether a result's place in its file (`order.1`) is that of a unittest or pytest-style
 /// test, which run after a file's dbtest tests: only their classes are split over workers
 /// (dbtest suites of one file keep running one after another in one interpreter).
