@@ -485,7 +485,7 @@ pub async fn run_tests(
             parts.into_iter().map(move |part| Item {
                 task: task.clone(),
                 skip: HashSet::new(),
-                isolate: task.exclusive,
+                isolate: false,
                 short,
                 heavy,
                 part,
@@ -679,7 +679,10 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
         .iter()
         .position(|it| !(holds(it) || (computing && it.heavy)))?;
     let it = &q[i];
-    if (it.isolate && busy) || (!free && !it.short) {
+    // A unittest or pytest-style file runs alone in its worker (the worker makes it wait for
+    // the files running there): it waits in a busy worker only if it is short.
+    let alone = it.isolate || (it.task.exclusive && !it.short);
+    if (alone && busy) || (!free && !it.short) {
         return None;
     }
     q.remove(i)

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -294,6 +294,9 @@ fn finish_process(last: &FileTask, events: &Mutex<Sender>, filter: &Filter, stop
     flush(events);
 }
 
+/// Held shared by each file running on this process's threads, alone by an exclusive one.
+static FILES: RwLock<()> = RwLock::new(());
+
 fn serve_one(
     request: Request,
     slot: usize,
@@ -312,6 +315,14 @@ fn serve_one(
                 }
                 None => filter,
             };
+            // A unittest or pytest-style file runs alone in this process (`exclusive`): it
+            // waits for the files running now, and files after it wait for it.
+            let (_shared, _alone);
+            if task.exclusive {
+                _alone = FILES.write().unwrap_or_else(PoisonError::into_inner);
+            } else {
+                _shared = FILES.read().unwrap_or_else(PoisonError::into_inner);
+            }
             emit(Event::FileStarted {
                 index: task.index,
                 slot,
