@@ -240,7 +240,8 @@ fn a_file_that_never_imports_pytest_gets_the_builtins_without_loading_it() {
 }
 
 /// Two files logging and printing at the same moment on two threads of one process: each
-/// test's `capsys` and `caplog` hold its own output and records only.
+/// test's `capsys` and `caplog` hold its own output and records only. (Files that import
+/// dbtest share their worker's threads; plain pytest-style files run alone in theirs.)
 fn concurrent_files_keep_their_own(args: &[&str]) {
     let p = Project::new();
     for tag in ["one", "two"] {
@@ -252,6 +253,8 @@ fn concurrent_files_keep_their_own(args: &[&str]) {
                 import logging
                 import pathlib
                 import time
+
+                import dbtest  # written for dbtest: shares the process with other files
 
                 def test_own(capsys, caplog):
                     # Wait until the other file runs too, so their output interleaves.
