@@ -34,20 +34,6 @@ fn pytest_available() -> bool {
     })
 }
 
-/// Whether this dbtest gives fixtures to tests (an error of kind `fixture` naming a
-/// built-in means it does not yet).
-fn fixtures_supported(report: &Value, id: &str) -> bool {
-    let t = entry(report, id);
-    let ok = !(t["status"] == "error" && t["kind"] == "fixture");
-    if !ok {
-        eprintln!(
-            "note: this dbtest has no fixture engine yet ({id}: {}); skipping",
-            t["message"]
-        );
-    }
-    ok
-}
-
 /// Run `p` with `TMPDIR` pointing at `tmp`: the built-ins' base folder goes there.
 fn run_in(p: &Project, tmp: &Path, args: &[&str]) -> (Value, std::process::Output) {
     let out = p
@@ -81,12 +67,6 @@ fn check_project(args: &[&str]) {
     let p = fixture("builtin_fixtures");
     let tmp = tempfile::tempdir().unwrap();
     let (report, out) = run_in(&p, tmp.path(), args);
-    if !fixtures_supported(
-        &report,
-        "tests/test_tmp.py::test_tmp_path_is_fresh_and_empty",
-    ) {
-        return;
-    }
     let text = std::fs::read_to_string(fixture_dir().join("EXPECTED.json")).unwrap();
     let want: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
     let got: BTreeMap<String, String> = statuses(&report).into_iter().collect();
@@ -184,10 +164,8 @@ fn each_worker_gets_its_own_base_folder_and_only_three_runs_are_kept() {
     let mut seen_runs = Vec::new();
     for round in 0..4 {
         let (report, out) = run_in(&p, tmp.path(), &["-n", "2"]);
-        if !fixtures_supported(&report, "tests/test_a.py::test_it") {
-            return;
-        }
         assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        assert_eq!(report["summary"]["passed"], 3, "{report:#}");
         let root = user_root(tmp.path());
         let runs = runs_kept(&root);
         let new: Vec<&String> = runs.keys().filter(|k| !seen_runs.contains(*k)).collect();
@@ -228,9 +206,6 @@ fn a_file_that_never_imports_pytest_gets_the_builtins_without_loading_it() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let (report, out) = run_in(&p, tmp.path(), &[]);
-    if !fixtures_supported(&report, "tests/test_plain.py::test_plain") {
-        return;
-    }
     assert_eq!(
         statuses(&report),
         [("tests/test_plain.py::test_plain".into(), "passed".into())],
@@ -275,9 +250,6 @@ fn concurrent_files_keep_their_own(args: &[&str]) {
         );
     }
     let (report, out) = p.run_json(args);
-    if !fixtures_supported(&report, "tests/test_one.py::test_own") {
-        return;
-    }
     assert_eq!(
         statuses(&report),
         [

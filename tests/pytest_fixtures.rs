@@ -305,15 +305,6 @@ fn files_that_use_no_fixtures_do_not_need_pytest() {
     );
 }
 
-/// Whether the built-in fixtures (dbtest._builtin_fixtures) are there: a run says so.
-fn builtins_present(report: &Value) -> bool {
-    !tests_of(report).iter().any(|t| {
-        t["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("fixture 'tmp_path' not found"))
-    })
-}
-
 #[test]
 fn the_compat_fixtures_copy_gives_exactly_its_expected_statuses() {
     if !pytest_available() {
@@ -325,25 +316,10 @@ fn the_compat_fixtures_copy_gives_exactly_its_expected_statuses() {
     let diffs = differences(&report, &expected(&dir.join("EXPECTED.json")), |_| false);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     let (report, _) = p.run_json(&["builtins"]);
-    if !builtins_present(&report) {
-        eprintln!(
-            "note: dbtest._builtin_fixtures is absent: builtins/test_builtins.py not checked"
-        );
-        return;
-    }
     let want = expected(&dir.join("EXPECTED_BUILTINS.json"));
     let diffs = differences(&report, &want, |_| false);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
-
-/// The built-in fixture tests of compat-fixtures: they pass once dbtest has built-ins.
-const NEEDS_BUILTINS: [&str; 5] = [
-    "::test_tmp_path",
-    "::test_monkeypatch",
-    "::test_capsys",
-    "::test_caplog",
-    "::test_recwarn",
-];
 
 #[test]
 fn the_shared_compat_fixtures_corpus_gives_its_expected_statuses() {
@@ -361,12 +337,7 @@ fn the_shared_compat_fixtures_corpus_gives_its_expected_statuses() {
     let p = Project::bare();
     copy_tree(&shared, p.root());
     let (report, _) = p.run_json(&[]);
-    let with_builtins = builtins_present(&report);
-    let skip = |id: &str| !with_builtins && NEEDS_BUILTINS.iter().any(|n| id.ends_with(n));
-    if !with_builtins {
-        eprintln!("note: dbtest._builtin_fixtures is absent: not comparing {NEEDS_BUILTINS:?} yet");
-    }
-    let diffs = differences(&report, &expected(&shared.join("EXPECTED.json")), skip);
+    let diffs = differences(&report, &expected(&shared.join("EXPECTED.json")), |_| false);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
