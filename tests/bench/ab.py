@@ -15,8 +15,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from alternate import time_rounds  # beside this script
 
 REPO = Path(__file__).resolve().parents[2]
 UNSET_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "VIRTUAL_ENV")
@@ -41,17 +42,7 @@ def main() -> int:
         "floor": [os.path.realpath(sys.executable), str(corpus / "floor" / "run_floor.py")],
     }
     env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
-    times = {k: [] for k in cmds}
-    for cmd in cmds.values():  # warm-up: .pyc files exist for everyone
-        subprocess.run(cmd, env=env, capture_output=True)
-    for r in range(args.rounds):
-        order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
-        for name in order:
-            start = time.perf_counter()
-            p = subprocess.run(cmds[name], env=env, capture_output=True)
-            times[name].append(time.perf_counter() - start)
-            if p.returncode != 0:
-                sys.exit(f"{name} exited {p.returncode}: {p.stderr[-500:]!r}")
+    times = time_rounds(cmds, args.rounds, env=env, check=True)
     floor = statistics.median(times["floor"])
     for name, ts in times.items():
         med = statistics.median(ts)

@@ -16,7 +16,33 @@ import argparse
 import shlex
 import statistics
 import subprocess
+import sys
 import time
+
+
+def time_rounds(cmds, rounds, env=None, prep=None, check=False):
+    """Wall times of each command (name -> argv) over `rounds` alternating rounds, after one
+    untimed warm-up run each. `prep` (name -> shell) runs untimed before each run of its
+    command; with `check`, a command that fails ends the script with its stderr."""
+    prep = prep or {}
+    times = {name: [] for name in cmds}
+
+    def run(name):
+        if name in prep:
+            subprocess.run(prep[name], shell=True, check=False)
+        start = time.perf_counter()
+        p = subprocess.run(cmds[name], env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if check and p.returncode != 0:
+            sys.exit(f"{name} exited {p.returncode}: {p.stderr.decode(errors='replace')[-500:]}")
+        return elapsed
+
+    for name in cmds:
+        run(name)
+    for r in range(rounds):
+        for name in (list(cmds) if r % 2 == 0 else list(reversed(cmds))):
+            times[name].append(run(name))
+    return times
 
 
 def main() -> None:
@@ -27,21 +53,7 @@ def main() -> None:
     ap.add_argument("-p", nargs=2, action="append", metavar=("NAME", "SHELL"), default=[])
     args = ap.parse_args()
     cmds = {name: shlex.split(cmd) for name, cmd in args.c}
-    prep = dict(args.p)
-    times: dict[str, list[float]] = {name: [] for name in cmds}
-
-    def run(name: str) -> float:
-        if name in prep:
-            subprocess.run(prep[name], shell=True, check=False)
-        start = time.perf_counter()
-        subprocess.run(cmds[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
-
-    for name in cmds:
-        run(name)
-    for r in range(args.rounds):
-        for name in (list(cmds) if r % 2 == 0 else list(reversed(cmds))):
-            times[name].append(run(name))
+    times = time_rounds(cmds, args.rounds, prep=dict(args.p))
     base = statistics.median(times[args.base])
     for name, ts in times.items():
         med = statistics.median(ts)

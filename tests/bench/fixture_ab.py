@@ -14,8 +14,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from alternate import time_rounds  # beside this script
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -48,17 +49,7 @@ def main():
         "floor + import pytest": [python, str(corpus / "floor" / "run_floor_pytest.py")],
     }
     env = {k: v for k, v in os.environ.items() if k not in UNSET_ENV}
-    times = {k: [] for k in cmds}
-    for c in cmds.values():
-        subprocess.run(c, env=env, capture_output=True)  # warm caches and bytecode
-    for r in range(args.rounds):
-        order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
-        for k in order:
-            start = time.perf_counter()
-            p = subprocess.run(cmds[k], env=env, capture_output=True)
-            times[k].append(time.perf_counter() - start)
-            if p.returncode != 0:
-                sys.exit(f"{k} exited {p.returncode}: {p.stderr.decode()[-500:]}")
+    times = time_rounds(cmds, args.rounds, env=env, check=True)
     floor = statistics.median(times["floor"])
     floor_pytest = statistics.median(times["floor + import pytest"])
     for k, v in times.items():
