@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::filter::{Decision, Filter, Mode};
-use crate::runner::scan::{FileScan, Resolver, StaticTest, Tags};
+use crate::runner::scan::{FileScan, Resolver, StaticTest, Tags, read_source};
 
 #[derive(Debug)]
 pub struct PlannedFile {
@@ -14,6 +14,8 @@ pub struct PlannedFile {
     /// suite built at run time...): it is imported whatever the filters, which the workers
     /// then apply to each test.
     pub undecidable: Option<String>,
+    /// Runs alone in its process (`FileTask::exclusive`).
+    pub exclusive: bool,
 }
 
 #[derive(Debug, Default)]
@@ -40,16 +42,14 @@ pub struct FileTask {
     pub exclusive: bool,
 }
 
-/// Whether a test file's source mentions the `dbtest` module (`import dbtest`, `from dbtest
-/// import ...`): then it is written for dbtest, whose files share their worker's threads.
-fn imports_dbtest(path: &std::path::Path) -> bool {
-    let Ok(src) = std::fs::read(path) else {
-        // Unreadable now: its import reports that; sharing is dbtest's default.
-        return true;
-    };
-    src.windows(6).enumerate().any(|(i, w)| {
-        w == b"dbtest" && i >= 5 && (src[..i].ends_with(b"import ") || src[..i].ends_with(b"from "))
-    })
+/// Whether a test file's source imports the `dbtest` module (`import dbtest`, `from dbtest
+/// import ...`): then it is written for dbtest, whose files share their worker's threads. An
+/// unreadable file (empty source) shares: its import reports what is wrong.
+fn imports_dbtest(src: &[u8]) -> bool {
+    src.is_empty()
+        || src.windows(6).enumerate().any(|(i, w)| {
+            w == b"dbtest" && (src[..i].ends_with(b"import ") || src[..i].ends_with(b"from "))
+        })
 }
 
 /// A path as its raw bytes (Unix), so that any file name reaches a worker intact.
@@ -82,12 +82,12 @@ impl Plan {
         let mut tests: Vec<FileTask> = self
             .test_files
             .into_iter()
-            .map(|f| f.file)
-            .chain(self.bench_files)
+            .map(|f| (f.file, f.exclusive))
+            .chain(self.bench_files.into_iter().map(|f| (f, false)))
             .enumerate()
-            .map(|(index, f)| FileTask {
+            .map(|(index, (f, exclusive))| FileTask {
                 index,
-                exclusive: index < n_tests && !imports_dbtest(&f.path),
+                exclusive,
                 path: f.path,
                 rel: f.rel,
             })
@@ -123,7 +123,9 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                 let resolver = resolvers
                     .entry(root.clone())
                     .or_insert_with(|| Resolver::new(root).naming(&filter.spec.collection));
-                let found = match resolver.scan_file(&file.path, &file.rel) {
+                let src = read_source(&file.path);
+                let exclusive = !imports_dbtest(src.as_bytes());
+                let found = match resolver.scan_read(&file.path, &src, &file.rel) {
                     FileScan::Known(tests) => tests,
                     FileScan::Undecidable(why) => {
                         if filter.may_select_undecidable_file(&file.rel) {
@@ -131,6 +133,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                                 file,
                                 tests: Vec::new(),
                                 undecidable: Some(why),
+                                exclusive,
                             });
                         }
                         continue;
@@ -152,6 +155,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                         file,
                         tests,
                         undecidable: None,
+                        exclusive,
                     });
                 }
             }
@@ -166,16 +170,10 @@ mod tests {
 
     #[test]
     fn files_written_for_dbtest_are_told_by_their_imports() {
-        let d = tempfile::tempdir().unwrap();
-        let check = |src: &str| {
-            let path = d.path().join("test_x.py");
-            std::fs::write(&path, src).unwrap();
-            imports_dbtest(&path)
-        };
-        assert!(check("from dbtest import test\n"));
-        assert!(check("import os\nimport dbtest\n"));
-        assert!(!check("import unittest\n"));
-        assert!(!check("import pytest\n# dbtest runs this too\n"));
-        assert!(imports_dbtest(&d.path().join("missing.py")));
+        assert!(imports_dbtest(b"from dbtest import test\n"));
+        assert!(imports_dbtest(b"import os\nimport dbtest\n"));
+        assert!(!imports_dbtest(b"import unittest\n"));
+        assert!(!imports_dbtest(b"import pytest\n# dbtest runs this too\n"));
+        assert!(imports_dbtest(b""));
     }
 }

@@ -1574,7 +1574,8 @@ fn dotted(rel: &str) -> String {
         .collect()
 }
 
-fn read_source(path: &Path) -> String {
+/// A file's source (lossy UTF-8); empty if it cannot be read (its import says why).
+pub fn read_source(path: &Path) -> String {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
@@ -2135,9 +2136,15 @@ impl Resolver {
     }
 
     /// A test file's tests, as a run of it reports them.
+    #[cfg(test)]
     pub fn scan_file(&mut self, path: &Path, rel: &str) -> FileScan {
+        self.scan_read(path, &read_source(path), rel)
+    }
+
+    /// `scan_file` of a file whose source the caller has already read (`read_source`).
+    pub fn scan_read(&mut self, path: &Path, src: &str, rel: &str) -> FileScan {
         self.dir = path.parent().map(Path::to_path_buf);
-        self.scan_source(&read_source(path), rel)
+        self.scan_source(src, rel)
     }
 
     pub fn scan_source(&mut self, src: &str, rel: &str) -> FileScan {

@@ -107,6 +107,7 @@ mod tests {
             },
             tests: Vec::new(),
             undecidable: Some("load_tests adds tests when the module runs".into()),
+            exclusive: true,
         }
     }
 
