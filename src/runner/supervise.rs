@@ -274,6 +274,12 @@ impl Worker {
         {
             handle_event(&mut self, e, queue, pool, shared);
         }
+        if Instant::now() >= until {
+            eprintln!(
+                "dbtest: a worker was still tearing down its session fixtures after {} s and                  was stopped; make their teardown (after `yield`) finish sooner",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
         signal_group(self.pid, libc::SIGKILL);
     }
