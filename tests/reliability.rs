@@ -1299,3 +1299,24 @@ fn workers_started_after_the_binary_was_replaced_still_run_this_version() {
     );
     assert_eq!(status_of(&report, "tests/test_b.py::b"), "passed", "{err}");
 }
+
+#[test]
+fn a_run_in_process_that_selects_nothing_is_no_tests_not_an_interpreter_failure() {
+    // The interpreter starts on its own thread while the files are scanned: the run may end
+    // (no test selected) before it has started, which is exit 5, not a broken environment.
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "from dbtest import test\n@test\ndef a(): pass\n",
+    );
+    for _ in 0..5 {
+        let out = p
+            .cmd()
+            .args(["-n", "0", "-k", "nothing_matches"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(5), "{err}");
+        assert!(!err.contains("exited while starting"), "{err}");
+    }
+}
