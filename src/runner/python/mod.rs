@@ -55,8 +55,7 @@ pub fn start_in_process(root: &Path, venv: Option<&Venv>) -> anyhow::Result<Stri
     engine::IN_PROCESS.store(true, Ordering::SeqCst);
     // A broken PYTHONHOME (or a `sitecustomize` raising SystemExit) makes the interpreter
     // call exit(1) while it starts: that must not pass for "tests failed".
-    // SAFETY: pthread_self has no preconditions.
-    STARTING_THREAD.store(unsafe { libc::pthread_self() } as u64, Ordering::SeqCst);
+    STARTER.with(|s| s.set(true));
     STARTING.store(true, Ordering::SeqCst);
     // SAFETY: registering a plain extern "C" function with no captured state.
     unsafe {
@@ -69,15 +68,15 @@ pub fn start_in_process(root: &Path, venv: Option<&Venv>) -> anyhow::Result<Stri
 
 /// The in-process interpreter is starting (see `start_in_process`).
 static STARTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// The thread starting it: only an exit called from there is the interpreter's (the main
-/// thread ending a run that found no tests meanwhile is not).
-static STARTING_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+thread_local! {
+    /// On the thread starting it: only an exit called from there is the interpreter's (the
+    /// main thread ending a run that found no tests meanwhile is not).
+    static STARTER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 extern "C" fn exit_while_starting() {
-    use std::sync::atomic::Ordering;
-    // SAFETY: pthread_self has no preconditions.
-    let here = unsafe { libc::pthread_self() } as u64;
-    if STARTING.load(Ordering::SeqCst) && STARTING_THREAD.load(Ordering::SeqCst) == here {
+    let starter = STARTER.try_with(std::cell::Cell::get).unwrap_or(false);
+    if STARTING.load(std::sync::atomic::Ordering::SeqCst) && starter {
         let msg = b"dbtest: error: the embedded Python interpreter exited while starting (see above)\n  hint: the Python environment fails before any test runs: check PYTHONHOME, PYTHONPATH, sitecustomize and the virtualenv's .pth files\n";
         // SAFETY: write(2) and _exit(2) are async-signal-safe and need no state.
         unsafe {
