@@ -435,11 +435,15 @@ struct Collected {
     interrupted: bool,
     /// `@test(retries=N)`, from the tests' start events (only tests that set it).
     own_retries: HashMap<String, u32>,
+    /// The buffer events are drained into (see `EventQueue::drain_into`).
+    batch: Vec<Event>,
 }
 
 impl Collected {
     fn drain(&mut self, events: &EventQueue, observer: &mut dyn Observer) {
-        for e in events.drain() {
+        let mut batch = std::mem::take(&mut self.batch);
+        events.drain_into(&mut batch);
+        for e in batch.drain(..) {
             observer.on_event(&e);
             match e {
                 Event::TestStarted(t) => {
@@ -461,6 +465,7 @@ impl Collected {
                 Event::FileStarted { .. } | Event::HookStarted { .. } => {}
             }
         }
+        self.batch = batch;
     }
 
     /// Tests still running when the run stopped are reported, not silently dropped.
