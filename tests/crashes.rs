@@ -866,3 +866,45 @@ fn fail_fast_with_two_workers_cuts_a_running_test_short() {
         }
     }
 }
+
+#[test]
+fn a_crash_right_after_fast_tests_loses_none_of_their_results_nor_reruns_them() {
+    // A worker sends its tests' starts and results in batches (`outbox`): those not yet
+    // written when it dies must still reach the report, and the crash the right test.
+    let p = Project::new();
+    let runs = p.path("runs.txt");
+    let mut src = format!(
+        "import os\nfrom dbtest import test\n\ndef ran(name):\n    with open({:?}, 'a') as f:\n        f.write(name + '\\n')\n",
+        runs.display().to_string()
+    );
+    for i in 0..40 {
+        src.push_str(&format!("\n@test\ndef t{i:02}():\n    ran('t{i:02}')\n"));
+    }
+    src.push_str("\n@test\ndef t40_dies():\n    ran('t40_dies')\n    os._exit(7)\n");
+    for i in 41..45 {
+        src.push_str(&format!("\n@test\ndef t{i:02}():\n    ran('t{i:02}')\n"));
+    }
+    p.write("tests/test_burst.py", &src);
+    let (report, f) = run_json(&p, &["-n", "1"]);
+    assert_eq!(code(&f), Some(1), "{}", stderr(&f.out));
+    let dies = entry(&report, "tests/test_burst.py::t40_dies");
+    assert_eq!(
+        (&dies["status"], &dies["kind"]),
+        (&"error".into(), &"crash".into()),
+        "{dies:#}"
+    );
+    let st = statuses(&report);
+    assert_eq!(st.len(), 45, "{st:?}");
+    assert_eq!(
+        st.iter().filter(|(_, s)| s == "passed").count(),
+        44,
+        "{st:?}"
+    );
+    let ran = std::fs::read_to_string(&runs).unwrap();
+    let mut lines: Vec<&str> = ran.lines().collect();
+    lines.sort_unstable();
+    let before = lines.len();
+    lines.dedup();
+    assert_eq!(before, lines.len(), "a test ran twice:\n{ran}");
+    assert_eq!(lines.len(), 45, "{ran}");
+}

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod last_failed;
 pub mod limits;
 pub mod options;
+pub mod outbox;
 pub mod partition;
 pub mod plan;
 pub mod python;

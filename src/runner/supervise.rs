@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
 use crate::runner::filter::Part;
+use crate::runner::outbox;
 use crate::runner::plan::FileTask;
 use crate::runner::python;
 use crate::runner::schedule::Shared;
@@ -270,9 +271,16 @@ impl Worker {
         self.stdin = None;
         // Tear-downs may stop servers or containers: time enough for that, not forever.
         let until = Instant::now() + SHUTDOWN_GRACE;
-        while let Ok(Ok(Some(e))) = tokio::time::timeout_at(until.into(), self.frames.next()).await
-        {
-            handle_event(&mut self, e, queue, pool, shared);
+        let ended = loop {
+            match tokio::time::timeout_at(until.into(), self.frames.next()).await {
+                Ok(Ok(Some(e))) => handle_event(&mut self, e, queue, pool, shared),
+                Ok(_) => break true,
+                Err(_) => break false,
+            }
+        };
+        if ended {
+            // It may have died tearing down: what it had not written yet.
+            self.recover_events(queue, pool, shared);
         }
         if Instant::now() >= until {
             eprintln!(
@@ -282,6 +290,17 @@ impl Worker {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
         signal_group(self.pid, libc::SIGKILL);
+    }
+
+    /// After its output ended: the events it had not yet written to its pipe (`outbox`),
+    /// handled as if read from it.
+    fn recover_events(&mut self, queue: &Queue, pool: &Pool, shared: &Shared) {
+        let path = outbox::events_path(&pool.config.spool_dir, self.pid);
+        let rest = outbox::recover(&path, self.frames.received());
+        self.frames.append(&rest);
+        while let Some(e) = self.frames.buffered() {
+            handle_event(self, e, queue, pool, shared);
+        }
     }
 
     fn spool(&self, dir: &std::path::Path, file_index: usize) -> (Option<String>, Option<String>) {
@@ -582,6 +601,7 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
         };
         if !read_events(w, &queue, &pool, &shared).await {
             let status = w.child.wait().await.unwrap_or_default();
+            w.recover_events(&queue, &pool, &shared);
             if let Some(w) = current.take() {
                 crashed(w, status, &queue, &pool, &shared);
             }
@@ -604,6 +624,7 @@ async fn stop(mut w: Worker, queue: &Queue, pool: &Pool, shared: &Shared) {
     while let Ok(Ok(Some(e))) = tokio::time::timeout(KILL_GRACE, w.frames.next()).await {
         handle_event(&mut w, e, queue, pool, shared);
     }
+    w.recover_events(queue, pool, shared);
 }
 
 /// Hand the worker (started here if there is none) files, up to its share. False when no

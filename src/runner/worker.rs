@@ -1,7 +1,7 @@
 //! The worker process: `dbtest __worker`, started by the supervisor, never by users. It embeds
 //! its own interpreter, runs the files it is handed with the in-process engine (several at
 //! once, so waiting suites still overlap) and streams every event back as a length-prefixed
-//! postcard frame, written before the next test starts.
+//! postcard frame, in batches that survive the worker's death (`outbox`).
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::runner::event::Event;
 use crate::runner::filter::{Filter, FilterSpec, Part};
 use crate::runner::options::BenchOptions;
+use crate::runner::outbox::{self, Outbox};
 use crate::runner::plan::FileTask;
 use crate::runner::python::{self, RunContext};
 use crate::runner::stdio;
@@ -199,11 +200,7 @@ fn serve() -> anyhow::Result<()> {
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
     let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
     let stop = Arc::new(AtomicBool::new(false));
-    let events = Arc::new(Mutex::new(Sender {
-        out: stdio::isolate().context("redirecting standard streams")?,
-        pending: Vec::new(),
-        stop: stop.clone(),
-    }));
+    let mut out = stdio::isolate().context("redirecting standard streams")?;
     // Whatever starting the interpreter prints (a `Fatal Python error`, a `.pth` that exits)
     // goes to a file the supervisor reads if this worker dies before its handshake.
     let boot = boot_path(&config.spool_dir, std::process::id());
@@ -214,12 +211,15 @@ fn serve() -> anyhow::Result<()> {
     if let Some(saved) = saved {
         boot_streams_back(saved, &boot);
     }
-    {
-        let mut s = events.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut hello = HANDSHAKE.to_vec();
-        hello.extend_from_slice(&std::process::id().to_le_bytes());
-        s.out.write_all(&hello).context("writing the handshake")?;
-    }
+    let mut hello = HANDSHAKE.to_vec();
+    hello.extend_from_slice(&std::process::id().to_le_bytes());
+    out.write_all(&hello).context("writing the handshake")?;
+    let events = Outbox::new(
+        out,
+        &outbox::events_path(&config.spool_dir, std::process::id()),
+        HANDSHAKE_LEN as u64,
+        stop.clone(),
+    );
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
@@ -273,13 +273,14 @@ fn serve() -> anyhow::Result<()> {
     if let Some(last) = last {
         finish_process(&last, &events, &filter, &stop);
     }
+    events.close();
     Ok(())
 }
 
 /// Every file is done: tear down the session and package fixtures this process set up
 /// (pytest-xdist does the same per worker), before the supervisor, still reading, sees the
 /// pipe close. Their entries follow `last`, the last file this process ran.
-fn finish_process(last: &FileTask, events: &Mutex<Sender>, filter: &Filter, stop: &AtomicBool) {
+fn finish_process(last: &FileTask, events: &Outbox, filter: &Filter, stop: &AtomicBool) {
     let emit = |e: Event| send(events, &e);
     let skip = HashSet::new();
     let cx = RunContext {
@@ -290,8 +291,8 @@ fn finish_process(last: &FileTask, events: &Mutex<Sender>, filter: &Filter, stop
         skip: &skip,
     };
     python::finish_worker(last, &cx);
-    // Its entries are results, which wait for the next event: there is none.
-    flush(events);
+    // Its entries are results, which wait for the next batch.
+    events.flush();
 }
 
 /// Held shared by each file running on this process's threads, alone by an exclusive one.
@@ -426,6 +427,8 @@ pub struct FrameReader<R> {
     /// Where the unread bytes of `buf` start: frames are taken by moving this, not by
     /// shifting the rest of the buffer down after each one (a copy per event).
     pos: usize,
+    /// Bytes read from the stream so far (the handshake included).
+    received: u64,
 }
 
 impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
@@ -434,6 +437,7 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
             inner,
             buf: Vec::with_capacity(64 * 1024),
             pos: 0,
+            received: 0,
         }
     }
 
@@ -483,7 +487,20 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
         self.pos = 0;
         self.buf.reserve(64 * 1024);
         // Straight into the buffer's spare room: no copy through a chunk on the stack.
-        self.inner.read_buf(&mut self.buf).await
+        let n = self.inner.read_buf(&mut self.buf).await?;
+        self.received += n as u64;
+        Ok(n)
+    }
+
+    /// Bytes read from the stream so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Bytes of the stream that came another way (`outbox::recover`), after those read.
+    pub fn append(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        self.received += bytes.len() as u64;
     }
 
     /// The next event, waiting for it; None at the end of the stream.
@@ -499,38 +516,13 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// The event stream to the supervisor. A finished result waits in the buffer only until the
-/// next event, at the latest the next test's start, which is written at once: so a result is
-/// in the pipe (safe from a crash) before the next test runs, at one write per test.
-struct Sender {
-    out: File,
-    pending: Vec<u8>,
-    /// Set when the supervisor can no longer be written to (it is gone: EPIPE): results
-    /// would go nowhere, so no further test starts.
-    stop: Arc<AtomicBool>,
-}
-
-fn send(out: &Mutex<Sender>, e: &Event) {
+/// Send one event: a test's start or result goes out with the next batch, any other event
+/// at once (see `outbox`).
+fn send(out: &Outbox, e: &Event) {
     exit_if_forked();
-    let Ok(line) = encode(e) else { return };
-    let mut s = out.lock().unwrap_or_else(PoisonError::into_inner);
-    s.pending.extend_from_slice(&line);
-    if !matches!(e, Event::TestFinished(_)) {
-        write_pending(&mut s);
-    }
-}
-
-/// Write the results still waiting for the next event.
-fn flush(out: &Mutex<Sender>) {
-    write_pending(&mut out.lock().unwrap_or_else(PoisonError::into_inner));
-}
-
-fn write_pending(s: &mut Sender) {
-    let Sender { out, pending, stop } = s;
-    if !pending.is_empty() && out.write_all(pending).is_err() {
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-    pending.clear();
+    let Ok(frame) = encode(e) else { return };
+    let batch = matches!(e, Event::TestStarted(_) | Event::TestFinished(_));
+    out.send(&frame, batch);
 }
 
 #[cfg(test)]
