@@ -82,6 +82,31 @@ impl TestResult {
     }
 }
 
+/// Put results in report order (by `order`, ties in the order they came), in place: a
+/// merge sort would copy 10,000 results of a few hundred bytes each several times over; this
+/// sorts their indices and then moves each result once.
+pub fn sort_by_order(results: &mut [TestResult]) {
+    if results.is_sorted_by_key(|r| r.order) {
+        return;
+    }
+    let mut to: Vec<usize> = (0..results.len()).collect();
+    to.sort_by_key(|&i| results[i].order);
+    // Position k takes the result at to[k]: follow each cycle of the permutation.
+    const DONE: usize = usize::MAX;
+    for start in 0..to.len() {
+        let mut k = start;
+        while to[k] != DONE {
+            let from = to[k];
+            to[k] = DONE;
+            if from == start {
+                break;
+            }
+            results.swap(k, from);
+            k = from;
+        }
+    }
+}
+
 /// A test that has started: enough to report it if it never finishes. Kept small: there is
 /// one per test on the wire from a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +178,36 @@ impl TestStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_sort_by_order_stably_in_place() {
+        let r = |id: &str, order: (usize, usize)| {
+            let mut r = TestStart::file(id, 0).interrupted();
+            r.order = order;
+            r
+        };
+        // Every permutation of a few results, with a tie kept in arrival order.
+        let base = [(2, 1), (0, 5), (1, 1), (0, 1), (1, 1), (3, 0)];
+        let mut orders: Vec<Vec<(usize, usize)>> = vec![base.to_vec()];
+        for shift in 1..base.len() {
+            let mut v = base.to_vec();
+            v.rotate_left(shift);
+            orders.push(v.iter().rev().copied().collect());
+            orders.push(v);
+        }
+        for orders in orders {
+            let mut results: Vec<TestResult> = orders
+                .iter()
+                .enumerate()
+                .map(|(i, o)| r(&i.to_string(), *o))
+                .collect();
+            let mut expected = results.clone();
+            expected.sort_by_key(|r| r.order);
+            sort_by_order(&mut results);
+            let ids = |v: &[TestResult]| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&results), ids(&expected), "{orders:?}");
+        }
+    }
 
     #[test]
     fn unfinished_tests_get_file_suite_and_name_from_their_id() {

@@ -262,28 +262,35 @@ impl Outbox {
 }
 
 /// The bytes of a dead worker's stream that never reached its pipe: those of the file at
-/// `path` past the `received` bytes the supervisor read.
+/// `path` past the `received` bytes the supervisor read. Reads the header, then only them.
 pub fn recover(path: &Path, received: u64) -> Vec<u8> {
-    let Ok(bytes) = std::fs::read(path) else {
+    use std::os::unix::fs::FileExt;
+    let Ok(file) = File::open(path) else {
         return Vec::new();
     };
-    let word = |at: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
-    };
-    let (Some(base), Some(len)) = (word(0), word(8)) else {
+    let mut header = [0u8; HEADER];
+    if file.read_exact_at(&mut header, 0).is_err() {
         return Vec::new();
+    }
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&header[at..at + 8]);
+        u64::from_le_bytes(w)
     };
+    let (base, len) = (word(0), word(8));
     let len = usize::try_from(len).unwrap_or(0).min(CAPACITY);
     let Some(skip) = received
         .checked_sub(base)
         .and_then(|s| usize::try_from(s).ok())
+        .filter(|s| *s < len)
     else {
         return Vec::new();
     };
-    bytes
-        .get(HEADER + skip.min(len)..HEADER + len)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
+    let mut rest = vec![0u8; len - skip];
+    match file.read_exact_at(&mut rest, (HEADER + skip) as u64) {
+        Ok(()) => rest,
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -198,6 +198,7 @@ impl Session {
             Some(pool) => split::parts(&plan.test_files, pool.workers, &history),
             None => HashMap::new(),
         };
+        let expected: usize = plan.test_files.iter().map(|f| f.tests.len()).sum();
         let (mut tests, benches) = plan.into_tasks();
         history.order(&mut tests);
         if !self.options.first.is_empty() {
@@ -227,10 +228,11 @@ impl Session {
                 bench: self.options.bench,
             },
         };
-        let c = self.runtime.block_on(collect(
+        let mut c = self.runtime.block_on(collect(
             mode,
             work,
             shared.clone(),
+            expected,
             self.interrupts,
             self.options.timeout,
             observer,
@@ -255,6 +257,8 @@ impl Session {
                 .load(Ordering::SeqCst)
                 .then_some(StopReason::FailFast),
         };
+        // In report order once, for the history and the reports.
+        crate::runner::event::sort_by_order(&mut c.results);
         // A retry pass runs a few tests of some files: its figures are not the files'.
         if !c.interrupted && self.options.record_history {
             hints.record(history, &self.options.root, &c.results, c.cpu);
@@ -333,18 +337,17 @@ impl Hints {
         results: &[TestResult],
         cpu: HashMap<usize, f64>,
     ) {
-        let mut per_file: HashMap<String, f64> = HashMap::new();
-        let mut classes: HashMap<String, Vec<(String, f64)>> = HashMap::new();
-        let mut ordered: Vec<&TestResult> = results.iter().collect();
-        ordered.sort_by_key(|r| r.order);
-        for r in ordered {
-            *per_file.entry(r.file.clone()).or_default() += r.duration_ms;
+        // `results` are in report order (`sort_by_order`): each file's classes in theirs.
+        let mut per_file: HashMap<&str, f64> = HashMap::new();
+        let mut classes: HashMap<&str, Vec<(String, f64)>> = HashMap::new();
+        for r in results {
+            *per_file.entry(&r.file).or_default() += r.duration_ms;
             let Some(class) =
                 class_of(&r.file, &r.id).filter(|_| python::is_compat_place(r.order.1))
             else {
                 continue;
             };
-            let list = classes.entry(r.file.clone()).or_default();
+            let list = classes.entry(&r.file).or_default();
             match list.iter_mut().find(|(c, _)| c == class) {
                 Some((_, ms)) => *ms += r.duration_ms,
                 None => list.push((class.to_string(), r.duration_ms)),
@@ -353,7 +356,12 @@ impl Hints {
         let cpu = cpu
             .into_iter()
             .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
-        history.update(root, per_file, cpu, classes);
+        history.update(
+            root,
+            per_file.into_iter().map(|(f, ms)| (f.to_string(), ms)),
+            cpu,
+            classes.into_iter().map(|(f, l)| (f.to_string(), l)),
+        );
     }
 }
 
@@ -487,6 +495,7 @@ async fn collect(
     mode: Mode,
     work: Work,
     shared: Arc<Shared>,
+    expected: usize,
     mut interrupts: Interrupts,
     default_timeout: Option<f64>,
     observer: &mut dyn Observer,
@@ -494,6 +503,9 @@ async fn collect(
     let in_process = matches!(mode, Mode::InProcess { .. });
     let mut runner = tokio::spawn(dispatch(mode, work, shared.clone()));
     let mut c = Collected::default();
+    // Room for the tests the scan found: 10,000 results are not regrown (and copied) a dozen
+    // times. Files known only on import may add more.
+    c.results.reserve(expected);
     let mut tick = tokio::time::interval(DRAIN_EVERY);
     loop {
         tokio::select! {
