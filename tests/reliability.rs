@@ -651,6 +651,49 @@ fn asyncio_get_event_loop_at_import_works_in_both_modes() {
 }
 
 #[test]
+fn an_async_generator_left_open_is_finalized_when_its_file_ends() {
+    // Its `finally` runs (asyncio's shutdown_asyncgens) before the file's loop closes.
+    let p = Project::new();
+    let mark = p.path("closed.txt");
+    p.write(
+        "tests/test_gen.py",
+        &format!(
+            r#"
+import asyncio
+from dbtest import test
+
+KEPT = []
+
+async def numbers():
+    try:
+        yield 1
+        yield 2
+    finally:
+        with open({:?}, "w") as f:
+            f.write("finalized")
+
+@test
+async def leaves_it_open():
+    g = numbers()
+    assert await g.__anext__() == 1
+    KEPT.append(g)
+"#,
+            mark.display().to_string()
+        ),
+    );
+    for mode in ["0", "1"] {
+        let _ = std::fs::remove_file(&mark);
+        let (report, out) = p.run_json(&["-n", mode]);
+        assert_eq!(out.status.code(), Some(0), "-n {mode}: {report}");
+        assert_eq!(
+            std::fs::read_to_string(&mark).ok().as_deref(),
+            Some("finalized"),
+            "-n {mode}"
+        );
+    }
+}
+
+#[test]
 fn the_capture_streams_can_be_closed_and_handed_to_subprocesses() {
     let p = Project::new();
     p.write(

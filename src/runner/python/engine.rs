@@ -452,14 +452,25 @@ impl<'a, 'py> FileRun<'a, 'py> {
         let (path, root) = (self.task.path.clone(), self.bridge.root.clone());
         // Files run on threads that have no event loop, where `asyncio.get_event_loop()` at
         // import time raises ("no current event loop in thread 'Dummy-1'"), though it works
-        // under plain python: a file that uses asyncio gets its loop before it is imported
-        // (the same loop its async tests then run on).
-        let uses_asyncio =
-            std::fs::read(&path).is_ok_and(|src| src.windows(7).any(|w| w == b"asyncio"));
-        if uses_asyncio {
+        // under plain python: a file that may ask for the loop at import gets its loop before
+        // it is imported (the same loop its async tests then run on). Others get theirs when
+        // a test first needs it: making and closing one per file is a tenth of a millisecond.
+        if std::fs::read(&path).is_ok_and(|src| self.may_need_loop_at_import(&src)) {
             let _ = self.event_loop();
         }
         self.import_from(&path, &root)
+    }
+
+    /// Whether a file with this source may need a current event loop while it is imported:
+    /// it asks for it (`get_event_loop`, a `Future`, `ensure_future`), or, before Python
+    /// 3.10, it uses asyncio at all (its locks, events and queues took the current loop when
+    /// made).
+    fn may_need_loop_at_import(&self, src: &[u8]) -> bool {
+        let has = |needle: &[u8]| src.windows(needle.len()).any(|w| w == needle);
+        if self.py.version_info() < (3, 10) {
+            return has(b"asyncio");
+        }
+        has(b"get_event_loop") || has(b"Future(") || has(b"ensure_future")
     }
 
     /// Import this file's copy at `path` in a project rooted at `root`, capturing its output.
@@ -777,8 +788,16 @@ impl<'a, 'py> FileRun<'a, 'py> {
 
     fn close_loop(&mut self) {
         if let Some(l) = self.event_loop.take() {
-            if let Ok(gens) = l.call_method0("shutdown_asyncgens") {
-                let _ = l.call_method1("run_until_complete", (gens,));
+            // Only a loop that ran an async generator has any to finalize (asyncio's own
+            // record of them; without it, always ask).
+            let gens = l
+                .getattr(pyo3::intern!(self.py, "_asyncgens"))
+                .and_then(|g| g.len())
+                .map_or(true, |n| n > 0);
+            if gens {
+                if let Ok(gens) = l.call_method0("shutdown_asyncgens") {
+                    let _ = l.call_method1("run_until_complete", (gens,));
+                }
             }
             let _ = l.call_method0("close");
             if let Ok(asyncio) = self.py.import("asyncio") {
