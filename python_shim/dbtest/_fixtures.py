@@ -73,6 +73,9 @@ class FixtureDef:
         return f"<fixture {self.name} ({self.scope}) from {self.where}>"
 
 
+_FUNCTION = type(lambda: None)
+
+
 def _marker_of(obj):
     """(marker, function) if ``obj`` is a pytest fixture definition (any pytest version)."""
     marker = getattr(obj, "_fixture_function_marker", None) if hasattr(type(obj), "_get_wrapped_function") else None
@@ -95,6 +98,8 @@ def defs_of(holder, where, bound=False):
             obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
         except Exception:  # noqa: BLE001
             continue
+        if type(obj) is _FUNCTION and not obj.__dict__:
+            continue  # a plain function (most of a module): no fixture marker to look for
         if isinstance(obj, (staticmethod, classmethod)):
             continue
         found = _marker_of(obj)
