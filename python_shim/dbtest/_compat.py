@@ -1182,7 +1182,10 @@ class Session:
         ):
             # Nothing to set up or tear down (the next test of the same class or of the
             # module's functions): what `enter` would find.
-            outcome = self.run(item)
+            if item.style == "unittest" and not item.marks and item.collect_error is None:
+                outcome = self._run_unittest_case(item)  # what `run` would call
+            else:
+                outcome = self.run(item)
             if self._pending:
                 problems, self._pending = self._pending, []
                 return problems, outcome
@@ -1260,7 +1263,14 @@ class Session:
                 raise
             return ("error", "exception", None, _trim(e), None)
         if item.fx is None:
-            return self._unittest_outcome(test, result)
+            # `_unittest_outcome`, inline: most tests
+            result.current = test
+            if _FAST_RUN and type(test).run is _FAST_RUN[0]:
+                _fast_run(test, result)
+            else:
+                test.run(result)
+            result.current = None
+            return self._unittest_verdict(result) if result.dirty else _PASSED
         # pytest's autouse and `usefixtures` fixtures around a TestCase's test (bound to it).
         if item.fx.error is not None:
             return ("error", "fixture", item.fx.error, None, None)
@@ -1283,8 +1293,10 @@ class Session:
         else:
             test.run(result)
         result.current = None
-        if not result.dirty:
-            return _PASSED
+        return self._unittest_verdict(result) if result.dirty else _PASSED
+
+    def _unittest_verdict(self, result):
+        """The outcome of a unittest test that reported something to ``result``."""
         if result.skip is not None:
             return ("skipped", None, result.skip, None, None)
         if result.xfail is not None:
@@ -1447,6 +1459,7 @@ _METHOD = __import__("types").MethodType
 _TYPE_CALL = type.__call__
 _OBJECT_NEW = object.__new__
 _OBJECT_GETATTRIBUTE = object.__getattribute__
+_MISSING = object()
 
 
 def _new_test_case(cls, name):
@@ -1525,12 +1538,20 @@ def _fast_run(test, result):
     and restoring of it changes nothing: they are inline."""
     test_method = getattr(test, test._testMethodName)
     cls = test.__class__
+    # A class whose attributes are found as Python finds them (no metaclass, no
+    # __getattribute__): a miss of the instance's lookup, which raises nothing, means a miss
+    # of the class's, which raises inside getattr.
+    plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+    if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
+        class_skip = False
+    else:
+        class_skip = getattr(cls, "__unittest_skip__", False)
     func = test_method.__func__ if type(test_method) is _METHOD else None
     if type(func) is _FUNCTION:
         # A bound method's lookup of an attribute it lacks raises inside getattr; its
         # function's attributes are the function's __dict__.
         fd = func.__dict__
-        if getattr(cls, "__unittest_skip__", False) or (fd and fd.get("__unittest_skip__", False)):
+        if class_skip or (fd and fd.get("__unittest_skip__", False)):
             why = getattr(cls, "__unittest_skip_why__", "") or fd.get("__unittest_skip_why__", "")
             _FAST_RUN[2](result, test, why)
             return
@@ -1538,7 +1559,7 @@ def _fast_run(test, result):
             fd.get("__unittest_expecting_failure__", False) if fd else False
         )
     else:
-        if getattr(cls, "__unittest_skip__", False) or getattr(test_method, "__unittest_skip__", False):
+        if class_skip or getattr(test_method, "__unittest_skip__", False):
             why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")
             _FAST_RUN[2](result, test, why)
             return
@@ -1556,7 +1577,7 @@ def _fast_run(test, result):
     # unittest's: tracebacks lose nothing, `_trim` drops them).
     d = test.__dict__
     inline = (
-        cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+        plain
         and cls._callSetUp is _TC[3]
         and cls._callTestMethod is _TC[4]
         and cls._callTearDown is _TC[5]
@@ -1603,12 +1624,7 @@ def _fast_run(test, result):
                 _part_failed(outcome, test)
             finally:
                 outcome.success = outcome.success and old_success
-        if (
-            test._cleanups
-            or cls.doCleanups is not _TC[2]
-            or cls.__getattribute__ is not _OBJECT_GETATTRIBUTE
-            or "doCleanups" in d
-        ):
+        if test._cleanups or not plain or cls.doCleanups is not _TC[2] or "doCleanups" in d:
             test.doCleanups()  # (TestCase's own, with nothing to clean up, does nothing)
         if outcome.success:
             if expecting_failure:
