@@ -726,7 +726,11 @@ def collect(module, rel):
             if d and (not d.get("__test__", True) or "__dbtest__" in d):
                 continue
             seen.add(id(value))
-            argnames = _funcargnames(value, name=key)
+            code = value.__code__
+            if not (code.co_argcount or code.co_kwonlyargcount) and (not d or ("__wrapped__" not in d and "__signature__" not in d)):
+                argnames = ()  # what `_funcargnames` finds, without the call
+            else:
+                argnames = _funcargnames(value, name=key)
             if argnames:
                 if unittest_module is None:
                     unittest_module = any(_is_dbtest(v) for _, v in namespace)
@@ -734,6 +738,15 @@ def collect(module, rel):
                     continue  # a helper of a unittest module, not a test asking for fixtures
             if visible is None:
                 visible = _module_visible(module)
+            if not has_pytest and visible and not module_marks and (not d or "__wrapped__" not in d):
+                # `_pytest_items` for a test without marks whose fixtures were resolved for
+                # an earlier test with the same arguments to a single case: one Item.
+                got = visible.memo.get(argnames)
+                if got is not None and got[1] is None and not got[2] and (got[0] is not None or not argnames):
+                    item = Item("pytest", None, None, key, value, code.co_firstlineno, None, (), (), ())
+                    item.fx = got[0]
+                    items.append(item)
+                    continue
             items.extend(
                 _pytest_items(None, None, key, value, module_marks, rel, has_pytest, module, argnames=argnames, visible=visible)
             )

@@ -74,6 +74,7 @@ class FixtureDef:
 
 
 _FUNCTION = type(lambda: None)
+_MODULE = type(sys)
 
 
 def _marker_of(obj):
@@ -93,11 +94,21 @@ def defs_of(holder, where, bound=False):
     as pytest reads them (``dir``)."""
     out = {}
     is_class = isinstance(holder, type)
-    for attr in dir(holder):
-        try:
-            obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
-        except Exception:  # noqa: BLE001
-            continue
+    ns = vars(holder) if type(holder) is _MODULE else None
+    if ns is not None and ("__dir__" in ns or "__getattr__" in ns):
+        ns = None
+    # A module without __dir__/__getattr__: `dir` lists its __dict__ sorted, and getattr
+    # reads it there.
+    for attr in sorted(ns) if ns is not None else dir(holder):
+        if ns is not None:
+            obj = ns.get(attr, _MODULE)  # (_MODULE: not there any more)
+            if obj is _MODULE:
+                continue
+        else:
+            try:
+                obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
+            except Exception:  # noqa: BLE001
+                continue
         if type(obj) is _FUNCTION and not obj.__dict__:
             continue  # a plain function (most of a module): no fixture marker to look for
         if isinstance(obj, (staticmethod, classmethod)):
