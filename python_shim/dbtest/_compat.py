@@ -610,11 +610,27 @@ def _unittest_names(cls):
         # for no pattern, a sort by a Python comparison of what ``dir`` already sorted).
         prefix = loader.testMethodPrefix
         out = []
-        for attr in dir(cls):
-            if attr.startswith(prefix):
+        if type(cls) is not type:
+            for attr in dir(cls):
+                if attr.startswith(prefix):
+                    obj = getattr(cls, attr)
+                    if callable(obj):
+                        out.append((attr, obj))
+            return out
+        # Without a metaclass, `dir` lists the names of the classes of the MRO, and getattr
+        # finds a name's first definition there (a function: itself).
+        found = {}
+        for k in cls.__mro__:
+            for attr, obj in k.__dict__.items():
+                if attr not in found and attr.startswith(prefix):
+                    found[attr] = obj
+        for attr in sorted(found):
+            obj = found[attr]
+            if type(obj) is not _FUNCTION:
                 obj = getattr(cls, attr)
-                if callable(obj):
-                    out.append((attr, obj))
+                if not callable(obj):
+                    continue
+            out.append((attr, obj))
         return out
     return [(n, getattr(cls, n, None)) for n in loader.getTestCaseNames(cls)]
 
@@ -816,7 +832,11 @@ def _unittest_items(module, key, cls, has_pytest, module_marks):
     items = []
     if not has_pytest:
         for n, method in names:
-            items.append(Item("unittest", cls, key, n, n, _line_of(method)))
+            if type(method) is _FUNCTION and "__wrapped__" not in method.__dict__:
+                line = method.__code__.co_firstlineno  # what `_line_of` finds
+            else:
+                line = _line_of(method)
+            items.append(Item("unittest", cls, key, n, n, line))
         return items
     class_marks = _marks_of(cls)
     for n, method in names:
@@ -1195,10 +1215,13 @@ class Session:
         ):
             # Nothing to set up or tear down (the next test of the same class or of the
             # module's functions): what `enter` would find.
-            if item.style == "unittest" and not item.marks and item.collect_error is None:
-                outcome = self._run_unittest_case(item)  # what `run` would call
-            else:
+            if item.collect_error is not None:
                 outcome = self.run(item)
+            elif item.style == "unittest":
+                # what `run` would call
+                outcome = self._run_unittest(item) if item.marks else self._run_unittest_case(item)
+            else:
+                outcome = self._run_pytest(item)
             if self._pending:
                 problems, self._pending = self._pending, []
                 return problems, outcome
@@ -1361,6 +1384,8 @@ class Session:
             word = "fixture" if len(item.missing) == 1 else "fixtures"
             return ("error", "fixture", f"{word} {names} not found", None, None)
         fx = item.fx
+        if fx is None and item.cls is None:
+            return self._call_test(item.func, item, xfail, item.params)  # nothing to set up
         if fx is not None and fx.error is not None:
             return ("error", "fixture", fx.error, None, None)
         instance = None
@@ -1419,7 +1444,9 @@ class Session:
 
     def _call_test(self, func, item, xfail, kwargs):
         try:
-            self._await(func(**kwargs))
+            result = func(**kwargs)
+            if result is not None:
+                self._await(result)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
