@@ -733,6 +733,11 @@ def collect(module, rel):
         unittest_module = None
     default_names = _FUNC_PATTERNS == ("test",)
     visible = None  # the module's fixtures, once a test function needs them
+    # Without marks, what `_pytest_items` makes of a function whose argument names resolved
+    # (for an earlier test) to one case without params is one Item: argument names -> its
+    # fixtures.
+    lanes = {} if not has_pytest and not module_marks else None
+    reorder = False  # whether an item may have argkeys (`_reorder`)
     for key, value in namespace:
         if type(value) is _FUNCTION:
             # (a function's attributes are its __dict__: no lookup that misses.)
@@ -752,20 +757,23 @@ def collect(module, rel):
                     unittest_module = any(_is_dbtest(v) for _, v in namespace)
                 if unittest_module:
                     continue  # a helper of a unittest module, not a test asking for fixtures
-            if visible is None:
-                visible = _module_visible(module)
-            if not has_pytest and visible and not module_marks and (not d or "__wrapped__" not in d):
-                # `_pytest_items` for a test without marks whose fixtures were resolved for
-                # an earlier test with the same arguments to a single case: one Item.
-                got = visible.memo.get(argnames)
-                if got is not None and got[1] is None and not got[2] and (got[0] is not None or not argnames):
+            if lanes is not None and (not d or "__wrapped__" not in d):
+                fx = lanes.get(argnames, _MISSING)
+                if fx is not _MISSING:
                     item = Item("pytest", None, None, key, value, code.co_firstlineno, None, (), (), ())
-                    item.fx = got[0]
+                    item.fx = fx
                     items.append(item)
                     continue
+            if visible is None:
+                visible = _module_visible(module)
             items.extend(
                 _pytest_items(None, None, key, value, module_marks, rel, has_pytest, module, argnames=argnames, visible=visible)
             )
+            reorder = True
+            if lanes is not None and visible:
+                got = visible.memo.get(argnames)
+                if got is not None and got[1] is None and not got[2] and (got[0] is not None or not argnames):
+                    lanes[argnames] = got[0]
             continue
         if not isinstance(value, type):
             continue
@@ -807,9 +815,10 @@ def collect(module, rel):
         for found in reversed(per_class):
             for n, obj in found:
                 items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest, module, class_marks))
+                reorder = True
     if testcase is not None and callable(vars(module).get("load_tests")):
         items.extend(_load_tests_extras(module, items))
-    return _reorder(items)
+    return _reorder(items) if reorder else items
 
 
 def _module_visible(module):
@@ -1526,15 +1535,19 @@ def _new_test_case(cls, name):
         test._testMethodDoc = test_method.__doc__
     test._cleanups = []
     test._subtest = None
-    test._type_equality_funcs = {
-        dict: "assertDictEqual",
-        list: "assertListEqual",
-        tuple: "assertTupleEqual",
-        set: "assertSetEqual",
-        frozenset: "assertSetEqual",
-        str: "assertMultiLineEqual",
-    }
+    test._type_equality_funcs = _TYPE_EQUALITY_FUNCS.copy()
     return test
+
+
+# What TestCase.__init__'s addTypeEqualityFunc calls register, in their order.
+_TYPE_EQUALITY_FUNCS = {
+    dict: "assertDictEqual",
+    list: "assertListEqual",
+    tuple: "assertTupleEqual",
+    set: "assertSetEqual",
+    frozenset: "assertSetEqual",
+    str: "assertMultiLineEqual",
+}
 
 
 def _part(outcome, test_case, func, *args):
