@@ -75,6 +75,8 @@ class FixtureDef:
 
 _FUNCTION = type(lambda: None)
 _MODULE = type(sys)
+# Builtin types whose values have no attributes of their own (no __dict__).
+_NO_ATTRIBUTES = frozenset({str, bytes, int, float, bool, type(None), dict, list, tuple, set, frozenset})
 
 
 def _marker_of(obj):
@@ -109,8 +111,11 @@ def defs_of(holder, where, bound=False):
                 obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
             except Exception:  # noqa: BLE001
                 continue
-        if type(obj) is _FUNCTION and not obj.__dict__:
+        t = type(obj)
+        if t is _FUNCTION and not obj.__dict__:
             continue  # a plain function (most of a module): no fixture marker to look for
+        if t in _NO_ATTRIBUTES or (t is _MODULE and "_pytestfixturefunction" not in vars(obj) and "__getattr__" not in vars(obj)):
+            continue  # nothing `_marker_of` looks for (its lookups would raise and be caught)
         if isinstance(obj, (staticmethod, classmethod)):
             continue
         found = _marker_of(obj)
