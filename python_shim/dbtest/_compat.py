@@ -736,7 +736,7 @@ def collect(module, rel):
     # Without marks, what `_pytest_items` makes of a function whose argument names resolved
     # (for an earlier test) to one case without params is one Item: argument names -> its
     # fixtures.
-    lanes = {} if not has_pytest and not module_marks else None
+    lanes = {} if not module_marks else None
     reorder = False  # whether an item may have argkeys (`_reorder`)
     for key, value in namespace:
         if type(value) is _FUNCTION:
@@ -757,7 +757,7 @@ def collect(module, rel):
                     unittest_module = any(_is_dbtest(v) for _, v in namespace)
                 if unittest_module:
                     continue  # a helper of a unittest module, not a test asking for fixtures
-            if lanes is not None and (not d or "__wrapped__" not in d):
+            if lanes is not None and (not d or ("__wrapped__" not in d and "pytestmark" not in d)):
                 fx = lanes.get(argnames, _MISSING)
                 if fx is not _MISSING:
                     item = Item("pytest", None, None, key, value, code.co_firstlineno, None, (), (), ())
@@ -848,8 +848,16 @@ def _unittest_items(module, key, cls, has_pytest, module_marks):
             items.append(Item("unittest", cls, key, n, n, line))
         return items
     class_marks = _marks_of(cls)
+    plain_fx = _MISSING  # the fixtures of a test without marks (the same for each)
     for n, method in names:
         item = Item("unittest", cls, key, n, n, _line_of(method))
+        if not class_marks and not module_marks and type(method) is _FUNCTION and "pytestmark" not in method.__dict__:
+            # No marks (`_marks_of` finds none): no tags, and the class's autouse fixtures.
+            if plain_fx is _MISSING:
+                plain_fx = _unittest_fixtures(module, cls, ())
+            item.fx = plain_fx
+            items.append(item)
+            continue
         # pytest applies marks to unittest tests too (skipif, xfail, tags), and its autouse
         # and `usefixtures` fixtures.
         item.marks = _marks_of(method) + class_marks + module_marks

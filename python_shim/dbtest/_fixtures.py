@@ -96,11 +96,21 @@ def defs_of(holder, where, bound=False):
     as pytest reads them (``dir``)."""
     out = {}
     is_class = isinstance(holder, type)
-    ns = vars(holder) if type(holder) is _MODULE else None
-    if ns is not None and ("__dir__" in ns or "__getattr__" in ns):
-        ns = None
-    # A module without __dir__/__getattr__: `dir` lists its __dict__ sorted, and getattr
-    # reads it there.
+    ns = None
+    if type(holder) is _MODULE:
+        # A module without __dir__/__getattr__: `dir` lists its __dict__ sorted, and getattr
+        # reads it there.
+        ns = vars(holder)
+        if "__dir__" in ns or "__getattr__" in ns:
+            ns = None
+    elif type(holder) is type:
+        # A class without a metaclass (nor have its bases): `dir` lists the names of the
+        # classes of its MRO, and getattr_static finds a name's first definition there.
+        ns = {}
+        for k in holder.__mro__:
+            for attr, obj in vars(k).items():
+                if attr not in ns:
+                    ns[attr] = obj
     for attr in sorted(ns) if ns is not None else dir(holder):
         if ns is not None:
             obj = ns.get(attr, _MODULE)  # (_MODULE: not there any more)
