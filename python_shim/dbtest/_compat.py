@@ -162,8 +162,10 @@ def _marks_of(obj):
 
 
 
-def _funcargnames(func, cls=None, name=""):
-    """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance."""
+def _funcargnames(func, cls=None, name="", static=None):
+    """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance. ``static``:
+    whether ``cls``'s attribute ``name`` is a staticmethod, when the caller knows (None:
+    looked up here)."""
     if type(func) is _FUNCTION:
         # The common case, without inspect.signature's cost (a function's attributes are its
         # __dict__: no lookup that misses).
@@ -181,8 +183,11 @@ def _funcargnames(func, cls=None, name=""):
                 kwonly = code.co_varnames[npos : npos + code.co_kwonlyargcount]
                 kwdefaults = func.__kwdefaults__ or {}
                 names = names + tuple(k for k in kwonly if k not in kwdefaults)
-            if cls is not None and not isinstance(inspect.getattr_static(cls, name or func.__name__, None), staticmethod):
-                names = names[1:]
+            if cls is not None:
+                if static is None:
+                    static = isinstance(inspect.getattr_static(cls, name or func.__name__, None), staticmethod)
+                if not static:
+                    names = names[1:]
             return names
     try:
         params = inspect.signature(func).parameters.values()
@@ -765,7 +770,7 @@ def collect(module, rel):
                     items.append(item)
                     continue
             if visible is None:
-                visible = _module_visible(module)
+                visible = _visible(module, None)
             items.extend(
                 _pytest_items(None, None, key, value, module_marks, rel, has_pytest, module, argnames=argnames, visible=visible)
             )
@@ -805,27 +810,39 @@ def collect(module, rel):
                 names_seen.add(n)
                 if not _is_test_function(n):
                     continue
-                if isinstance(obj, staticmethod):
+                static = isinstance(obj, staticmethod)
+                if static:
                     obj = obj.__func__
                 if not inspect.isfunction(obj) or not getattr(obj, "__test__", True) or _is_dbtest(obj):
                     continue
-                found.append((n, obj))
+                found.append((n, obj, static))
             per_class.append(found)
         class_marks = _marks_of(value) if has_pytest else []
+        # Without a metaclass, what getattr_static finds for a name is its first definition
+        # in the MRO: the one found above.
+        plain_class = type(value) is type
+        class_visible = None
         for found in reversed(per_class):
-            for n, obj in found:
-                items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest, module, class_marks))
+            for n, obj, static in found:
+                if class_visible is None:
+                    class_visible = _visible(module, value)
+                argnames = _funcargnames(obj, cls=value, name=n, static=static) if plain_class else None
+                items.extend(
+                    _pytest_items(
+                        value, key, n, obj, module_marks, rel, has_pytest, module, class_marks, argnames, class_visible
+                    )
+                )
                 reorder = True
     if testcase is not None and callable(vars(module).get("load_tests")):
         items.extend(_load_tests_extras(module, items))
     return _reorder(items) if reorder else items
 
 
-def _module_visible(module):
-    """The fixtures visible in the module, or False when finding them raises: each test
-    then reports the error (`_pytest_items`)."""
+def _visible(module, cls):
+    """The fixtures visible in the module (in class ``cls``), or False when finding them
+    raises: each test then reports the error (`_pytest_items`)."""
     try:
-        return _fixtures.visible_for(module, None, _fixtures._ROOT[0] or "")
+        return _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
     except BaseException as e:  # noqa: BLE001
         if isinstance(e, KeyboardInterrupt):
             raise
