@@ -1478,7 +1478,7 @@ class Session:
 
     def _call_test(self, func, item, xfail, kwargs):
         try:
-            result = func(**kwargs)
+            result = func(**kwargs) if kwargs else func()
             if result is not None:
                 self._await(result)
         except BaseException as e:  # noqa: BLE001
