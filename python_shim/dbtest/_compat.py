@@ -627,7 +627,7 @@ def _unittest_names(cls):
         found = {}
         for k in cls.__mro__:
             for attr, obj in k.__dict__.items():
-                if attr not in found and attr.startswith(prefix):
+                if attr.startswith(prefix) and attr not in found:
                     found[attr] = obj
         for attr in sorted(found):
             obj = found[attr]
