@@ -160,8 +160,6 @@ def _marks_of(obj):
     return marks
 
 
-
-
 def _funcargnames(func, cls=None, name="", static=None):
     """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance. ``static``:
     whether ``cls``'s attribute ``name`` is a staticmethod, when the caller knows (None:
@@ -1518,9 +1516,10 @@ def _init_fast_run():
     case = sys.modules.get("unittest.case")
     needed = ("TestCase", "_Outcome", "_addSkip", "_addError", "_ShouldStop", "SkipTest")
     if sys.version_info[:2] == (3, 11) and case is not None and all(hasattr(case, n) for n in needed):
-        _FAST_RUN = (case.TestCase.run, case._Outcome, case._addSkip, case._addError, case._ShouldStop, case.SkipTest)
         tc = case.TestCase
+        # (_TC first: another thread may see _FAST_RUN set and use both)
         _TC[:] = (tc.__init__, tc.addTypeEqualityFunc, tc.doCleanups, tc._callSetUp, tc._callTestMethod, tc._callTearDown)
+        _FAST_RUN = (tc.run, case._Outcome, case._addSkip, case._addError, case._ShouldStop, case.SkipTest)
     else:
         _FAST_RUN = ()
 
@@ -1530,21 +1529,24 @@ def _init_fast_run():
 # `_new_test_case` and `_fast_run` inline.
 _TC = []
 _METHOD = __import__("types").MethodType
-_TYPE_CALL = type.__call__
 _OBJECT_NEW = object.__new__
 _OBJECT_GETATTRIBUTE = object.__getattribute__
+_OBJECT_SETATTR = object.__setattr__
 _MISSING = object()
 
 
 def _new_test_case(cls, name):
     """``cls(name)`` for a TestCase class: 3.11's ``TestCase.__init__`` inline when the class
-    keeps it (its six ``addTypeEqualityFunc`` calls cost more than the test body)."""
+    keeps it, and Python's ways of making an instance and reading and setting its attributes
+    (its six ``addTypeEqualityFunc`` calls cost more than the test body)."""
     if not (
         _TC
-        and type(cls).__call__ is _TYPE_CALL
-        and cls.__new__ is _OBJECT_NEW
+        and type(cls) is type
         and cls.__init__ is _TC[0]
         and cls.addTypeEqualityFunc is _TC[1]
+        and cls.__new__ is _OBJECT_NEW
+        and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+        and cls.__setattr__ is _OBJECT_SETATTR
     ):
         return cls(name)
     test = _OBJECT_NEW(cls)
@@ -1573,20 +1575,6 @@ _TYPE_EQUALITY_FUNCS = {
     frozenset: "assertSetEqual",
     str: "assertMultiLineEqual",
 }
-
-
-def _part(outcome, test_case, func, *args):
-    """``_Outcome.testPartExecutor`` (3.11) around one call, without a context manager."""
-    old_success = outcome.success
-    outcome.success = True
-    try:
-        func(*args)
-    except KeyboardInterrupt:
-        raise
-    except:  # noqa: E722 - as unittest: anything a test raises is its outcome
-        _part_failed(outcome, test_case)
-    finally:
-        outcome.success = outcome.success and old_success
 
 
 def _part_failed(outcome, test_case):
@@ -1653,7 +1641,7 @@ def _fast_run(test, result):
     outcome.expectedFailure = None
     # TestCase's own _callSetUp/_callTestMethod/_callTearDown, inline (their frames are
     # unittest's: tracebacks lose nothing, `_trim` drops them).
-    d = test.__dict__
+    d = test.__dict__ if plain else None
     inline = (
         plain
         and cls._callSetUp is _TC[3]
@@ -1702,7 +1690,7 @@ def _fast_run(test, result):
                 _part_failed(outcome, test)
             finally:
                 outcome.success = outcome.success and old_success
-        if test._cleanups or not plain or cls.doCleanups is not _TC[2] or "doCleanups" in d:
+        if not plain or test._cleanups or cls.doCleanups is not _TC[2] or "doCleanups" in d:
             test.doCleanups()  # (TestCase's own, with nothing to clean up, does nothing)
         if outcome.success:
             if expecting_failure:
