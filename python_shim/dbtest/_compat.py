@@ -1606,7 +1606,8 @@ def _fast_run(test, result):
     cls = test.__class__
     # A class whose attributes are found as Python finds them (no metaclass, no
     # __getattribute__): a miss of the instance's lookup, which raises nothing, means a miss
-    # of the class's, which raises inside getattr.
+    # of the class's, which raises inside getattr (short of a descriptor of that name that
+    # raises AttributeError for an instance only).
     plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
     if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
         class_skip = False
