@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 
 from . import _fixtures
 
@@ -68,8 +69,14 @@ def _is_test_function(name):
 # initialized module"), which pytest, importing serially, never shows. Tests still run at once.
 IMPORT_LOCK = __import__("threading").RLock()
 
+_FUNCTION = type(configure)
+
 # Mark names that mean something to the runner; any other mark is a tag.
 _RUNNER_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"})
+
+
+# The parameters of an unparametrized test, shared (read only: tests get a copy as kwargs).
+_NO_PARAMS = {}
 
 
 class Item:
@@ -99,11 +106,13 @@ class Item:
         self.suite = suite
         self.name = name
         self.func = func
-        self.params = params or {}
-        self.marks = list(marks)
-        self.tags = list(tags)
+        # Stored as given (callers pass fresh lists or empty tuples; nothing mutates them):
+        # copying them cost every one of thousands of items.
+        self.params = params if params is not None else _NO_PARAMS
+        self.marks = marks
+        self.tags = tags
         self.line = line
-        self.missing = list(missing)
+        self.missing = missing
         self.collect_error = collect_error
         self.instance = None
         self.fx = None
@@ -115,6 +124,8 @@ class Item:
 
 
 def _line_of(func):
+    if type(func) is _FUNCTION and "__wrapped__" not in func.__dict__:
+        return func.__code__.co_firstlineno
     code = getattr(func, "__code__", None)
     if code is None or hasattr(func, "__wrapped__"):
         try:
@@ -149,30 +160,33 @@ def _marks_of(obj):
     return marks
 
 
-_FUNCTION = type(_line_of)
-
-
-def _funcargnames(func, cls=None, name=""):
-    """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance."""
-    if (
-        type(func) is _FUNCTION
-        and not hasattr(func, "__wrapped__")
-        and not hasattr(func, "__signature__")
-        and not func.__code__.co_posonlyargcount
-    ):
-        # The common case, without inspect.signature's cost.
+def _funcargnames(func, cls=None, name="", static=None):
+    """pytest's ``getfuncargnames``: mandatory arguments not bound to an instance. ``static``:
+    whether ``cls``'s attribute ``name`` is a staticmethod, when the caller knows (None:
+    looked up here)."""
+    if type(func) is _FUNCTION:
+        # The common case, without inspect.signature's cost (a function's attributes are its
+        # __dict__: no lookup that misses).
+        d = func.__dict__
         code = func.__code__
-        npos = code.co_argcount
-        names = code.co_varnames[:npos]
-        ndefaults = len(func.__defaults__ or ())
-        if ndefaults:
-            names = names[: npos - ndefaults]
-        kwonly = code.co_varnames[npos : npos + code.co_kwonlyargcount]
-        kwdefaults = func.__kwdefaults__ or {}
-        names = names + tuple(k for k in kwonly if k not in kwdefaults)
-        if cls is not None and not isinstance(inspect.getattr_static(cls, name or func.__name__, None), staticmethod):
-            names = names[1:]
-        return names
+        if not code.co_posonlyargcount and (not d or ("__wrapped__" not in d and "__signature__" not in d)):
+            npos = code.co_argcount
+            if cls is None and not npos and not code.co_kwonlyargcount:
+                return ()
+            names = code.co_varnames[:npos]
+            defaults = func.__defaults__
+            if defaults:
+                names = names[: npos - len(defaults)]
+            if code.co_kwonlyargcount:
+                kwonly = code.co_varnames[npos : npos + code.co_kwonlyargcount]
+                kwdefaults = func.__kwdefaults__ or {}
+                names = names + tuple(k for k in kwonly if k not in kwdefaults)
+            if cls is not None:
+                if static is None:
+                    static = isinstance(inspect.getattr_static(cls, name or func.__name__, None), staticmethod)
+                if not static:
+                    names = names[1:]
+            return names
     try:
         params = inspect.signature(func).parameters.values()
     except (ValueError, TypeError):
@@ -362,6 +376,8 @@ class _SyntheticMark:
 # ---------------------------------------------------------------- collection
 
 def _is_dbtest(obj):
+    if type(obj) is _FUNCTION:
+        return "__dbtest__" in obj.__dict__
     if hasattr(obj, "__dbtest__"):
         return True
     dbtest = sys.modules.get("dbtest")
@@ -369,21 +385,51 @@ def _is_dbtest(obj):
     return isinstance(obj, type) and base is not None and issubclass(obj, base)
 
 
-def _pytest_items(cls, suite, name, func, module_marks, rel, has_pytest, module=None):
-    """The items for one pytest-style function (one per parametrized case)."""
-    own = _marks_of(func) if has_pytest else []
-    class_marks = _marks_of(cls) if (has_pytest and cls is not None) else []
-    marks = own + class_marks + module_marks
+def _pytest_items(
+    cls, suite, name, func, module_marks, rel, has_pytest, module=None, class_marks=None, argnames=None, visible=None
+):
+    """The items for one pytest-style function (one per parametrized case). ``class_marks``,
+    ``argnames`` and ``visible``: what the caller already computed (None: computed here)."""
+    if has_pytest:
+        if class_marks is None:
+            class_marks = _marks_of(cls) if cls is not None else []
+        marks = _marks_of(func) + class_marks + module_marks
+    else:
+        marks = list(module_marks)
     line = _line_of(func)
-    nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
-    argnames = _funcargnames(func, cls=cls, name=name)
-    try:
-        fx, cases, pscopes = _fixture_cases(module, cls, marks, argnames, nodeid)
-        cases = _expand(func, marks, nodeid, cases)
-    except BaseException as e:  # noqa: BLE001 - a bad parametrize is this test's error
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        return [Item("pytest", cls, suite, name, func, line, marks=marks, collect_error=e)]
+    if argnames is None:
+        argnames = _funcargnames(func, cls=cls, name=name)
+    if not marks and module is not None:
+        # The common case, no marks: tests with the same arguments share one resolution,
+        # and there is nothing to expand.
+        try:
+            if not visible:
+                visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+            got = visible.memo.get(argnames)
+            if got is None:
+                nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
+                got = visible.memo[argnames] = _fixture_cases_uncached(visible, marks, argnames, nodeid)
+        except BaseException as e:  # noqa: BLE001 - a bad fixture set-up is this test's error
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return [Item("pytest", cls, suite, name, func, line, marks=marks, collect_error=e)]
+        fx, cases, pscopes = got
+        if cases is None:
+            missing = () if fx is not None or not argnames else list(argnames)
+            item = Item("pytest", cls, suite, name, func, line, None, (), (), missing)
+            item.fx = fx
+            if pscopes:
+                item.argkeys = _argkeys(item, _NO_PARAMS, None, pscopes, rel)
+            return (item,)
+    else:
+        nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
+        try:
+            fx, cases, pscopes = _fixture_cases(module, cls, marks, argnames, nodeid)
+            cases = _expand(func, marks, nodeid, cases)
+        except BaseException as e:  # noqa: BLE001 - a bad parametrize is this test's error
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return [Item("pytest", cls, suite, name, func, line, marks=marks, collect_error=e)]
     items = []
     for cid, params, extra, fparams in cases:
         all_marks = extra + marks
@@ -551,9 +597,49 @@ def _reorder(items):
 
 
 def _unittest_names(cls):
+    """[(name, method)] of a TestCase class's tests, as ``getTestCaseNames`` lists them."""
     import unittest
 
-    return unittest.defaultTestLoader.getTestCaseNames(cls)
+    loader = unittest.defaultTestLoader
+    if (
+        _DEFAULT_LOADER_NAMES
+        and type(loader) is unittest.TestLoader
+        and type(loader).getTestCaseNames.__module__ == "unittest.loader"
+        and loader.testNamePatterns is None
+        and loader.sortTestMethodsUsing is unittest.util.three_way_cmp
+        and type(loader.testMethodPrefix) is str
+    ):
+        # The default loader's own steps without their per-name cost (a full name formatted
+        # for no pattern, a sort by a Python comparison of what ``dir`` already sorted).
+        prefix = loader.testMethodPrefix
+        out = []
+        if type(cls) is not type:
+            for attr in dir(cls):
+                if attr.startswith(prefix):
+                    obj = getattr(cls, attr)
+                    if callable(obj):
+                        out.append((attr, obj))
+            return out
+        # Without a metaclass, `dir` lists the names of the classes of the MRO, and getattr
+        # finds a name's first definition there (a function: itself).
+        found = {}
+        for k in cls.__mro__:
+            for attr, obj in k.__dict__.items():
+                if attr.startswith(prefix) and attr not in found:
+                    found[attr] = obj
+        for attr in sorted(found):
+            obj = found[attr]
+            if type(obj) is not _FUNCTION:
+                obj = getattr(cls, attr)
+                if not callable(obj):
+                    continue
+            out.append((attr, obj))
+        return out
+    return [(n, getattr(cls, n, None)) for n in loader.getTestCaseNames(cls)]
+
+
+# 3.11's TestLoader.getTestCaseNames, which `_unittest_names` mirrors.
+_DEFAULT_LOADER_NAMES = sys.version_info[:2] == (3, 11)
 
 
 def _uses_unittest_asserts(cls):
@@ -645,75 +731,155 @@ def collect(module, rel):
                 unittest_module = True
                 mixins.update(k for k in value.__mro__ if not issubclass(k, testcase))
     if not unittest_module and "pytest" not in vars(module) and "dbtest" in sys.modules:
-        # A dbtest module's helpers named `test*` that take arguments are not tests either.
-        unittest_module = any(_is_dbtest(value) for _, value in namespace)
+        # A dbtest module's helpers named `test*` that take arguments are not tests either
+        # (None: not looked at until a test function or class needs it).
+        unittest_module = None
+    default_names = _FUNC_PATTERNS == ("test",)
+    visible = None  # the module's fixtures, once a test function needs them
+    # Without marks, what `_pytest_items` makes of a function whose argument names resolved
+    # (for an earlier test) to one case without params is one Item: argument names -> its
+    # fixtures.
+    lanes = {} if not module_marks else None
+    reorder = False  # whether an item may have argkeys (`_reorder`)
     for key, value in namespace:
-        if isinstance(value, type):
-            if testcase is not None and issubclass(value, testcase):
-                if getattr(value, "__module__", "") in _UNITTEST_OWN:
-                    continue  # TestCase, IsolatedAsyncioTestCase, FunctionTestCase themselves
-                try:
-                    names = _unittest_names(value)
-                except Exception:  # noqa: BLE001
-                    names = []
-                class_marks = _marks_of(value) if has_pytest else []
-                for n in names:
-                    method = getattr(value, n, None)
-                    item = Item("unittest", value, key, n, n, _line_of(method))
-                    if has_pytest:
-                        # pytest applies marks to unittest tests too (skipif, xfail, tags),
-                        # and its autouse and `usefixtures` fixtures.
-                        item.marks = _marks_of(method) + class_marks + module_marks
-                        item.tags = [m.name for m in item.marks if m.name not in _RUNNER_MARKS]
-                        item.tags = list(dict.fromkeys(item.tags))
-                        item.fx = _unittest_fixtures(module, value, item.marks)
-                    items.append(item)
+        if type(value) is _FUNCTION:
+            # (a function's attributes are its __dict__: no lookup that misses.)
+            if not (key.startswith("test") if default_names else _is_test_function(key)) or id(value) in seen:
                 continue
-            if (
-                not _is_test_class(key)
-                or value in mixins
-                or (unittest_module and _uses_unittest_asserts(value))
-                or _is_dbtest(value)
-                or not getattr(value, "__test__", True)
-                or value.__init__ is not object.__init__
-                or value.__new__ is not object.__new__
-            ):
+            d = value.__dict__
+            if d and (not d.get("__test__", True) or "__dbtest__" in d):
                 continue
-            # pytest's order: base classes' tests first, each name once.
-            per_class = []
-            names_seen = set()
-            for k in (value,) + value.__mro__:
-                found = []
-                for n, obj in list(vars(k).items()):
-                    if n in names_seen:
-                        continue
-                    names_seen.add(n)
-                    if not _is_test_function(n):
-                        continue
-                    if isinstance(obj, staticmethod):
-                        obj = obj.__func__
-                    if not inspect.isfunction(obj) or not getattr(obj, "__test__", True) or _is_dbtest(obj):
-                        continue
-                    found.append((n, obj))
-                per_class.append(found)
-            for found in reversed(per_class):
-                for n, obj in found:
-                    items.extend(_pytest_items(value, key, n, obj, module_marks, rel, has_pytest, module))
-            continue
-        if (
-            _is_test_function(key)
-            and inspect.isfunction(value)
-            and getattr(value, "__test__", True)
-            and not _is_dbtest(value)
-            and id(value) not in seen
-        ):
             seen.add(id(value))
-            if unittest_module and _funcargnames(value, name=key):
-                continue  # a helper of a unittest module, not a test asking for fixtures
-            items.extend(_pytest_items(None, None, key, value, module_marks, rel, has_pytest, module))
+            code = value.__code__
+            if not (code.co_argcount or code.co_kwonlyargcount) and (not d or ("__wrapped__" not in d and "__signature__" not in d)):
+                argnames = ()  # what `_funcargnames` finds, without the call
+            else:
+                argnames = _funcargnames(value, name=key)
+            if argnames:
+                if unittest_module is None:
+                    unittest_module = any(_is_dbtest(v) for _, v in namespace)
+                if unittest_module:
+                    continue  # a helper of a unittest module, not a test asking for fixtures
+            if lanes is not None and (not d or ("__wrapped__" not in d and "pytestmark" not in d)):
+                fx = lanes.get(argnames, _MISSING)
+                if fx is not _MISSING:
+                    item = Item("pytest", None, None, key, value, code.co_firstlineno, None, (), (), ())
+                    item.fx = fx
+                    items.append(item)
+                    continue
+            if visible is None:
+                visible = _visible(module, None)
+            items.extend(
+                _pytest_items(None, None, key, value, module_marks, rel, has_pytest, module, argnames=argnames, visible=visible)
+            )
+            reorder = True
+            if lanes is not None and visible:
+                got = visible.memo.get(argnames)
+                if got is not None and got[1] is None and not got[2] and (got[0] is not None or not argnames):
+                    lanes[argnames] = got[0]
+            continue
+        if not isinstance(value, type):
+            continue
+        if testcase is not None and issubclass(value, testcase):
+            if getattr(value, "__module__", "") in _UNITTEST_OWN:
+                continue  # TestCase, IsolatedAsyncioTestCase, FunctionTestCase themselves
+            items.extend(_unittest_items(module, key, value, has_pytest, module_marks))
+            continue
+        if unittest_module is None and _is_test_class(key):
+            unittest_module = any(_is_dbtest(v) for _, v in namespace)
+        if (
+            not _is_test_class(key)
+            or value in mixins
+            or (unittest_module and _uses_unittest_asserts(value))
+            or _is_dbtest(value)
+            or not getattr(value, "__test__", True)
+            or value.__init__ is not object.__init__
+            or value.__new__ is not object.__new__
+        ):
+            continue
+        # pytest's order: base classes' tests first, each name once.
+        per_class = []
+        names_seen = set()
+        for k in (value,) + value.__mro__:
+            found = []
+            for n, obj in list(vars(k).items()):
+                if n in names_seen:
+                    continue
+                names_seen.add(n)
+                if not _is_test_function(n):
+                    continue
+                static = isinstance(obj, staticmethod)
+                if static:
+                    obj = obj.__func__
+                if not inspect.isfunction(obj) or not getattr(obj, "__test__", True) or _is_dbtest(obj):
+                    continue
+                found.append((n, obj, static))
+            per_class.append(found)
+        class_marks = _marks_of(value) if has_pytest else []
+        # Without a metaclass, what getattr_static finds for a name is its first definition
+        # in the MRO: the one found above.
+        plain_class = type(value) is type
+        class_visible = None
+        for found in reversed(per_class):
+            for n, obj, static in found:
+                if class_visible is None:
+                    class_visible = _visible(module, value)
+                argnames = _funcargnames(obj, cls=value, name=n, static=static) if plain_class else None
+                items.extend(
+                    _pytest_items(
+                        value, key, n, obj, module_marks, rel, has_pytest, module, class_marks, argnames, class_visible
+                    )
+                )
+                reorder = True
     if testcase is not None and callable(vars(module).get("load_tests")):
         items.extend(_load_tests_extras(module, items))
-    return _reorder(items)
+    return _reorder(items) if reorder else items
+
+
+def _visible(module, cls):
+    """The fixtures visible in the module (in class ``cls``), or False when finding them
+    raises: each test then reports the error (`_pytest_items`)."""
+    try:
+        return _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    except BaseException as e:  # noqa: BLE001
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return False
+
+
+def _unittest_items(module, key, cls, has_pytest, module_marks):
+    """The items of a TestCase class, in ``python -m unittest``'s order."""
+    try:
+        names = _unittest_names(cls)
+    except Exception:  # noqa: BLE001
+        return []
+    items = []
+    if not has_pytest:
+        for n, method in names:
+            if type(method) is _FUNCTION and "__wrapped__" not in method.__dict__:
+                line = method.__code__.co_firstlineno  # what `_line_of` finds
+            else:
+                line = _line_of(method)
+            items.append(Item("unittest", cls, key, n, n, line))
+        return items
+    class_marks = _marks_of(cls)
+    plain_fx = _MISSING  # the fixtures of a test without marks (the same for each)
+    for n, method in names:
+        item = Item("unittest", cls, key, n, n, _line_of(method))
+        if not class_marks and not module_marks and type(method) is _FUNCTION and "pytestmark" not in method.__dict__:
+            # No marks (`_marks_of` finds none): no tags, and the class's autouse fixtures.
+            if plain_fx is _MISSING:
+                plain_fx = _unittest_fixtures(module, cls, ())
+            item.fx = plain_fx
+            items.append(item)
+            continue
+        # pytest applies marks to unittest tests too (skipif, xfail, tags), and its autouse
+        # and `usefixtures` fixtures.
+        item.marks = _marks_of(method) + class_marks + module_marks
+        item.tags = list(dict.fromkeys(m.name for m in item.marks if m.name not in _RUNNER_MARKS))
+        item.fx = _unittest_fixtures(module, cls, item.marks)
+        items.append(item)
+    return items
 
 
 def _flatten(suite):
@@ -824,61 +990,78 @@ def _classify(exc):
 class _Result:
     """The unittest result object TestCase.run reports to, for one test at a time."""
 
+    _class = None  # made once: unittest is imported by then
+
     def __init__(self):
-        import unittest
+        cls = _Result._class
+        if cls is None:
+            cls = _Result._class = _result_class()
+        self.result = cls()
 
-        class Result(unittest.TestResult):
-            def __init__(self):
-                super().__init__()
-                self.reset()
 
-            def reset(self):
-                self.problems = []  # (status, exc) of the test itself
-                self.subtests = []  # (label, exc)
-                self.skip = None
-                self.xfail = None
-                self.xpass = False
-                self.success = False
+def _result_class():
+    import unittest
 
-            def startTest(self, test):
-                pass
+    class Result(unittest.TestResult):
+        def __init__(self):
+            super().__init__()
+            self.reset()
 
-            def stopTest(self, test):
-                pass
+        def reset(self):
+            self.problems = []  # (status, exc) of the test itself
+            self.subtests = []  # (label, exc)
+            self.skip = None
+            self.xfail = None
+            self.xpass = False
+            # Whether anything above changed since: a test that passed leaves it
+            # False, and the next test needs no reset.
+            self.dirty = False
 
-            def addSuccess(self, test):
-                self.success = True
+        def startTest(self, test):
+            pass
 
-            def addError(self, test, err):
-                skipped, _, _ = _outcome_classes()
-                if skipped is not None and isinstance(err[1], skipped):
-                    self.skip = str(getattr(err[1], "msg", None) or "skipped")  # pytest.skip()
-                    return
-                self.problems.append(("error", err[1]))
+        def stopTest(self, test):
+            pass
 
-            def addFailure(self, test, err):
-                self.problems.append(("failed", err[1]))
+        def addSuccess(self, test):
+            pass
 
-            def addSkip(self, test, reason):
-                if getattr(test, "_subDescription", None) is not None and test is not getattr(self, "current", None):
-                    return  # a skipped subtest does not skip its test
-                self.skip = reason
+        def addError(self, test, err):
+            self.dirty = True
+            skipped, _, _ = _outcome_classes()
+            if skipped is not None and isinstance(err[1], skipped):
+                self.skip = str(getattr(err[1], "msg", None) or "skipped")  # pytest.skip()
+                return
+            self.problems.append(("error", err[1]))
 
-            def addExpectedFailure(self, test, err):
-                self.xfail = err[1]
+        def addFailure(self, test, err):
+            self.dirty = True
+            self.problems.append(("failed", err[1]))
 
-            def addUnexpectedSuccess(self, test):
-                self.xpass = True
+        def addSkip(self, test, reason):
+            if getattr(test, "_subDescription", None) is not None and test is not getattr(self, "current", None):
+                return  # a skipped subtest does not skip its test
+            self.dirty = True
+            self.skip = reason
 
-            def addSubTest(self, test, subtest, err):
-                if err is not None:
-                    label = subtest._subDescription()
-                    self.subtests.append((label, err[1], issubclass(err[0], test.failureException)))
+        def addExpectedFailure(self, test, err):
+            self.dirty = True
+            self.xfail = err[1]
 
-            def addDuration(self, test, elapsed):
-                pass
+        def addUnexpectedSuccess(self, test):
+            self.dirty = True
+            self.xpass = True
 
-        self.result = Result()
+        def addSubTest(self, test, subtest, err):
+            if err is not None:
+                self.dirty = True
+                label = subtest._subDescription()
+                self.subtests.append((label, err[1], issubclass(err[0], test.failureException)))
+
+        def addDuration(self, test, elapsed):
+            pass
+
+    return Result
 
 
 class Session:
@@ -1056,6 +1239,25 @@ class Session:
 
     def step(self, item):
         """``enter`` then ``run``: (the previous class's tear-down problems, the outcome)."""
+        cls = item.cls
+        if (
+            cls is self.cls
+            and self.module_state == "ok"
+            and (cls is None or (self.cls_state == "ok" and item.suite == self._cls_suite))
+        ):
+            # Nothing to set up or tear down (the next test of the same class or of the
+            # module's functions): what `enter` would find.
+            if item.collect_error is not None:
+                outcome = self.run(item)
+            elif item.style == "unittest":
+                # what `run` would call
+                outcome = self._run_unittest(item) if item.marks else self._run_unittest_case(item)
+            else:
+                outcome = self._run_pytest(item)
+            if self._pending:
+                problems, self._pending = self._pending, []
+                return problems, outcome
+            return [], outcome
         problems, setup = self.enter(item)
         outcome = setup if setup is not None else self.run(item)
         if self._pending:
@@ -1086,6 +1288,8 @@ class Session:
         if item.collect_error is not None:
             return ("error", "exception", None, _trim(item.collect_error), None)
         if item.style == "unittest":
+            if not item.marks:
+                return self._run_unittest_case(item)
             return self._run_unittest(item)
         return self._run_pytest(item)
 
@@ -1115,16 +1319,26 @@ class Session:
     def _run_unittest_case(self, item):
         if self._result is None:
             self._result = _Result().result
+            if _FAST_RUN is None:
+                _init_fast_run()
         result = self._result
-        result.reset()
+        if result.dirty:
+            result.reset()
         try:
-            test = item.instance if item.instance is not None else item.cls(item.func)
+            test = item.instance if item.instance is not None else _new_test_case(item.cls, item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
             return ("error", "exception", None, _trim(e), None)
         if item.fx is None:
-            return self._unittest_outcome(test, result)
+            # `_unittest_outcome`, inline: most tests
+            result.current = test
+            if _FAST_RUN and type(test).run is _FAST_RUN[0]:
+                _fast_run(test, result)
+            else:
+                test.run(result)
+            result.current = None
+            return self._unittest_verdict(result) if result.dirty else _PASSED
         # pytest's autouse and `usefixtures` fixtures around a TestCase's test (bound to it).
         if item.fx.error is not None:
             return ("error", "fixture", item.fx.error, None, None)
@@ -1147,6 +1361,10 @@ class Session:
         else:
             test.run(result)
         result.current = None
+        return self._unittest_verdict(result) if result.dirty else _PASSED
+
+    def _unittest_verdict(self, result):
+        """The outcome of a unittest test that reported something to ``result``."""
         if result.skip is not None:
             return ("skipped", None, result.skip, None, None)
         if result.xfail is not None:
@@ -1198,6 +1416,8 @@ class Session:
             word = "fixture" if len(item.missing) == 1 else "fixtures"
             return ("error", "fixture", f"{word} {names} not found", None, None)
         fx = item.fx
+        if fx is None and item.cls is None:
+            return self._call_test(item.func, item, xfail, item.params)  # nothing to set up
         if fx is not None and fx.error is not None:
             return ("error", "fixture", fx.error, None, None)
         instance = None
@@ -1256,7 +1476,9 @@ class Session:
 
     def _call_test(self, func, item, xfail, kwargs):
         try:
-            self._await(func(**kwargs))
+            result = func(**kwargs) if kwargs else func()
+            if result is not None:
+                self._await(result)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -1294,59 +1516,183 @@ def _init_fast_run():
     case = sys.modules.get("unittest.case")
     needed = ("TestCase", "_Outcome", "_addSkip", "_addError", "_ShouldStop", "SkipTest")
     if sys.version_info[:2] == (3, 11) and case is not None and all(hasattr(case, n) for n in needed):
-        _FAST_RUN = (case.TestCase.run, case._Outcome, case._addSkip, case._addError, case._ShouldStop, case.SkipTest)
+        tc = case.TestCase
+        # (_TC first: another thread may see _FAST_RUN set and use both)
+        _TC[:] = (tc.__init__, tc.addTypeEqualityFunc, tc.doCleanups, tc._callSetUp, tc._callTestMethod, tc._callTearDown)
+        _FAST_RUN = (tc.run, case._Outcome, case._addSkip, case._addError, case._ShouldStop, case.SkipTest)
     else:
         _FAST_RUN = ()
 
 
-def _part(outcome, test_case, func, *args):
-    """``_Outcome.testPartExecutor`` (3.11) around one call, without a context manager."""
-    _, _, add_skip, add_error, should_stop, skip_test = _FAST_RUN
-    old_success = outcome.success
-    outcome.success = True
+# 3.11's TestCase.__init__, addTypeEqualityFunc, doCleanups, _callSetUp, _callTestMethod and
+# _callTearDown (set with _FAST_RUN): a class that keeps them is made, run and cleaned up by
+# `_new_test_case` and `_fast_run` inline.
+_TC = []
+_METHOD = __import__("types").MethodType
+_OBJECT_NEW = object.__new__
+_OBJECT_GETATTRIBUTE = object.__getattribute__
+_OBJECT_SETATTR = object.__setattr__
+_MISSING = object()
+
+
+def _new_test_case(cls, name):
+    """``cls(name)`` for a TestCase class: 3.11's ``TestCase.__init__`` inline when the class
+    keeps it, and Python's ways of making an instance and reading and setting its attributes
+    (its six ``addTypeEqualityFunc`` calls cost more than the test body)."""
+    if not (
+        _TC
+        and type(cls) is type
+        and cls.__init__ is _TC[0]
+        and cls.addTypeEqualityFunc is _TC[1]
+        and cls.__new__ is _OBJECT_NEW
+        and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+        and cls.__setattr__ is _OBJECT_SETATTR
+    ):
+        return cls(name)
+    test = _OBJECT_NEW(cls)
+    test._testMethodName = name
+    test._outcome = None
+    test._testMethodDoc = "No test"
     try:
-        func(*args)
-    except KeyboardInterrupt:
-        raise
-    except skip_test as e:
+        test_method = getattr(test, name)
+    except AttributeError:
+        if name != "runTest":
+            raise ValueError("no such test method in %s: %s" % (test.__class__, name)) from None  # noqa: UP031
+    else:
+        test._testMethodDoc = test_method.__doc__
+    test._cleanups = []
+    test._subtest = None
+    test._type_equality_funcs = _TYPE_EQUALITY_FUNCS.copy()
+    return test
+
+
+# What TestCase.__init__'s addTypeEqualityFunc calls register, in their order.
+_TYPE_EQUALITY_FUNCS = {
+    dict: "assertDictEqual",
+    list: "assertListEqual",
+    tuple: "assertTupleEqual",
+    set: "assertSetEqual",
+    frozenset: "assertSetEqual",
+    str: "assertMultiLineEqual",
+}
+
+
+def _part_failed(outcome, test_case):
+    """The ``except`` clauses of ``testPartExecutor`` (3.11), KeyboardInterrupt aside, for
+    the exception being handled."""
+    _, _, add_skip, add_error, should_stop, skip_test = _FAST_RUN
+    exc_info = sys.exc_info()
+    e = exc_info[1]
+    if isinstance(e, skip_test):
         outcome.success = False
         add_skip(outcome.result, test_case, str(e))
-    except should_stop:
-        pass
-    except:  # noqa: E722 - as unittest: anything a test raises is its outcome
-        exc_info = sys.exc_info()
+    elif not isinstance(e, should_stop):
         if outcome.expecting_failure:
             outcome.expectedFailure = exc_info
         else:
             outcome.success = False
             add_error(outcome.result, test_case, exc_info)
-        exc_info = None
-    finally:
-        outcome.success = outcome.success and old_success
+    # as unittest: break the cycle exc_info -> frame -> exc_info
+    exc_info = e = None
 
 
 def _fast_run(test, result):
-    """``TestCase.run`` (3.11) step for step, for a result whose startTest/stopTest do nothing."""
-    _, outcome_type, add_skip, _, _, _ = _FAST_RUN
+    """``TestCase.run`` (3.11) step for step, for a result whose startTest/stopTest do nothing.
+
+    The set-up and test parts run with ``outcome.success`` True before them (a fresh outcome;
+    the test part only after a set-up that succeeded), where ``testPartExecutor``'s saving
+    and restoring of it changes nothing: they are inline."""
     test_method = getattr(test, test._testMethodName)
     cls = test.__class__
-    if getattr(cls, "__unittest_skip__", False) or getattr(test_method, "__unittest_skip__", False):
-        why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")
-        add_skip(result, test, why)
-        return
-    expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or getattr(
-        test_method, "__unittest_expecting_failure__", False
+    # A class whose attributes are found as Python finds them (no metaclass, no
+    # __getattribute__): a miss of the instance's lookup, which raises nothing, means a miss
+    # of the class's, which raises inside getattr (short of a descriptor of that name that
+    # raises AttributeError for an instance only).
+    plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+    if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
+        class_skip = False
+    else:
+        class_skip = getattr(cls, "__unittest_skip__", False)
+    func = test_method.__func__ if type(test_method) is _METHOD else None
+    if type(func) is _FUNCTION:
+        # A bound method's lookup of an attribute it lacks raises inside getattr; its
+        # function's attributes are the function's __dict__.
+        fd = func.__dict__
+        if class_skip or (fd and fd.get("__unittest_skip__", False)):
+            why = getattr(cls, "__unittest_skip_why__", "") or fd.get("__unittest_skip_why__", "")
+            _FAST_RUN[2](result, test, why)
+            return
+        expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or (
+            fd.get("__unittest_expecting_failure__", False) if fd else False
+        )
+    else:
+        if class_skip or getattr(test_method, "__unittest_skip__", False):
+            why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")
+            _FAST_RUN[2](result, test, why)
+            return
+        expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or getattr(
+            test_method, "__unittest_expecting_failure__", False
+        )
+    # _Outcome(result), its __init__ inline
+    outcome = _OBJECT_NEW(_FAST_RUN[1])
+    outcome.expecting_failure = False
+    outcome.result = result
+    outcome.result_supports_subtests = hasattr(result, "addSubTest")
+    outcome.success = True
+    outcome.expectedFailure = None
+    # TestCase's own _callSetUp/_callTestMethod/_callTearDown, inline (their frames are
+    # unittest's: tracebacks lose nothing, `_trim` drops them).
+    d = test.__dict__ if plain else None
+    inline = (
+        plain
+        and cls._callSetUp is _TC[3]
+        and cls._callTestMethod is _TC[4]
+        and cls._callTearDown is _TC[5]
     )
-    outcome = outcome_type(result)
     try:
         test._outcome = outcome
-        _part(outcome, test, test._callSetUp)
+        try:
+            if inline and "_callSetUp" not in d:
+                test.setUp()
+            else:
+                test._callSetUp()
+        except KeyboardInterrupt:
+            raise
+        except:  # noqa: E722 - as unittest: anything a test raises is its outcome
+            _part_failed(outcome, test)
         if outcome.success:
             outcome.expecting_failure = expecting_failure
-            _part(outcome, test, test._callTestMethod, test_method)
+            try:
+                if inline and "_callTestMethod" not in d:
+                    if test_method() is not None:
+                        # stacklevel: the frame _callTestMethod's 3 names
+                        warnings.warn(
+                            f"It is deprecated to return a value that is not None from a test case ({test_method})",
+                            DeprecationWarning,
+                            stacklevel=2,
+                        )
+                else:
+                    test._callTestMethod(test_method)
+            except KeyboardInterrupt:
+                raise
+            except:  # noqa: E722
+                _part_failed(outcome, test)
             outcome.expecting_failure = False
-            _part(outcome, test, test._callTearDown)
-        test.doCleanups()
+            old_success = outcome.success
+            outcome.success = True
+            try:
+                if inline and "_callTearDown" not in d:
+                    test.tearDown()
+                else:
+                    test._callTearDown()
+            except KeyboardInterrupt:
+                raise
+            except:  # noqa: E722
+                _part_failed(outcome, test)
+            finally:
+                outcome.success = outcome.success and old_success
+        if not plain or test._cleanups or cls.doCleanups is not _TC[2] or "doCleanups" in d:
+            test.doCleanups()  # (TestCase's own, with nothing to clean up, does nothing)
         if outcome.success:
             if expecting_failure:
                 if outcome.expectedFailure:

@@ -73,6 +73,12 @@ class FixtureDef:
         return f"<fixture {self.name} ({self.scope}) from {self.where}>"
 
 
+_FUNCTION = type(lambda: None)
+_MODULE = type(sys)
+# Builtin types whose values have no attributes of their own (no __dict__).
+_NO_ATTRIBUTES = frozenset({str, bytes, int, float, bool, type(None), dict, list, tuple, set, frozenset})
+
+
 def _marker_of(obj):
     """(marker, function) if ``obj`` is a pytest fixture definition (any pytest version)."""
     marker = getattr(obj, "_fixture_function_marker", None) if hasattr(type(obj), "_get_wrapped_function") else None
@@ -90,11 +96,36 @@ def defs_of(holder, where, bound=False):
     as pytest reads them (``dir``)."""
     out = {}
     is_class = isinstance(holder, type)
-    for attr in dir(holder):
-        try:
-            obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
-        except Exception:  # noqa: BLE001
-            continue
+    ns = None
+    if type(holder) is _MODULE:
+        # A module without __dir__/__getattr__: `dir` lists its __dict__ sorted, and getattr
+        # reads it there.
+        ns = vars(holder)
+        if "__dir__" in ns or "__getattr__" in ns:
+            ns = None
+    elif type(holder) is type:
+        # A class without a metaclass (nor have its bases): `dir` lists the names of the
+        # classes of its MRO, and getattr_static finds a name's first definition there.
+        ns = {}
+        for k in holder.__mro__:
+            for attr, obj in vars(k).items():
+                if attr not in ns:
+                    ns[attr] = obj
+    for attr in sorted(ns) if ns is not None else dir(holder):
+        if ns is not None:
+            obj = ns.get(attr, _MODULE)  # (_MODULE: not there any more)
+            if obj is _MODULE:
+                continue
+        else:
+            try:
+                obj = inspect.getattr_static(holder, attr) if is_class else getattr(holder, attr)
+            except Exception:  # noqa: BLE001
+                continue
+        t = type(obj)
+        if t is _FUNCTION and not obj.__dict__:
+            continue  # a plain function (most of a module): no fixture marker to look for
+        if t in _NO_ATTRIBUTES or (t is _MODULE and "_pytestfixturefunction" not in vars(obj) and "__getattr__" not in vars(obj)):
+            continue  # nothing `_marker_of` looks for (its lookups would raise and be caught)
         if isinstance(obj, (staticmethod, classmethod)):
             continue
         found = _marker_of(obj)
