@@ -5,6 +5,7 @@ pub mod discover;
 pub mod durations;
 pub mod event;
 pub mod filter;
+pub mod inbox;
 pub mod last_failed;
 pub mod limits;
 pub mod options;

@@ -82,7 +82,8 @@ impl Drop for Mapped {
 }
 
 struct State {
-    out: File,
+    /// None once the stream is closed.
+    out: Option<File>,
     /// None when the file could not be made: then every event but a result is written at
     /// once, a syscall per test as before.
     mapped: Option<Mapped>,
@@ -126,7 +127,7 @@ impl State {
         match self.mapped.as_mut() {
             Some(m) => {
                 let len = self.len;
-                let r = self.out.write_all(&m.bytes()[HEADER..HEADER + len]);
+                let r = write(&mut self.out, &m.bytes()[HEADER..HEADER + len]);
                 self.written += len as u64;
                 self.len = 0;
                 let bytes = m.bytes();
@@ -135,7 +136,7 @@ impl State {
                 r
             }
             None => {
-                let r = self.out.write_all(&self.heap);
+                let r = write(&mut self.out, &self.heap);
                 self.written += self.heap.len() as u64;
                 self.heap.clear();
                 r
@@ -145,12 +146,20 @@ impl State {
 
     fn write_direct(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.flush()?;
-        let r = self.out.write_all(bytes);
+        let r = write(&mut self.out, bytes);
         self.written += bytes.len() as u64;
         if let Some(m) = self.mapped.as_mut() {
             m.bytes()[0..8].copy_from_slice(&self.written.to_le_bytes());
         }
         r
+    }
+}
+
+fn write(out: &mut Option<File>, bytes: &[u8]) -> std::io::Result<()> {
+    match out {
+        Some(f) => f.write_all(bytes),
+        None if bytes.is_empty() => Ok(()),
+        None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
     }
 }
 
@@ -173,7 +182,7 @@ impl Outbox {
         }
         let outbox = Arc::new(Outbox {
             state: Mutex::new(State {
-                out,
+                out: Some(out),
                 mapped,
                 heap: Vec::new(),
                 len: 0,
@@ -250,11 +259,13 @@ impl Outbox {
         }
     }
 
-    /// Write what waits and stop the flushing thread: the stream ends.
+    /// Write what waits, stop the flushing thread and close the pipe: the supervisor sees the
+    /// stream end now, not once this process has finished exiting.
     pub fn close(&self) {
         let mut s = self.lock();
         let r = s.flush();
         s.closed = true;
+        s.out = None;
         drop(s);
         self.wake.notify_one();
         self.failed(r);

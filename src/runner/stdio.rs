@@ -8,7 +8,9 @@ pub fn isolate() -> std::io::Result<File> {
     // SAFETY: plain descriptor juggling on descriptors this process owns; `dup` gives a new
     // descriptor that the returned File then owns alone.
     unsafe {
-        let saved = libc::dup(1);
+        // Close-on-exec: a test's subprocess must not hold the event pipe (or the report
+        // stream) open after the process that owns it is done.
+        let saved = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 0);
         if saved < 0 {
             return Err(std::io::Error::last_os_error());
         }

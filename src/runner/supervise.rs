@@ -28,10 +28,8 @@ const KILL_GRACE: Duration = Duration::from_millis(500);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 /// How often an idle driver looks at the queue and the stop flag.
 const POLL: Duration = Duration::from_millis(20);
-/// How often a busy driver reads its worker's events and checks deadlines.
+/// How long a busy driver waits for its worker's events before it looks at the stop flag.
 const TICK: Duration = Duration::from_millis(5);
-/// The same while files wait for a free worker thread.
-const FAST_TICK: Duration = Duration::from_millis(1);
 /// How long a worker may take to start its interpreter and shake hands.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Workers in a row that die before their handshake, after which the run ends (exit 3).
@@ -281,15 +279,18 @@ impl Worker {
         if ended {
             // It may have died tearing down: what it had not written yet.
             self.recover_events(queue, pool, shared);
+            // It closes its stream after its last work: what is left is its exit, which
+            // need not hold up the run (nor may anything its tests left running).
+            signal_group(self.pid, libc::SIGKILL);
+            return;
         }
-        if Instant::now() >= until {
-            eprintln!(
-                "dbtest: a worker was still tearing down its session fixtures after {} s and                  was stopped; make their teardown (after `yield`) finish sooner",
-                SHUTDOWN_GRACE.as_secs()
-            );
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        eprintln!(
+            "dbtest: a worker was still tearing down its session fixtures after {} s and was \
+             stopped; make their teardown (after `yield`) finish sooner",
+            SHUTDOWN_GRACE.as_secs()
+        );
         signal_group(self.pid, libc::SIGKILL);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
     }
 
     /// After its output ended: the events it had not yet written to its pipe (`outbox`),
@@ -715,23 +716,28 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
     q.remove(i)
 }
 
-/// Wait for the next tick (or deadline), then handle every event the worker's pipe holds.
-/// False when the worker's output ended: it died.
+/// Wait for the worker to write (or a test's deadline, or a tick), then handle every event
+/// its pipe holds. False when the worker's output ended: it died.
 async fn read_events(w: &mut Worker, queue: &Queue, pool: &Pool, shared: &Shared) -> bool {
-    // Read on a clock, not on every write: a worker's events wait in its pipe (made big
-    // enough for a tick's worth) and are taken in one go, so 10,000 fast tests cost a few
-    // hundred wake-ups of the supervisor rather than 20,000.
-    let now = Instant::now();
-    // With files waiting, a finished file should be replaced quickly: tick faster.
-    let tick = if queue.lock().is_empty() {
-        TICK
-    } else {
-        FAST_TICK
-    };
-    let wake = w
-        .next_deadline()
-        .map_or(now + tick, |(d, _)| d.min(now + tick));
-    tokio::time::sleep_until(wake.into()).await;
+    // Woken by each write: a worker writes a test's start and result in batches (`outbox`),
+    // and a file's start and end at once, so 10,000 fast tests cost a few hundred wake-ups,
+    // and a finished file is replaced from the queue without waiting for a clock.
+    let mut handled = false;
+    while let Some(e) = w.frames.buffered() {
+        handle_event(w, e, queue, pool, shared);
+        handled = true;
+    }
+    if !handled {
+        let now = Instant::now();
+        let wake = w
+            .next_deadline()
+            .map_or(now + TICK, |(d, _)| d.min(now + TICK));
+        match tokio::time::timeout_at(wake.into(), w.frames.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return false,
+            Err(_) => return true,
+        }
+    }
     loop {
         while let Some(e) = w.frames.buffered() {
             handle_event(w, e, queue, pool, shared);

@@ -8,13 +8,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::runner::event::Event;
 use crate::runner::filter::{Filter, FilterSpec, Part};
+use crate::runner::inbox::{Exclusive, Inbox};
 use crate::runner::options::BenchOptions;
 use crate::runner::outbox::{self, Outbox};
 use crate::runner::plan::FileTask;
@@ -39,6 +40,14 @@ pub struct WorkerConfig {
     pub threads: usize,
     /// Where per-thread output spools and the faulthandler file go.
     pub spool_dir: PathBuf,
+}
+
+/// A unittest or pytest-style file runs alone in this process (`FileTask::exclusive`):
+/// the inbox starts it once the files running are done, and files after it wait for it.
+impl Exclusive for Request {
+    fn exclusive(&self) -> bool {
+        matches!(self, Request::Tests { task, .. } if task.exclusive)
+    }
 }
 
 /// What the supervisor asks of a worker, one JSON line each.
@@ -198,7 +207,7 @@ fn serve() -> anyhow::Result<()> {
     }
     // Requests arrive on stdin and events leave on stdout; user code gets neither.
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
-    let requests = unsafe { File::from_raw_fd(libc::dup(0)) };
+    let requests = unsafe { File::from_raw_fd(libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0)) };
     let stop = Arc::new(AtomicBool::new(false));
     let mut out = stdio::isolate().context("redirecting standard streams")?;
     // Whatever starting the interpreter prints (a `Fatal Python error`, a `.pth` that exits)
@@ -222,18 +231,17 @@ fn serve() -> anyhow::Result<()> {
     );
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
-    let (tx, rx) = std::sync::mpsc::channel::<Request>();
-    let rx = Arc::new(Mutex::new(rx));
+    let inbox: Arc<Inbox<Request>> = Arc::new(Inbox::default());
     let mut threads = Vec::new();
     // The last test file this process ran: session fixtures' tear-down entries follow it.
     let last: Arc<Mutex<Option<FileTask>>> = Arc::new(Mutex::new(None));
     for slot in 0..config.threads.max(1) {
-        let (events, filter, stop, config, rx, last) = (
+        let (events, filter, stop, config, inbox, last) = (
             events.clone(),
             filter.clone(),
             stop.clone(),
             config.clone(),
-            rx.clone(),
+            inbox.clone(),
             last.clone(),
         );
         threads.push(
@@ -243,9 +251,9 @@ fn serve() -> anyhow::Result<()> {
                     let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
                     let _ = python::spool_output([&out, &err]);
                     let emit = |e: Event| send(&events, &e);
-                    loop {
-                        let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        let Ok(request) = next else { break };
+                    let mut finished = None;
+                    while let Some(request) = inbox.next(finished) {
+                        finished = Some(request.exclusive());
                         if let Request::Tests { task, .. } = &request {
                             let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
                             if last.as_ref().is_none_or(|l| l.index < task.index) {
@@ -261,11 +269,9 @@ fn serve() -> anyhow::Result<()> {
     for line in BufReader::new(requests).lines() {
         let line = line.context("reading a request")?;
         let request: Request = serde_json::from_str(&line).context("parsing a request")?;
-        if tx.send(request).is_err() {
-            break;
-        }
+        inbox.push(request);
     }
-    drop(tx);
+    inbox.close();
     for t in threads {
         let _ = t.join();
     }
@@ -295,9 +301,6 @@ fn finish_process(last: &FileTask, events: &Outbox, filter: &Filter, stop: &Atom
     events.flush();
 }
 
-/// Held shared by each file running on this process's threads, alone by an exclusive one.
-static FILES: RwLock<()> = RwLock::new(());
-
 fn serve_one(
     request: Request,
     slot: usize,
@@ -316,14 +319,6 @@ fn serve_one(
                 }
                 None => filter,
             };
-            // A unittest or pytest-style file runs alone in this process (`exclusive`): it
-            // waits for the files running now, and files after it wait for it.
-            let (_shared, _alone);
-            if task.exclusive {
-                _alone = FILES.write().unwrap_or_else(PoisonError::into_inner);
-            } else {
-                _shared = FILES.read().unwrap_or_else(PoisonError::into_inner);
-            }
             emit(Event::FileStarted {
                 index: task.index,
                 slot,

@@ -528,7 +528,8 @@ impl<'a, 'py> FileRun<'a, 'py> {
             } else {
                 name.clone()
             };
-            let spec = util.call_method1("spec_from_file_location", (&unique, path))?;
+            // The path as str: a pathlib.Path would cost more to make than the rest.
+            let spec = util.call_method1("spec_from_file_location", (&unique, path.as_os_str()))?;
             // Through the import system's own loading, under the module's import lock: another
             // file importing this one at the same time (`from tests.test_base import Base`)
             // waits for it to finish rather than getting it half-initialized.
