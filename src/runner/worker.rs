@@ -223,6 +223,8 @@ fn serve() -> anyhow::Result<()> {
     let mut hello = HANDSHAKE.to_vec();
     hello.extend_from_slice(&std::process::id().to_le_bytes());
     out.write_all(&hello).context("writing the handshake")?;
+    // Ready for work; what every file needs is imported while the first one is on its way.
+    python::warm_up();
     let events = Outbox::new(
         out,
         &outbox::events_path(&config.spool_dir, std::process::id()),

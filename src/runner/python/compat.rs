@@ -36,6 +36,14 @@ fn configure(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// Import `_compat` (and `_fixtures` with it) now; a failure shows again, where it matters,
+/// when a file needs the module.
+pub(super) fn warm_up() {
+    Python::attach(|py| {
+        let _ = module(py, super::bridge::Bridge::get());
+    });
+}
+
 /// The lock test files are imported under, one at a time per process (see `_compat`).
 pub(super) fn import_lock<'py>(py: Python<'py>, bridge: &Bridge) -> PyResult<Bound<'py, PyAny>> {
     module(py, bridge)?.getattr(pyo3::intern!(py, "IMPORT_LOCK"))

@@ -63,6 +63,10 @@ pub fn start_in_process(root: &Path, venv: Option<&Venv>) -> anyhow::Result<Stri
     }
     let started = start(root, venv);
     STARTING.store(false, Ordering::SeqCst);
+    if started.is_ok() {
+        // On this start-up thread, while the files are still being scanned.
+        warm_up();
+    }
     started
 }
 
@@ -84,6 +88,13 @@ extern "C" fn exit_while_starting() {
             libc::_exit(3);
         }
     }
+}
+
+/// Import dbtest's own modules that every test file needs (the unittest and pytest-style
+/// runner, the fixtures), while the process waits for its first file: a worker that shook
+/// hands before the plan was ready would otherwise idle, then import them for that file.
+pub fn warm_up() {
+    compat::warm_up();
 }
 
 /// Start the interpreter for running user code from `root`, with `venv`'s packages.
