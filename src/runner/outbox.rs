@@ -6,8 +6,8 @@
 //! wait instead in a file mapped into memory (`events_path`): appending is a copy, no
 //! syscall, and what the worker appended is in the kernel's page cache, readable by the
 //! supervisor, however the worker then dies (a segfault, `os._exit`, SIGKILL). A flushing
-//! thread writes the batch to the pipe `FLUSH_AFTER` after its first event; every other kind
-//! of event (a file started or done, a suite hook, an import error) is written at once.
+//! thread writes the batch to the pipe `FLUSH_AFTER` after its first event; an event the
+//! sender marks urgent (a file done) goes at once, with the batch before it.
 //!
 //! The file starts with two little-endian u64: `base`, the stream offset (bytes written to
 //! the pipe before) of the first waiting byte, and `len`, how many bytes wait. Knowing how
@@ -216,8 +216,8 @@ impl Outbox {
         }
     }
 
-    /// Queue one frame. A test's start or result waits for the next batch (`batch`); any
-    /// other event goes out at once, with what waited before it.
+    /// Queue one frame: with `batch`, it waits for the next batch; else it goes out at once,
+    /// with what waited before it.
     pub fn send(&self, frame: &[u8], batch: bool) {
         let mut s = self.lock();
         let was_empty = s.waiting() == 0;

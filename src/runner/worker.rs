@@ -513,12 +513,13 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// Send one event: a test's start or result goes out with the next batch, any other event
-/// at once (see `outbox`).
+/// Send one event. A file done goes out at once, with what waited before it: the supervisor
+/// hands this worker its next file on it. Everything else waits for the next batch (see
+/// `outbox`: at most 10 ms, and never lost to a crash).
 fn send(out: &Outbox, e: &Event) {
     exit_if_forked();
     let Ok(frame) = encode(e) else { return };
-    let batch = matches!(e, Event::TestStarted(_) | Event::TestFinished(_));
+    let batch = !matches!(e, Event::FileDone { .. });
     out.send(&frame, batch);
 }
 
