@@ -399,6 +399,10 @@ pub fn encode(e: &Event) -> Result<Vec<u8>, postcard::Error> {
         _ => None,
     };
     let body = postcard::to_stdvec(&Wire { order, event: e })?;
+    if body.len() >= outbox::SKIPPED as usize {
+        // Its length would read as the skip mark.
+        return Err(postcard::Error::SerializeBufferFull);
+    }
     let mut frame = Vec::with_capacity(body.len() + 4);
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
@@ -466,14 +470,22 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
-    /// The next event already read, if a whole frame is buffered.
+    /// The next event already read, if a whole frame is buffered (frames the worker marked
+    /// skipped, `outbox::SKIPPED`, are passed over).
     pub fn buffered(&mut self) -> Option<Result<Event, postcard::Error>> {
-        let unread = self.unread();
-        let len = u32::from_le_bytes(unread.get(..4)?.try_into().ok()?) as usize;
-        let body = unread.get(4..4 + len)?;
-        let event = decode(body);
-        self.pos += 4 + len;
-        Some(event)
+        loop {
+            let unread = self.unread();
+            let word = u32::from_le_bytes(unread.get(..4)?.try_into().ok()?);
+            let len = (word & !outbox::SKIPPED) as usize;
+            let body = unread.get(4..4 + len)?;
+            if word & outbox::SKIPPED != 0 {
+                self.pos += 4 + len;
+                continue;
+            }
+            let event = decode(body);
+            self.pos += 4 + len;
+            return Some(event);
+        }
     }
 
     /// Read what the pipe holds now (waiting for it if empty); 0 at the end of the stream.
@@ -519,14 +531,45 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
 fn send(out: &Outbox, e: &Event) {
     exit_if_forked();
     let Ok(frame) = encode(e) else { return };
-    let batch = !matches!(e, Event::FileDone { .. });
-    out.send(&frame, batch);
+    // A start the collector needs whatever happens (`retries`) is never made redundant.
+    match e {
+        Event::TestStarted(t) if t.retries.is_none() => out.send_start(&frame, key(t.order)),
+        Event::TestFinished(r) => out.send_result(&frame, key(r.order)),
+        Event::FileDone { .. } => out.send(&frame, false),
+        _ => out.send(&frame, true),
+    }
+}
+
+/// A test's place in the run as one number (file index, place in the file).
+fn key((file, place): (usize, usize)) -> u64 {
+    ((file as u64) << 32) ^ place as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::runner::event::{Status, TestResult, TestStart};
+
+    #[tokio::test]
+    async fn frames_marked_skipped_are_passed_over() {
+        let start = TestStart::file("t.py", 1);
+        let mut skipped = encode(&Event::TestStarted(start.clone())).unwrap();
+        skipped[3] |= (outbox::SKIPPED >> 24) as u8;
+        let mut bytes = skipped;
+        bytes.extend(
+            encode(&Event::FileDone {
+                index: 1,
+                cpu_ms: 0.5,
+            })
+            .unwrap(),
+        );
+        let mut frames = FrameReader::new(&bytes[..]);
+        match frames.next().await.unwrap().unwrap().unwrap() {
+            Event::FileDone { index, .. } => assert_eq!(index, 1),
+            other => panic!("the skipped start was read: {other:?}"),
+        }
+        assert!(frames.next().await.unwrap().is_none());
+    }
 
     #[tokio::test]
     async fn events_and_their_order_survive_the_wire_in_pieces() {
