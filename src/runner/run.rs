@@ -68,6 +68,8 @@ pub struct Outcome {
     pub duration_ms: f64,
     /// `@test(retries=N)` of the tests that set it, by id.
     pub own_retries: HashMap<String, u32>,
+    /// Last run's history being updated (`.dbtest/durations.json`), off the report's path.
+    pub history: HistoryWrite,
 }
 
 /// Sees the events of a run as the collector drains them (a few times a second).
@@ -260,9 +262,9 @@ impl Session {
         // In report order once, for the history and the reports.
         crate::runner::event::sort_by_order(&mut c.results);
         // A retry pass runs a few tests of some files: its figures are not the files'.
-        if !c.interrupted && self.options.record_history {
-            hints.record(history, &self.options.root, &c.results, c.cpu);
-        }
+        let history = (!c.interrupted && self.options.record_history)
+            .then(|| hints.record(history, &self.options.root, &c.results, c.cpu))
+            .flatten();
         Ok(Outcome {
             python_version,
             results: c.results,
@@ -272,7 +274,20 @@ impl Session {
             stopped,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             own_retries: c.own_retries,
+            history: HistoryWrite(history),
         })
+    }
+}
+
+/// The history file being written beside the reports; dropping this waits for it.
+#[derive(Debug, Default)]
+pub struct HistoryWrite(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for HistoryWrite {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -329,14 +344,15 @@ impl Hints {
         }
     }
 
-    /// Save this run's wall time per file, and the CPU time workers measured, for the next.
+    /// Save this run's wall time per file, and the CPU time workers measured, for the next:
+    /// the figures are gathered here, the file written on a thread of its own.
     fn record(
         self,
         history: Durations,
         root: &std::path::Path,
         results: &[TestResult],
         cpu: HashMap<usize, f64>,
-    ) {
+    ) -> Option<std::thread::JoinHandle<()>> {
         // `results` are in report order (`sort_by_order`): each file's classes in theirs.
         let mut per_file: HashMap<&str, f64> = HashMap::new();
         let mut classes: HashMap<&str, Vec<(String, f64)>> = HashMap::new();
@@ -356,12 +372,21 @@ impl Hints {
         let cpu = cpu
             .into_iter()
             .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
-        history.update(
-            root,
-            per_file.into_iter().map(|(f, ms)| (f.to_string(), ms)),
-            cpu,
-            classes.into_iter().map(|(f, l)| (f.to_string(), l)),
-        );
+        let per_file: Vec<(String, f64)> = per_file
+            .into_iter()
+            .map(|(f, ms)| (f.to_string(), ms))
+            .collect();
+        let classes: Vec<(String, Vec<(String, f64)>)> = classes
+            .into_iter()
+            .map(|(f, l)| (f.to_string(), l))
+            .collect();
+        let cpu: Vec<(String, f64)> = cpu.collect();
+        let root = root.to_path_buf();
+        // Best effort, as the file itself: without a thread to spare, the hint is lost.
+        std::thread::Builder::new()
+            .name("dbtest-history".into())
+            .spawn(move || history.update(&root, per_file, cpu, classes))
+            .ok()
     }
 }
 
