@@ -279,9 +279,11 @@ impl Worker {
         if ended {
             // It may have died tearing down: what it had not written yet.
             self.recover_events(queue, pool, shared);
-            // It closes its stream after its last work: what is left is its exit, which
-            // need not hold up the run (nor may anything its tests left running).
+            // It closes its stream after its last work: what is left is its exit (and
+            // whatever its tests left running), cut short. Waited for, so no process of this
+            // run is still alive when the next starts (`tmp_path` keeps their folders).
             signal_group(self.pid, libc::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
             return;
         }
         eprintln!(
