@@ -46,8 +46,13 @@ def _patch(events):
         return
     get, set_ = base.get_event_loop, base.set_event_loop
 
+    # Only the policy in use (a test's own policy object keeps asyncio's rules).
     def get_event_loop(self):
-        if _state.armed and getattr(getattr(self, "_local", None), "_loop", 0) is None:
+        if (
+            _state.armed
+            and getattr(events, "_event_loop_policy", self) is self
+            and getattr(getattr(self, "_local", None), "_loop", 0) is None
+        ):
             _state.armed = False
             loop = self.new_event_loop()
             self.set_event_loop(loop)
@@ -55,7 +60,8 @@ def _patch(events):
         return get(self)
 
     def set_event_loop(self, loop):
-        _state.armed = False
+        if getattr(events, "_event_loop_policy", self) is self:
+            _state.armed = False
         set_(self, loop)
 
     get_event_loop.__doc__ = get.__doc__
