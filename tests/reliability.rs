@@ -651,6 +651,83 @@ fn asyncio_get_event_loop_at_import_works_in_both_modes() {
 }
 
 #[test]
+fn a_loop_asked_for_where_the_file_does_not_say_so_is_made_as_plain_python_makes_it() {
+    // Under python/pytest the main thread gets a loop made on first asking; dbtest's file
+    // threads make the file's loop then, wherever the asking is: a helper module or a
+    // conftest at import, a library call in a sync test. Each file gets an open loop of
+    // its own (closed at its end); threads a test starts keep asyncio's rule.
+    let p = Project::new();
+    p.write(
+        "tests/helper.py",
+        r#"
+        import asyncio
+
+        def current():
+            return asyncio.get_event_loop()
+        "#,
+    );
+    p.write(
+        "tests/conftest.py",
+        r#"
+        import asyncio
+
+        asyncio.get_event_loop()
+        "#,
+    );
+    for name in ["a", "b"] {
+        p.write(
+            &format!("tests/test_{name}.py"),
+            r#"
+            import asyncio
+            from dbtest import test
+            from helper import current
+
+            LOOP = current()
+
+            @test
+            async def runs_on_the_loop_made_at_import():
+                assert asyncio.get_running_loop() is LOOP
+            "#,
+        );
+    }
+    p.write(
+        "tests/test_sync.py",
+        r#"
+        import asyncio
+        import threading
+        import unittest
+
+        class T(unittest.TestCase):
+            def test_a_library_asks_for_the_loop(self):
+                self.assertTrue(asyncio.gather().done())
+
+            def test_a_thread_of_the_test_has_none(self):
+                seen = []
+                def ask():
+                    try:
+                        asyncio.get_event_loop()
+                    except RuntimeError as e:
+                        seen.append(e)
+                t = threading.Thread(target=ask)
+                t.start()
+                t.join()
+                self.assertEqual(len(seen), 1)
+        "#,
+    );
+    let expected = [
+        "tests/test_a.py::runs_on_the_loop_made_at_import",
+        "tests/test_b.py::runs_on_the_loop_made_at_import",
+        "tests/test_sync.py::T::test_a_library_asks_for_the_loop",
+        "tests/test_sync.py::T::test_a_thread_of_the_test_has_none",
+    ];
+    for mode in ["0", "1"] {
+        let (report, out) = p.run_json(&["-n", mode, "-j", "1"]);
+        assert_eq!(out.status.code(), Some(0), "-n {mode}: {report}");
+        assert_each_once(&report, &expected);
+    }
+}
+
+#[test]
 fn an_async_generator_left_open_is_finalized_when_its_file_ends() {
     // Its `finally` runs (asyncio's shutdown_asyncgens) before the file's loop closes.
     let p = Project::new();

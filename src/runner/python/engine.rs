@@ -278,6 +278,11 @@ pub(super) fn with_file<R>(
             decl: Default::default(),
             sys,
         };
+        // On this thread, the first `get_event_loop()` with no loop set makes the file's
+        // loop (dbtest._loop), as plain python does on its main thread.
+        let _ = py
+            .import(pyo3::intern!(py, "dbtest._loop"))
+            .and_then(|m| m.call_method0(pyo3::intern!(py, "arm")));
         let out = f(&mut run);
         run.close_loop();
         Some(out)
@@ -780,6 +785,10 @@ impl<'a, 'py> FileRun<'a, 'py> {
         if let Some(l) = &self.event_loop {
             return Ok(l.clone());
         }
+        if let Some(l) = self.loop_made_on_demand() {
+            self.event_loop = Some(l.clone());
+            return Ok(l);
+        }
         let asyncio = self.py.import("asyncio")?;
         let l = asyncio.call_method0("new_event_loop")?;
         asyncio.call_method1("set_event_loop", (&l,))?;
@@ -787,8 +796,24 @@ impl<'a, 'py> FileRun<'a, 'py> {
         Ok(l)
     }
 
+    /// The loop a `get_event_loop()` made for this file (dbtest._loop), if one did; only
+    /// asked once asyncio is imported, as nothing could have made one before.
+    fn loop_made_on_demand(&self) -> Option<Bound<'py, PyAny>> {
+        let modules = self.sys.getattr(pyo3::intern!(self.py, "modules")).ok()?;
+        if !modules.contains("asyncio.events").unwrap_or(false) {
+            return None;
+        }
+        let made = self
+            .py
+            .import(pyo3::intern!(self.py, "dbtest._loop"))
+            .and_then(|m| m.call_method0(pyo3::intern!(self.py, "take_made")))
+            .ok()?;
+        (!made.is_none()).then_some(made)
+    }
+
     fn close_loop(&mut self) {
-        if let Some(l) = self.event_loop.take() {
+        let own = self.event_loop.take();
+        if let Some(l) = own.or_else(|| self.loop_made_on_demand()) {
             // Only a loop that ran an async generator has any to finalize (asyncio's own
             // record of them; without it, always ask).
             let gens = l

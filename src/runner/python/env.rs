@@ -27,6 +27,10 @@ const SHIM_FILES: &[(&str, &str)] = &[
         "_fixtures.py",
         include_str!("../../../python_shim/dbtest/_fixtures.py"),
     ),
+    (
+        "_loop.py",
+        include_str!("../../../python_shim/dbtest/_loop.py"),
+    ),
     ("py.typed", ""),
 ];
 
