@@ -436,6 +436,30 @@ mod tests {
     }
 
     #[test]
+    fn without_a_file_to_map_every_event_goes_out_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let nowhere = dir.path().join("missing").join("1.events");
+        let (mut read, write) = pipe();
+        let outbox = Outbox::new(write, &nowhere, 0, Arc::new(AtomicBool::new(false)));
+        outbox.send_start(&frame(b"start"), 1);
+        outbox.send_result(&frame(b"result"), 1);
+        // Already in the pipe: read without waiting (a regression fails, never hangs).
+        // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
+        unsafe {
+            libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
+        }
+        let mut got = vec![0u8; 64];
+        use std::io::Read;
+        let n = read.read(&mut got).unwrap_or(0);
+        got.truncate(n);
+        assert_eq!(n, 9 + 10, "{got:?}");
+        // Nothing is marked skipped without the file: both frames, as sent.
+        assert_eq!(&got[4..9], b"start");
+        assert_eq!(&got[13..], b"result");
+        assert!(recover(&nowhere, 0).is_empty());
+    }
+
+    #[test]
     fn a_batch_is_written_soon_without_another_event() {
         let dir = tempfile::tempdir().unwrap();
         let (mut read, write) = pipe();
