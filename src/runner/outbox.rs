@@ -155,6 +155,18 @@ impl State {
         }
     }
 
+    /// Mark the waiting start of test `key` skipped, if there is one (after its result is in).
+    fn skip_start(&mut self, key: u64) {
+        let Some(i) = self.starts.iter().position(|(k, _)| *k == key) else {
+            return;
+        };
+        let (_, at) = self.starts.swap_remove(i);
+        if let Some(m) = self.mapped.as_mut() {
+            // The high byte of the little-endian length: one byte, written at once.
+            m.bytes()[HEADER + at + 3] |= (SKIPPED >> 24) as u8;
+        }
+    }
+
     fn write_direct(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.flush()?;
         let r = write(&mut self.out, bytes);
@@ -231,7 +243,25 @@ impl Outbox {
     /// Queue one frame: with `batch`, it waits for the next batch; else it goes out at once,
     /// with what waited before it.
     pub fn send(&self, frame: &[u8], batch: bool) {
+        self.queue(frame, batch, |_, _| {});
+    }
+
+    /// Queue a test's start (batched), which its result (`send_result`, same `key`) makes
+    /// redundant if it comes before the batch goes out.
+    pub fn send_start(&self, frame: &[u8], key: u64) {
+        self.queue(frame, true, |s, at| s.starts.push((key, at)));
+    }
+
+    /// Queue a test's result (batched), marking its start skipped if it still waits.
+    pub fn send_result(&self, frame: &[u8], key: u64) {
+        self.queue(frame, true, |s, _| s.skip_start(key));
+    }
+
+    /// Append `frame` (or write it at once: no room for it, no mapping, not `batch`), then let
+    /// `waiting` note what it must of the frame, which begins at the given offset.
+    fn queue(&self, frame: &[u8], batch: bool, waiting: impl FnOnce(&mut State, usize)) {
         let mut s = self.lock();
+        let at = s.len;
         let was_empty = s.waiting() == 0;
         if !s.append(frame) {
             let r = s.write_direct(frame);
@@ -241,51 +271,7 @@ impl Outbox {
             let r = s.flush();
             return self.failed(r);
         }
-        if was_empty {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Queue a test's start (batched), which its result (`send_result`, same `key`) makes
-    /// redundant if it comes before the batch goes out.
-    pub fn send_start(&self, frame: &[u8], key: u64) {
-        let mut s = self.lock();
-        let at = s.len;
-        let was_empty = s.waiting() == 0;
-        if !s.append(frame) {
-            let r = s.write_direct(frame);
-            return self.failed(r);
-        }
-        if s.mapped.is_none() {
-            let r = s.flush();
-            return self.failed(r);
-        }
-        s.starts.push((key, at));
-        if was_empty {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Queue a test's result (batched), marking its start skipped if it still waits.
-    pub fn send_result(&self, frame: &[u8], key: u64) {
-        let mut s = self.lock();
-        let was_empty = s.waiting() == 0;
-        if !s.append(frame) {
-            let r = s.write_direct(frame);
-            return self.failed(r);
-        }
-        if s.mapped.is_none() {
-            let r = s.flush();
-            return self.failed(r);
-        }
-        if let Some(i) = s.starts.iter().position(|(k, _)| *k == key) {
-            let (_, at) = s.starts.swap_remove(i);
-            if let Some(m) = s.mapped.as_mut() {
-                // The high byte of the little-endian length: one byte, written at once.
-                let high = &mut m.bytes()[HEADER + at + 3];
-                *high |= (SKIPPED >> 24) as u8;
-            }
-        }
+        waiting(&mut s, at);
         if was_empty {
             self.wake.notify_one();
         }
