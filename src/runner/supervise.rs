@@ -721,9 +721,9 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
 /// Wait for the worker to write (or a test's deadline, or a tick), then handle every event
 /// its pipe holds. False when the worker's output ended: it died.
 async fn read_events(w: &mut Worker, queue: &Queue, pool: &Pool, shared: &Shared) -> bool {
-    // Woken by each write: a worker writes a test's start and result in batches (`outbox`),
-    // and a file's start and end at once, so 10,000 fast tests cost a few hundred wake-ups,
-    // and a finished file is replaced from the queue without waiting for a clock.
+    // Woken by each write: a worker writes its events in batches (`outbox`) and a file's end
+    // at once, so 10,000 fast tests cost a few hundred wake-ups, and a finished file is
+    // replaced from the queue without waiting for a clock.
     let mut handled = false;
     while let Some(e) = w.frames.buffered() {
         handle_event(w, e, queue, pool, shared);
