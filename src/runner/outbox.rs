@@ -361,12 +361,19 @@ mod tests {
         }
     }
 
+    /// An outbox writing to a fresh pipe (its read end returned), its events mapped from
+    /// `path`, `written` bytes sent before.
+    fn opened(path: &Path, written: u64) -> (Arc<Outbox>, File) {
+        let (read, write) = pipe();
+        let outbox = Outbox::new(write, path, written, Arc::new(AtomicBool::new(false)));
+        (outbox, read)
+    }
+
     #[test]
     fn waiting_events_are_recovered_past_what_was_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = events_path(dir.path(), 1);
-        let (mut read, write) = pipe();
-        let outbox = Outbox::new(write, &path, 16, Arc::new(AtomicBool::new(false)));
+        let (outbox, mut read) = opened(&path, 16);
         outbox.send(b"first", false);
         outbox.send(b"second", true);
         outbox.send(b"third", true);
@@ -396,8 +403,7 @@ mod tests {
     fn a_start_whose_result_joins_its_batch_is_marked_skipped_and_no_other() {
         let dir = tempfile::tempdir().unwrap();
         let path = events_path(dir.path(), 4);
-        let (mut read, write) = pipe();
-        let outbox = Outbox::new(write, &path, 0, Arc::new(AtomicBool::new(false)));
+        let (outbox, mut read) = opened(&path, 0);
         outbox.send_start(&frame(b"start-a"), 1);
         outbox.send_start(&frame(b"start-b"), 2);
         outbox.send_result(&frame(b"result-a"), 1);
@@ -425,8 +431,7 @@ mod tests {
     fn without_a_file_to_map_every_event_goes_out_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let nowhere = dir.path().join("missing").join("1.events");
-        let (mut read, write) = pipe();
-        let outbox = Outbox::new(write, &nowhere, 0, Arc::new(AtomicBool::new(false)));
+        let (outbox, mut read) = opened(&nowhere, 0);
         outbox.send_start(&frame(b"start"), 1);
         outbox.send_result(&frame(b"result"), 1);
         // Already in the pipe: read without waiting (a regression fails, never hangs).
@@ -448,13 +453,7 @@ mod tests {
     #[test]
     fn a_batch_is_written_soon_without_another_event() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut read, write) = pipe();
-        let outbox = Outbox::new(
-            write,
-            &events_path(dir.path(), 2),
-            0,
-            Arc::new(AtomicBool::new(false)),
-        );
+        let (outbox, mut read) = opened(&events_path(dir.path(), 2), 0);
         outbox.send(b"started", true);
         let mut got = [0u8; 7];
         use std::io::Read;
@@ -466,8 +465,7 @@ mod tests {
     fn a_frame_larger_than_the_room_goes_out_directly_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = events_path(dir.path(), 3);
-        let (mut read, write) = pipe();
-        let outbox = Outbox::new(write, &path, 0, Arc::new(AtomicBool::new(false)));
+        let (outbox, mut read) = opened(&path, 0);
         outbox.send(b"a", true);
         let big = vec![b'b'; CAPACITY + 1];
         let reader = std::thread::spawn(move || {
