@@ -20,6 +20,7 @@ pub mod scan_fixtures;
 #[cfg(test)]
 mod scan_props;
 pub mod schedule;
+pub mod siblings;
 pub mod split;
 pub mod stdio;
 pub mod supervise;

@@ -117,11 +117,14 @@ impl Session {
         let interpreter = pool
             .is_none()
             .then(|| std::thread::spawn(move || python::start_in_process(&root, venv.as_ref())));
-        let mut workers = Vec::new();
-        if let Some(pool) = &pool {
-            let _in_runtime = runtime.enter();
-            workers.push(supervise::spawn_worker(&pool.config)?);
-        }
+        let workers = match &pool {
+            Some(pool) => {
+                let _in_runtime = runtime.enter();
+                // All of them now: the first forks the others once its interpreter is up.
+                supervise::spawn_workers(&pool.config, pool.workers)?
+            }
+            None => Vec::new(),
+        };
         Ok(Session {
             options,
             runtime,
@@ -309,6 +312,7 @@ fn pool(options: &RunOptions, spool: &SpoolDir) -> Option<Arc<Pool>> {
                 fail_fast: options.fail_fast,
                 threads: per_worker,
                 spool_dir: spool.0.clone(),
+                siblings: Vec::new(),
             },
         })
     })

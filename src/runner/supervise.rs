@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::net::unix::pipe;
+use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
 use crate::runner::event::{ErrorKind, Event, TestResult, TestStart};
@@ -19,6 +20,7 @@ use crate::runner::outbox;
 use crate::runner::plan::FileTask;
 use crate::runner::python;
 use crate::runner::schedule::Shared;
+use crate::runner::siblings::{self, SiblingPipes};
 use crate::runner::timeout;
 use crate::runner::worker::{self, FrameReader, Request, WorkerConfig};
 
@@ -143,6 +145,7 @@ impl Drop for Group {
 /// Stop every worker process group still there, at once (SIGKILL): called on every way out of
 /// a run, as tasks holding workers may not be dropped before the process exits.
 pub fn kill_all() {
+    siblings::forget();
     let groups = std::mem::take(&mut *GROUPS.lock().unwrap_or_else(PoisonError::into_inner));
     for pid in groups {
         signal_group(pid, libc::SIGKILL);
@@ -151,11 +154,12 @@ pub fn kill_all() {
 
 /// One live worker process.
 pub struct Worker {
-    child: Child,
+    child: Proc,
     _group: Group,
+    /// 0 for a sibling until its handshake names it.
     pid: u32,
-    stdin: Option<ChildStdin>,
-    frames: FrameReader<ChildStdout>,
+    stdin: Option<pipe::Sender>,
+    frames: FrameReader<pipe::Receiver>,
     files: Files,
     /// Tests running in it, by their place in the report.
     tests: HashMap<(usize, usize), Running>,
@@ -173,15 +177,104 @@ struct Hook {
     since: Instant,
 }
 
+/// A worker process: started by the supervisor, or forked from the first worker as its
+/// sibling (`siblings`) and adopted by the supervisor, then waited for by pid.
+enum Proc {
+    Spawned(Child),
+    Forked {
+        /// Its exit, waited for on a blocking thread once its pid is known.
+        exit: Option<tokio::task::JoinHandle<std::process::ExitStatus>>,
+        status: Option<std::process::ExitStatus>,
+    },
+}
+
+impl Proc {
+    /// Wait for the process to end (cancel-safe: a wait cut short by a timeout goes on where
+    /// it was when called again).
+    async fn wait(&mut self, pid: u32) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            Proc::Spawned(child) => child.wait().await,
+            Proc::Forked { exit, status } => {
+                if let Some(s) = status {
+                    return Ok(*s);
+                }
+                if pid == 0 {
+                    // Never forked, or gone before its handshake: no process to wait for.
+                    use std::os::unix::process::ExitStatusExt;
+                    return Ok(std::process::ExitStatus::from_raw(0));
+                }
+                let waiting = exit.get_or_insert_with(|| {
+                    tokio::task::spawn_blocking(move || siblings::reap(pid))
+                });
+                let s = waiting.await.map_err(std::io::Error::other)?;
+                *exit = None;
+                *status = Some(s);
+                Ok(s)
+            }
+        }
+    }
+}
+
 /// Start a worker process (inside a tokio runtime).
 pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
+    Ok(spawn_workers(config, 1)?.remove(0))
+}
+
+/// Start `n` workers (inside a tokio runtime): one process, which forks the others once its
+/// interpreter has started (see `siblings`), or, where that cannot be, one.
+pub fn spawn_workers(config: &WorkerConfig, n: usize) -> anyhow::Result<Vec<Worker>> {
+    let mut pipes = Vec::new();
+    if n > 1 && siblings::expect(n - 1) {
+        for _ in 1..n {
+            match SiblingPipes::new() {
+                Ok(p) => pipes.push(p),
+                Err(_) => siblings::settled(),
+            }
+        }
+    }
+    let mut config = config.clone();
+    config.siblings = pipes.iter().map(SiblingPipes::fds).collect();
+    let first = spawn_process(&config)?;
+    let mut workers = vec![first];
+    for p in pipes {
+        let SiblingPipes {
+            requests, events, ..
+        } = p;
+        set_pipe_size(&events);
+        workers.push(Worker::new(
+            Proc::Forked {
+                exit: None,
+                status: None,
+            },
+            0,
+            pipe::Sender::from_owned_fd(requests)?,
+            pipe::Receiver::from_owned_fd(events)?,
+        ));
+    }
+    Ok(workers)
+}
+
+fn set_pipe_size(fd: &impl std::os::fd::AsRawFd) {
+    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure only leaves the default size.
+    unsafe {
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+    }
+}
+
+fn spawn_process(config: &WorkerConfig) -> anyhow::Result<Worker> {
     // Workers run this very binary even if its file is replaced during the run (a rebuild, an
     // upgrade): /proc/self/exe is the running executable itself, not a path to look up again.
     // A worker of another version would speak another protocol, and its events be lost.
     let named = std::env::current_exe()?;
     let this = PathBuf::from("/proc/self/exe");
     let exe = if this.exists() { this } else { named.clone() };
-    let mut child = Command::new(exe)
+    let inherited: Vec<i32> = config
+        .siblings
+        .iter()
+        .flat_map(|s| [s.requests, s.events])
+        .collect();
+    let mut command = Command::new(exe);
+    command
         .arg0(&named)
         .arg(worker::WORKER_ARG)
         .env(worker::CONFIG_VAR, serde_json::to_string(config)?)
@@ -194,36 +287,65 @@ pub fn spawn_worker(config: &WorkerConfig) -> anyhow::Result<Worker> {
         // Its own process group: the terminal's Ctrl-C reaches only the supervisor, and
         // stopping the group also stops whatever the tests started.
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().unwrap_or(0);
-    if let Some(out) = child.stdout.as_ref() {
-        use std::os::fd::AsRawFd;
-        // SAFETY: F_SETPIPE_SZ on a pipe we own; failure only leaves the default size.
+        .kill_on_drop(true);
+    if !inherited.is_empty() {
+        // SAFETY: only fcntl (async-signal-safe) on descriptors this process owns, in the
+        // child between fork and exec: its siblings' pipe ends survive the exec there alone.
         unsafe {
-            libc::fcntl(out.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+            command.pre_exec(move || {
+                for &fd in &inherited {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                }
+                Ok(())
+            });
         }
     }
-    let stdin = child.stdin.take();
+    let mut child = command.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("worker has no stdin"))?;
     let stdout = child
         .stdout
         .take()
         .ok_or_else(|| anyhow::anyhow!("worker has no stdout"))?;
-    Ok(Worker {
-        child,
-        _group: Group::new(pid),
+    let stdout = stdout.into_owned_fd()?;
+    set_pipe_size(&stdout);
+    Ok(Worker::new(
+        Proc::Spawned(child),
         pid,
-        stdin,
-        frames: FrameReader::new(stdout),
-        files: HashMap::new(),
-        tests: HashMap::new(),
-        isolated: false,
-        ready: false,
-        hooks: HashMap::new(),
-    })
+        pipe::Sender::from_owned_fd(stdin.into_owned_fd()?)?,
+        pipe::Receiver::from_owned_fd(stdout)?,
+    ))
 }
 
 impl Worker {
+    fn new(child: Proc, pid: u32, stdin: pipe::Sender, events: pipe::Receiver) -> Worker {
+        Worker {
+            child,
+            _group: Group::new(pid),
+            pid,
+            stdin: Some(stdin),
+            frames: FrameReader::new(events),
+            files: HashMap::new(),
+            tests: HashMap::new(),
+            isolated: false,
+            ready: false,
+            hooks: HashMap::new(),
+        }
+    }
+
+    /// A sibling before its handshake: its pid (and process group) are not known yet.
+    fn unnamed(&self) -> bool {
+        self.pid == 0 && matches!(self.child, Proc::Forked { .. })
+    }
+
+    /// Wait for it to end.
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.child.wait(self.pid).await
+    }
+
     async fn send(&mut self, request: &Request) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
         line.push(b'\n');
@@ -243,11 +365,11 @@ impl Worker {
     /// Stop the worker and everything its tests started: SIGTERM, then SIGKILL.
     async fn kill(&mut self) -> std::process::ExitStatus {
         signal_group(self.pid, libc::SIGTERM);
-        let status = match tokio::time::timeout(KILL_GRACE, self.child.wait()).await {
+        let status = match tokio::time::timeout(KILL_GRACE, self.wait()).await {
             Ok(Ok(s)) => s,
             _ => {
                 signal_group(self.pid, libc::SIGKILL);
-                self.child.wait().await.unwrap_or_default()
+                self.wait().await.unwrap_or_default()
             }
         };
         signal_group(self.pid, libc::SIGKILL);
@@ -258,7 +380,19 @@ impl Worker {
     /// process group.
     async fn shut_down(mut self) {
         self.stdin = None;
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        if self.unnamed() {
+            // A sibling says which process it is first: learn it, to wait for that process.
+            let named = tokio::time::timeout(BOOT_TIMEOUT, self.frames.handshake()).await;
+            siblings::settled();
+            match named {
+                Ok(Ok(Some(pid))) if pid != 0 => {
+                    self.pid = pid;
+                    self._group = Group::new(pid);
+                }
+                _ => return,
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
         signal_group(self.pid, libc::SIGKILL);
     }
 
@@ -283,7 +417,7 @@ impl Worker {
             // whatever its tests left running), cut short. Waited for, so no process of this
             // run is still alive when the next starts (`tmp_path` keeps their folders).
             signal_group(self.pid, libc::SIGKILL);
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
             return;
         }
         eprintln!(
@@ -292,7 +426,7 @@ impl Worker {
             SHUTDOWN_GRACE.as_secs()
         );
         signal_group(self.pid, libc::SIGKILL);
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
     }
 
     /// After its output ended: the events it had not yet written to its pipe (`outbox`),
@@ -331,6 +465,8 @@ enum Boot {
     Stopped,
     /// It died (or hung) before its handshake.
     Failed(BootFailure),
+    /// A sibling its first worker did not fork: start one instead.
+    NotForked,
 }
 
 struct BootFailure {
@@ -366,8 +502,21 @@ async fn handshake(w: &mut Worker, pool: &Pool, shared: &Shared) -> Boot {
                 w.ready = true;
                 return Boot::Ready;
             }
+            Ok(Ok(Some(pid))) if w.unnamed() && pid != 0 => {
+                // A sibling, adopted before it wrote this: a worker like any other from now.
+                siblings::settled();
+                w.pid = pid;
+                w._group = Group::new(pid);
+                w.ready = true;
+                return Boot::Ready;
+            }
+            // Its first worker did not fork it (or died first): start it as usual.
+            Ok(_) if w.unnamed() => {
+                siblings::settled();
+                return Boot::NotForked;
+            }
             // Its output ended, or began with something else.
-            Ok(_) => match tokio::time::timeout(KILL_GRACE, w.child.wait()).await {
+            Ok(_) => match tokio::time::timeout(KILL_GRACE, w.wait()).await {
                 Ok(Ok(status)) => break describe_exit(status),
                 _ => {
                     w.kill().await;
@@ -603,7 +752,7 @@ async fn drive(queue: Arc<Queue>, pool: Arc<Pool>, shared: Arc<Shared>, first: O
             continue;
         };
         if !read_events(w, &queue, &pool, &shared).await {
-            let status = w.child.wait().await.unwrap_or_default();
+            let status = w.wait().await.unwrap_or_default();
             w.recover_events(&queue, &pool, &shared);
             if let Some(w) = current.take() {
                 crashed(w, status, &queue, &pool, &shared);
@@ -665,6 +814,11 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
                 if !boot_failed(why, queue, shared) {
                     return false;
                 }
+                continue;
+            }
+            Boot::NotForked => {
+                queue.requeue([item]);
+                *current = None;
                 continue;
             }
         }
@@ -971,7 +1125,8 @@ pub async fn run_benchmarks(
     };
     match handshake(&mut w, &pool, &shared).await {
         Boot::Ready => {}
-        Boot::Stopped => return,
+        // Started on its own (`spawn_worker`), never a sibling.
+        Boot::Stopped | Boot::NotForked => return,
         Boot::Failed(why) => {
             set_fatal(
                 &shared,
@@ -1000,7 +1155,7 @@ pub async fn run_benchmarks(
                 Ok(Some(Ok(e))) => emit(&shared, e),
                 Ok(Some(Err(e))) => eprintln!("dbtest: unreadable event from a worker: {e}"),
                 _ => {
-                    let status = w.child.wait().await.unwrap_or_default();
+                    let status = w.wait().await.unwrap_or_default();
                     if let Some(task) = pending.front() {
                         let mut r = TestStart::file(&task.rel, task.index).interrupted();
                         r.kind = Some(ErrorKind::Crash);

@@ -20,6 +20,7 @@ use crate::runner::options::BenchOptions;
 use crate::runner::outbox::{self, Outbox};
 use crate::runner::plan::FileTask;
 use crate::runner::python::{self, RunContext};
+use crate::runner::siblings::{self, Role, SiblingFds};
 use crate::runner::stdio;
 use crate::runner::venv::Venv;
 
@@ -40,6 +41,9 @@ pub struct WorkerConfig {
     pub threads: usize,
     /// Where per-thread output spools and the faulthandler file go.
     pub spool_dir: PathBuf,
+    /// Workers to fork once the interpreter has started (`siblings`): their pipes' ends.
+    #[serde(default)]
+    pub siblings: Vec<SiblingFds>,
 }
 
 /// A unittest or pytest-style file runs alone in this process (`FileTask::exclusive`):
@@ -139,6 +143,9 @@ fn boot_streams_back(saved: i32, path: &std::path::Path) {
 /// The environment variable carrying the supervisor's pid.
 pub const SUPERVISOR_VAR: &str = "DBTEST_SUPERVISOR_PID";
 
+/// The supervisor's pid, read from the environment at start (0: unknown).
+static SUPERVISOR: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
 /// Die with the supervisor: the kernel sends SIGKILL when it exits, however it exits (a
 /// second Ctrl-C, SIGKILL), so no worker outlives its run.
 fn die_with_supervisor() {
@@ -152,6 +159,7 @@ fn die_with_supervisor() {
         if parent.is_some_and(|p| p != libc::getppid()) {
             libc::_exit(3);
         }
+        SUPERVISOR.store(parent.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -209,7 +217,7 @@ fn serve() -> anyhow::Result<()> {
     // SAFETY: dup of our own stdin; the File owns the new descriptor alone.
     let requests = unsafe { File::from_raw_fd(libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0)) };
     let stop = Arc::new(AtomicBool::new(false));
-    let mut out = stdio::isolate().context("redirecting standard streams")?;
+    let out = stdio::isolate().context("redirecting standard streams")?;
     // Whatever starting the interpreter prints (a `Fatal Python error`, a `.pth` that exits)
     // goes to a file the supervisor reads if this worker dies before its handshake.
     let boot = boot_path(&config.spool_dir, std::process::id());
@@ -220,6 +228,7 @@ fn serve() -> anyhow::Result<()> {
     if let Some(saved) = saved {
         boot_streams_back(saved, &boot);
     }
+    let (requests, mut out) = with_siblings(&config, requests, out);
     let mut hello = HANDSHAKE.to_vec();
     hello.extend_from_slice(&std::process::id().to_le_bytes());
     out.write_all(&hello).context("writing the handshake")?;
@@ -283,6 +292,30 @@ fn serve() -> anyhow::Result<()> {
     }
     events.close();
     Ok(())
+}
+
+/// Fork the siblings the supervisor asked for (if any): in a sibling, its own pipes replace
+/// the first worker's; in the first worker, nothing changes.
+fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, File) {
+    if config.siblings.is_empty() {
+        return (requests, out);
+    }
+    // Imported once, here, for all of them.
+    python::warm_up();
+    let supervisor = SUPERVISOR.load(std::sync::atomic::Ordering::Relaxed);
+    match siblings::fork_siblings(&config.siblings, supervisor) {
+        Role::First => (requests, out),
+        Role::Sibling {
+            requests: mine,
+            events,
+        } => {
+            // A process of its own now: its events, its crash report, its output spools.
+            claim_process();
+            python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+            drop((requests, out));
+            (mine, events)
+        }
+    }
 }
 
 /// Every file is done: tear down the session and package fixtures this process set up

@@ -9,6 +9,7 @@ mod engine;
 /// The embedded Python's version, readable before it starts (venv discovery needs it).
 pub(in crate::runner) mod env;
 mod failure;
+mod fork;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub use bench::{measure_harness, run_bench_file};
 pub use compat_run::finish_worker;
 pub use engine::{RunContext, run_file};
 pub use env::embedded_version;
+pub use fork::fork_interpreter;
 
 /// pytest's naming rules and asyncio mode for the tests this process runs: call before the
 /// first file runs (the first setting holds).
