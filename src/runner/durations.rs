@@ -53,10 +53,7 @@ impl Durations {
         for (file, list) in classes {
             self.classes.insert(file, list);
         }
-        let dir = root.join(".dbtest");
-        if std::fs::create_dir_all(&dir).is_ok() {
-            // The folder holds machine-local state, never worth committing.
-            let _ = std::fs::write(dir.join(".gitignore"), "*\n");
+        if crate::runner::state::dir(root).is_some() {
             if let Ok(text) = serde_json::to_string(&self) {
                 let _ = std::fs::write(path(root), text);
             }

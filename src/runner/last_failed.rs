@@ -65,15 +65,13 @@ impl LastFailed {
     /// Write the store (best effort, as the durations file: a read-only checkout only loses
     /// the hint).
     pub fn save(&self, root: &Path) {
-        let dir = root.join(".dbtest");
-        if std::fs::create_dir_all(&dir).is_ok() {
-            let _ = std::fs::write(dir.join(".gitignore"), "*\n");
+        if crate::runner::state::dir(root).is_some() {
             let stored = LastFailed {
                 version: 1,
                 failed: self.failed.clone(),
             };
             if let Ok(text) = serde_json::to_string_pretty(&stored) {
-                let _ = std::fs::write(path(root), text);
+                crate::runner::state::write_if_changed(&path(root), &text);
             }
         }
     }

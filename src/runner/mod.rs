@@ -22,6 +22,7 @@ mod scan_props;
 pub mod schedule;
 pub mod siblings;
 pub mod split;
+pub mod state;
 pub mod stdio;
 pub mod supervise;
 pub mod timeout;
