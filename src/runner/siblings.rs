@@ -134,10 +134,63 @@ pub fn reap(pid: u32) -> ExitStatus {
 
 /// What this process is after `fork_siblings`.
 pub enum Role {
-    /// The first worker, its siblings' descriptors closed.
-    First,
-    /// A sibling: its requests and events pipes.
-    Sibling { requests: File, events: File },
+    /// The first worker, its siblings' descriptors closed; `reap` its middle processes.
+    First(Middles),
+    /// A sibling: its requests and events pipes. It must `wait_for_adoption` before it says
+    /// it is ready.
+    Sibling {
+        requests: File,
+        events: File,
+        adoption: Adoption,
+    },
+}
+
+/// The middle processes the first worker forked (each ends at once): its children to reap.
+pub struct Middles(Vec<libc::pid_t>);
+
+impl Middles {
+    pub fn reap(self) {
+        for pid in self.0 {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child, writing into a local.
+            while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
+            }
+        }
+    }
+}
+
+/// A new sibling's parent (the middle process) and the supervisor that is to adopt it.
+pub struct Adoption {
+    middle: libc::pid_t,
+    supervisor: i32,
+}
+
+impl Adoption {
+    /// Wait for the supervisor to adopt this sibling (its middle process ends at once), then
+    /// die with the supervisor as every worker does. A sibling nobody would wait for (its
+    /// parent became another process) ends here, before it is used.
+    pub fn wait(self) {
+        // SAFETY: getppid and prctl on this process, with integer arguments; _exit ends it.
+        unsafe {
+            let until = Instant::now() + Duration::from_secs(5);
+            loop {
+                let parent = libc::getppid();
+                if parent == self.supervisor {
+                    break;
+                }
+                if parent != self.middle || Instant::now() > until {
+                    libc::_exit(3);
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            if libc::getppid() != self.supervisor {
+                libc::_exit(3);
+            }
+        }
+    }
 }
 
 /// In the first worker, its interpreter started: fork one sibling per entry. Each sibling
@@ -147,10 +200,11 @@ pub fn fork_siblings(siblings: &[SiblingFds], supervisor: i32) -> Role {
         .iter()
         .flat_map(|s| [s.requests, s.events])
         .collect();
+    let mut middles = Vec::new();
     if single_threaded() {
         for s in siblings {
-            match fork_one(supervisor) {
-                Ok(true) => {
+            match fork_one() {
+                Ok(Forked::Sibling(middle)) => {
                     for &fd in all.iter().filter(|&&fd| fd != s.requests && fd != s.events) {
                         close(fd);
                     }
@@ -162,10 +216,11 @@ pub fn fork_siblings(siblings: &[SiblingFds], supervisor: i32) -> Role {
                         return Role::Sibling {
                             requests: File::from_raw_fd(s.requests),
                             events: File::from_raw_fd(s.events),
+                            adoption: Adoption { middle, supervisor },
                         };
                     }
                 }
-                Ok(false) => {}
+                Ok(Forked::Middle(pid)) => middles.push(pid),
                 Err(e) => {
                     eprintln!(
                         "dbtest worker: cannot fork a sibling worker ({e}); it is started instead"
@@ -180,7 +235,14 @@ pub fn fork_siblings(siblings: &[SiblingFds], supervisor: i32) -> Role {
     for fd in all {
         close(fd);
     }
-    Role::First
+    Role::First(Middles(middles))
+}
+
+enum Forked {
+    /// Back in the first worker, with the middle process's pid.
+    Middle(libc::pid_t),
+    /// In the sibling, with its parent (the middle process) at birth.
+    Sibling(libc::pid_t),
 }
 
 fn close(fd: i32) {
@@ -197,47 +259,20 @@ fn single_threaded() -> bool {
 }
 
 /// Fork one sibling through a middle process that ends at once, so the sibling is orphaned
-/// and adopted by the supervisor. True in the sibling, false back in the first worker.
-fn fork_one(supervisor: i32) -> std::io::Result<bool> {
+/// and adopted by the supervisor. The sibling takes its own process group at once: stopping
+/// it then stops what its tests started, never its first worker.
+fn fork_one() -> std::io::Result<Forked> {
     let middle = python::fork_interpreter()?;
-    if middle == 0 {
-        if !matches!(python::fork_interpreter(), Ok(0)) {
-            // SAFETY: ends the middle process at once; nothing of it is used again.
-            unsafe { libc::_exit(0) }
-        }
-        if !adopted_by(supervisor) {
-            // SAFETY: as above: a sibling nobody would wait for ends before it is used.
-            unsafe { libc::_exit(3) }
-        }
-        return Ok(true);
+    if middle != 0 {
+        return Ok(Forked::Middle(middle));
     }
-    let mut status = 0;
-    // SAFETY: waitpid on our own child, writing into a local.
-    while unsafe { libc::waitpid(middle, &mut status, 0) } < 0
-        && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-    {}
-    Ok(false)
-}
-
-/// In a new sibling: its own process group (stopping it stops what its tests started, not its
-/// first worker), then wait for the supervisor to adopt it, and die with the supervisor.
-fn adopted_by(supervisor: i32) -> bool {
-    // SAFETY: setpgid, getppid and prctl on this process, with integer arguments.
+    if !matches!(python::fork_interpreter(), Ok(0)) {
+        // SAFETY: ends the middle process at once; nothing of it is used again.
+        unsafe { libc::_exit(0) }
+    }
+    // SAFETY: setpgid and getppid on this process, with integer arguments.
     unsafe {
         libc::setpgid(0, 0);
-        let middle = libc::getppid();
-        let until = Instant::now() + Duration::from_secs(5);
-        loop {
-            let parent = libc::getppid();
-            if parent == supervisor {
-                break;
-            }
-            if parent != middle || Instant::now() > until {
-                return false;
-            }
-            std::thread::sleep(Duration::from_micros(50));
-        }
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-        libc::getppid() == supervisor
+        Ok(Forked::Sibling(libc::getppid()))
     }
 }

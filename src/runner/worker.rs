@@ -300,19 +300,26 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
     if config.siblings.is_empty() {
         return (requests, out);
     }
-    // Imported once, here, for all of them.
-    python::warm_up();
     let supervisor = SUPERVISOR.load(std::sync::atomic::Ordering::Relaxed);
+    // Each imports dbtest's modules itself (`warm_up`): forked first, the siblings do it while
+    // they are being adopted, and the first worker while it reaps their middle processes.
     match siblings::fork_siblings(&config.siblings, supervisor) {
-        Role::First => (requests, out),
+        Role::First(middles) => {
+            python::warm_up();
+            middles.reap();
+            (requests, out)
+        }
         Role::Sibling {
             requests: mine,
             events,
+            adoption,
         } => {
             // A process of its own now: its events, its crash report, its output spools.
             claim_process();
             python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
             drop((requests, out));
+            python::warm_up();
+            adoption.wait();
             (mine, events)
         }
     }
