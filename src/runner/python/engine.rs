@@ -1135,11 +1135,22 @@ impl<'a, 'py> FileRun<'a, 'py> {
     /// Undo what a test may have changed for every test after it: the working directory
     /// and the captured streams.
     pub(super) fn restore(&self) {
+        self.restore_with(true);
+    }
+
+    /// `restore` but for the working directory, which costs a syscall to check: after each
+    /// unittest or pytest-style test, whose runners never put it back between tests (the
+    /// file's end does, with `restore`).
+    pub(super) fn restore_streams(&self) {
+        self.restore_with(false);
+    }
+
+    fn restore_with(&self, cwd: bool) {
         // Tests still running on other threads may have changed these themselves (a doctest
         // swaps sys.stdout, `redirect_stdout`, a `chdir`): the working directory is put back
         // only when none is, a stream when no running test still refers to its replacement.
         let others = capture::tests_running();
-        if let (Some(cwd), false) = (&self.bridge.cwd, others) {
+        if let (Some(cwd), true, false) = (&self.bridge.cwd, cwd, others) {
             if std::env::current_dir().ok().as_ref() != Some(cwd) {
                 let _ = std::env::set_current_dir(cwd);
             }
