@@ -173,13 +173,31 @@ pub fn main() -> ! {
     std::process::exit(code)
 }
 
-/// The process that runs tests (a worker, or dbtest itself with -n 0): only it may speak on
-/// the event pipe or queue.
+/// Set in a forked child of the process that runs tests (a worker, or dbtest itself with
+/// -n 0), by the fork handler `claim_process` installs: only that process may speak on the
+/// event pipe or queue.
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// The process that runs tests, when the fork handler could not be installed (then each
+/// check compares pids, a syscall); 0 otherwise.
 static WORKER_PID: AtomicU32 = AtomicU32::new(0);
+static CLAIMED: std::sync::Once = std::sync::Once::new();
+
+/// Runs in the child of every `fork()` of this process (and of its forked children): a
+/// flag, rather than a `getpid` per event, tells `exit_if_forked` where it runs.
+extern "C" fn forked_child() {
+    FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// This process runs the tests: forked children of it are stopped by `exit_if_forked`.
 pub fn claim_process() {
-    WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+    CLAIMED.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as
+        // a handler run in a forked child of a threaded process must be).
+        let r = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+        if r != 0 {
+            WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+        }
+    });
 }
 
 /// A test that called `os.fork()` leaves a child that returns through the test into this
@@ -188,7 +206,9 @@ pub fn claim_process() {
 /// (`_exit`: no atexit handlers, no flushing of buffers the worker shares with it).
 pub fn exit_if_forked() {
     let worker = WORKER_PID.load(std::sync::atomic::Ordering::Relaxed);
-    if worker != 0 && std::process::id() != worker {
+    if FORKED.load(std::sync::atomic::Ordering::Relaxed)
+        || (worker != 0 && std::process::id() != worker)
+    {
         // SAFETY: _exit ends this (forked) process at once; nothing of it is used again.
         unsafe { libc::_exit(0) }
     }
