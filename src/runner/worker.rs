@@ -272,7 +272,7 @@ fn serve() -> anyhow::Result<()> {
                 .spawn(move || {
                     let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
                     let _ = python::spool_output([&out, &err]);
-                    let emit = |e: Event| send(&events, &e);
+                    let emit = |e: Event| send(&events, &e, Some(&inbox));
                     let mut finished = None;
                     while let Some(request) = inbox.next(finished) {
                         finished = Some(request.exclusive());
@@ -309,7 +309,7 @@ fn serve() -> anyhow::Result<()> {
 /// (pytest-xdist does the same per worker), before the supervisor, still reading, sees the
 /// pipe close. Their entries follow `last`, the last file this process ran.
 fn finish_process(last: &FileTask, events: &Outbox, filter: &Filter, stop: &AtomicBool) {
-    let emit = |e: Event| send(events, &e);
+    let emit = |e: Event| send(events, &e, None);
     let skip = HashSet::new();
     let cx = RunContext {
         filter,
@@ -545,17 +545,27 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// Send one event. A file done goes out at once, with what waited before it: the supervisor
-/// hands this worker its next file on it. Everything else waits for the next batch (see
-/// `outbox`: at most 10 ms, and never lost to a crash).
-fn send(out: &Outbox, e: &Event) {
+/// A file done goes out at once when no more than this many requests wait to start in the
+/// worker's inbox; with more, it joins the next batch.
+const DONE_AT_ONCE_BELOW: usize = 3;
+
+/// Send one event. A file done goes out at once, with what waited before it, when the
+/// worker runs low on files (`inbox`'s waiting requests; always without an inbox): the
+/// supervisor hands this worker its next files on it. Every write wakes the supervisor
+/// (tens of microseconds on each side), and while files still wait here, nothing hurries.
+/// Everything else waits for the next batch (see `outbox`: at most 10 ms, in order, and
+/// never lost to a crash).
+fn send(out: &Outbox, e: &Event, inbox: Option<&Inbox<Request>>) {
     exit_if_forked();
     let Ok(frame) = encode(e) else { return };
     // A start the collector needs whatever happens (`retries`) is never made redundant.
     match e {
         Event::TestStarted(t) if t.retries.is_none() => out.send_start(&frame, key(t.order)),
         Event::TestFinished(r) => out.send_result(&frame, key(r.order)),
-        Event::FileDone { .. } => out.send(&frame, false),
+        Event::FileDone { .. } => {
+            let busy = inbox.is_some_and(|i| i.waiting() >= DONE_AT_ONCE_BELOW);
+            out.send(&frame, busy)
+        }
         _ => out.send(&frame, true),
     }
 }
