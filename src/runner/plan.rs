@@ -176,6 +176,8 @@ mod tests {
         assert!(!imports_dbtest(b"import pytest\n# dbtest runs this too\n"));
         assert!(imports_dbtest(b""));
         // Every mention is looked at, not only the first.
-        assert!(imports_dbtest(b"# dbtest\nx = 'dbtest'\nfrom dbtest import test\n"));
+        assert!(imports_dbtest(
+            b"# dbtest\nx = 'dbtest'\nfrom dbtest import test\n"
+        ));
     }
 }

@@ -1213,9 +1213,15 @@ mod tests {
         assert!(may_need_loop(b"loop = asyncio.get_event_loop()\n", false));
         assert!(may_need_loop(b"f = asyncio.Future()\n", false));
         assert!(may_need_loop(b"x\nasyncio.ensure_future(c())", false));
-        assert!(!may_need_loop(b"import asyncio\nlock = asyncio.Lock()\n", false));
+        assert!(!may_need_loop(
+            b"import asyncio\nlock = asyncio.Lock()\n",
+            false
+        ));
         // Before 3.10, any use of asyncio may take the current loop.
-        assert!(may_need_loop(b"import asyncio\nlock = asyncio.Lock()\n", true));
+        assert!(may_need_loop(
+            b"import asyncio\nlock = asyncio.Lock()\n",
+            true
+        ));
         assert!(!may_need_loop(plain, true));
         assert!(!may_need_loop(b"", false));
     }
