@@ -127,6 +127,57 @@ fn a_test_changing_directory_does_not_move_the_next_one() {
     assert_eq!(report["summary"]["passed"], 4, "{report:#}");
 }
 
+/// unittest and pytest leave a `chdir` in place for the rest of the file, but the next file
+/// (in the same process: `-n 0`, or one worker) starts where the run started.
+#[test]
+fn a_unittest_or_pytest_file_changing_directory_does_not_move_the_next_file() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("elsewhere")).unwrap();
+    let start = p.root().display().to_string();
+    for i in 0..3 {
+        p.write(
+            &format!("tests/test_unit_{i}.py"),
+            &format!(
+                r#"
+                import os, unittest
+
+                START = {start:?}
+                AT_IMPORT = os.path.realpath(os.getcwd())
+
+                class T(unittest.TestCase):
+                    def test_a_starts_where_the_run_started(self):
+                        self.assertEqual(AT_IMPORT, START)
+                        self.assertEqual(os.path.realpath(os.getcwd()), START)
+
+                    def test_b_moves_away(self):
+                        os.chdir("elsewhere")
+                "#
+            ),
+        );
+    }
+    p.write(
+        "tests/test_pytest_style.py",
+        &format!(
+            r#"
+            import os
+
+            START = {start:?}
+
+            def test_a_starts_where_the_run_started():
+                assert os.path.realpath(os.getcwd()) == START, os.getcwd()
+
+            def test_b_moves_away():
+                os.chdir("/")
+            "#
+        ),
+    );
+    for args in [&["-n", "0"][..], &["-n", "1", "-j", "1"][..]] {
+        let (report, out) = p.run_json(args);
+        assert_eq!(code(&out), Some(0), "{args:?}: {report:#}");
+        assert_eq!(report["summary"]["passed"], 8, "{args:?}: {report:#}");
+    }
+}
+
 #[test]
 fn subprocesses_of_tests_get_a_real_python() {
     let p = Project::new();

@@ -76,6 +76,11 @@ impl<R: Exclusive> Inbox<R> {
         self.changed.notify_one();
     }
 
+    /// Requests not started yet.
+    pub fn waiting(&self) -> usize {
+        self.lock().waiting.len()
+    }
+
     /// No more requests: threads return once the waiting ones are done.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -181,6 +186,21 @@ mod tests {
             max_shared.load(Ordering::SeqCst) > 1,
             "shared files never overlapped"
         );
+    }
+
+    #[test]
+    fn waiting_counts_the_requests_not_started() {
+        let inbox: Inbox<Req> = Inbox::default();
+        assert_eq!(inbox.waiting(), 0);
+        for i in 0..3 {
+            inbox.push(Req(i, false));
+        }
+        assert_eq!(inbox.waiting(), 3);
+        let first = inbox.next(None).unwrap();
+        assert_eq!((first.0, inbox.waiting()), (0, 2));
+        inbox.next(Some(false)).unwrap();
+        inbox.next(Some(false)).unwrap();
+        assert_eq!(inbox.waiting(), 0);
     }
 
     #[test]

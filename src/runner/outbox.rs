@@ -451,6 +451,26 @@ mod tests {
     }
 
     #[test]
+    fn an_event_sent_at_once_takes_the_batch_before_it_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = events_path(dir.path(), 5);
+        let (outbox, mut read) = opened(&path, 0);
+        outbox.send(b"done-1", true);
+        outbox.send(b"start-2", true);
+        outbox.send(b"done-2", false);
+        // Already in the pipe, whether or not the flusher woke first: read without waiting.
+        // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
+        unsafe {
+            libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
+        }
+        let mut got = vec![0u8; 64];
+        use std::io::Read;
+        let n = read.read(&mut got).unwrap_or(0);
+        assert_eq!(&got[..n], b"done-1start-2done-2");
+        assert_eq!(recover(&path, n as u64), b"");
+    }
+
+    #[test]
     fn a_batch_is_written_soon_without_another_event() {
         let dir = tempfile::tempdir().unwrap();
         let (outbox, mut read) = opened(&events_path(dir.path(), 2), 0);

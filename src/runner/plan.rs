@@ -46,10 +46,10 @@ pub struct FileTask {
 /// import ...`): then it is written for dbtest, whose files share their worker's threads. An
 /// unreadable file (empty source) shares: its import reports what is wrong.
 fn imports_dbtest(src: &[u8]) -> bool {
+    // A vectorised search: a byte-window scan cost tens of microseconds per file.
     src.is_empty()
-        || src.windows(6).enumerate().any(|(i, w)| {
-            w == b"dbtest" && (src[..i].ends_with(b"import ") || src[..i].ends_with(b"from "))
-        })
+        || memchr::memmem::find_iter(src, b"dbtest")
+            .any(|i| src[..i].ends_with(b"import ") || src[..i].ends_with(b"from "))
 }
 
 /// A path as its raw bytes (Unix), so that any file name reaches a worker intact.
@@ -175,5 +175,9 @@ mod tests {
         assert!(!imports_dbtest(b"import unittest\n"));
         assert!(!imports_dbtest(b"import pytest\n# dbtest runs this too\n"));
         assert!(imports_dbtest(b""));
+        // Every mention is looked at, not only the first.
+        assert!(imports_dbtest(
+            b"# dbtest\nx = 'dbtest'\nfrom dbtest import test\n"
+        ));
     }
 }

@@ -181,13 +181,36 @@ pub fn main() -> ! {
     std::process::exit(code)
 }
 
-/// The process that runs tests (a worker, or dbtest itself with -n 0): only it may speak on
-/// the event pipe or queue.
+/// Set in a forked child of the process that runs tests (a worker, or dbtest itself with
+/// -n 0), by the fork handler `claim_process` installs: only that process may speak on the
+/// event pipe or queue.
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// The process that runs tests, when the fork handler could not be installed (then each
+/// check compares pids, a syscall); 0 otherwise.
 static WORKER_PID: AtomicU32 = AtomicU32::new(0);
+static CLAIMED: std::sync::Once = std::sync::Once::new();
 
-/// This process runs the tests: forked children of it are stopped by `exit_if_forked`.
+/// Runs in the child of every `fork()` of this process (and of its forked children): a
+/// flag, rather than a `getpid` per event, tells `exit_if_forked` where it runs.
+extern "C" fn forked_child() {
+    FORKED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// This process runs the tests: forked children of it are stopped by `exit_if_forked`. A
+/// sibling worker (forked on purpose, `siblings`) claims itself again.
 pub fn claim_process() {
-    WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+    FORKED.store(false, std::sync::atomic::Ordering::Relaxed);
+    CLAIMED.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as
+        // a handler run in a forked child of a threaded process must be).
+        let r = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+        if r != 0 {
+            WORKER_PID.store(u32::MAX, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    if WORKER_PID.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A test that called `os.fork()` leaves a child that returns through the test into this
@@ -196,7 +219,9 @@ pub fn claim_process() {
 /// (`_exit`: no atexit handlers, no flushing of buffers the worker shares with it).
 pub fn exit_if_forked() {
     let worker = WORKER_PID.load(std::sync::atomic::Ordering::Relaxed);
-    if worker != 0 && std::process::id() != worker {
+    if FORKED.load(std::sync::atomic::Ordering::Relaxed)
+        || (worker != 0 && std::process::id() != worker)
+    {
         // SAFETY: _exit ends this (forked) process at once; nothing of it is used again.
         unsafe { libc::_exit(0) }
     }
@@ -261,7 +286,7 @@ fn serve() -> anyhow::Result<()> {
                 .spawn(move || {
                     let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
                     let _ = python::spool_output([&out, &err]);
-                    let emit = |e: Event| send(&events, &e);
+                    let emit = |e: Event| send(&events, &e, Some(&inbox));
                     let mut finished = None;
                     while let Some(request) = inbox.next(finished) {
                         finished = Some(request.exclusive());
@@ -329,7 +354,7 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
 /// (pytest-xdist does the same per worker), before the supervisor, still reading, sees the
 /// pipe close. Their entries follow `last`, the last file this process ran.
 fn finish_process(last: &FileTask, events: &Outbox, filter: &Filter, stop: &AtomicBool) {
-    let emit = |e: Event| send(events, &e);
+    let emit = |e: Event| send(events, &e, None);
     let skip = HashSet::new();
     let cx = RunContext {
         filter,
@@ -565,17 +590,27 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// Send one event. A file done goes out at once, with what waited before it: the supervisor
-/// hands this worker its next file on it. Everything else waits for the next batch (see
-/// `outbox`: at most 10 ms, and never lost to a crash).
-fn send(out: &Outbox, e: &Event) {
+/// A file done goes out at once when no more than this many requests wait to start in the
+/// worker's inbox; with more, it joins the next batch.
+const DONE_AT_ONCE_BELOW: usize = 3;
+
+/// Send one event. A file done goes out at once, with what waited before it, when the
+/// worker runs low on files (`inbox`'s waiting requests; always without an inbox): the
+/// supervisor hands this worker its next files on it. Every write wakes the supervisor
+/// (tens of microseconds on each side), and while files still wait here, nothing hurries.
+/// Everything else waits for the next batch (see `outbox`: at most 10 ms, in order, and
+/// never lost to a crash).
+fn send(out: &Outbox, e: &Event, inbox: Option<&Inbox<Request>>) {
     exit_if_forked();
     let Ok(frame) = encode(e) else { return };
     // A start the collector needs whatever happens (`retries`) is never made redundant.
     match e {
         Event::TestStarted(t) if t.retries.is_none() => out.send_start(&frame, key(t.order)),
         Event::TestFinished(r) => out.send_result(&frame, key(r.order)),
-        Event::FileDone { .. } => out.send(&frame, false),
+        Event::FileDone { .. } => {
+            let busy = inbox.is_some_and(|i| i.waiting() >= DONE_AT_ONCE_BELOW);
+            out.send(&frame, busy)
+        }
         _ => out.send(&frame, true),
     }
 }

@@ -111,7 +111,7 @@ impl<'py> FileRun<'_, 'py> {
             let ran = step(&session, t);
             r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let out = capture::end();
-            self.restore();
+            self.restore_streams();
             let applied = ran.and_then(|(problems, outcome)| {
                 for p in &problems {
                     self.compat_hook_entry(p, 2 * last_decl + 1, &(String::new(), String::new()));
@@ -135,6 +135,7 @@ impl<'py> FileRun<'_, 'py> {
         capture::begin();
         let finished = finish(&session);
         let out = capture::end();
+        // The working directory too, before the next file.
         self.restore();
         match finished {
             Ok(problems) => {
