@@ -190,6 +190,8 @@ pub(super) fn one_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
 
+static PASSED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
 /// Fill `r` from an outcome tuple `(status, kind, message, exception, note)`. Returns whether
 /// the test produced a problem whose output is worth keeping.
 pub(super) fn apply(
@@ -198,6 +200,14 @@ pub(super) fn apply(
     outcome: &Bound<'_, PyAny>,
     r: &mut TestResult,
 ) -> PyResult<()> {
+    // Most tests pass, and the shim returns its one `_PASSED` tuple for them: nothing to read.
+    let passed = PASSED.get_or_try_init(py, || {
+        module(py, bridge)?.getattr("_PASSED").map(Bound::unbind)
+    });
+    if passed.is_ok_and(|p| outcome.is(p.bind(py))) {
+        r.status = Status::Passed;
+        return Ok(());
+    }
     let (status, kind, message, exc, note): (
         String,
         Option<String>,

@@ -73,13 +73,12 @@ impl<'py> FileRun<'_, 'py> {
             Ok(t) => t,
             Err(e) => return self.compat_collect_error(&e),
         };
-        let selected: Vec<(usize, CompatTest<'py>)> = all
+        let selected: Vec<(usize, String, CompatTest<'py>)> = all
             .into_iter()
             .enumerate()
-            .map(|(i, t)| (DECL_BASE + 2 * i, t))
-            .filter(|(decl, t)| {
-                self.cx.filter.selects(&rel, &t.id(&rel), &t.tags)
-                    && !self.cx.skip.contains(&(2 * decl))
+            .map(|(i, t)| (DECL_BASE + 2 * i, t.id(&rel), t))
+            .filter(|(decl, id, t)| {
+                self.cx.filter.selects(&rel, id, &t.tags) && !self.cx.skip.contains(&(2 * decl))
             })
             .collect();
         if selected.is_empty() {
@@ -90,11 +89,11 @@ impl<'py> FileRun<'_, 'py> {
             Err(e) => return self.compat_collect_error(&e),
         };
         let mut last_decl = selected[0].0;
-        for (decl, t) in &selected {
+        for (decl, id, t) in selected {
             if self.cx.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let mut r = self.compat_result(t.id(&rel), t.suite.as_deref(), &t.name);
+            let mut r = self.compat_result(id, t.suite.as_deref(), &t.name);
             r.tags = t.tags.clone();
             r.line = t.line;
             r.order = (self.task.index, 2 * decl);
@@ -108,7 +107,7 @@ impl<'py> FileRun<'_, 'py> {
             }));
             capture::begin();
             let started = Instant::now();
-            let ran = step(&session, t);
+            let ran = step(&session, &t);
             r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let out = capture::end();
             self.restore_streams();
@@ -130,7 +129,7 @@ impl<'py> FileRun<'_, 'py> {
                 r.stderr = Some(out.1);
             }
             self.compat_emit(r);
-            last_decl = *decl;
+            last_decl = decl;
         }
         capture::begin();
         let finished = finish(&session);
