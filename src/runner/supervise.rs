@@ -783,8 +783,14 @@ async fn stop(mut w: Worker, queue: &Queue, pool: &Pool, shared: &Shared) {
 /// worker could be started: the run stops.
 async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared: &Shared) -> bool {
     loop {
-        let Some(item) = pick(&mut queue.lock(), current.as_ref(), pool) else {
-            return true;
+        let (item, ending) = {
+            let mut q = queue.lock();
+            let Some(item) = pick(&mut q, current.as_ref(), pool) else {
+                return true;
+            };
+            // The files left would fit in the workers' inboxes: from now on the supervisor
+            // needs each file's end at once to share them out evenly.
+            (item, q.len() < pool.workers * 2 * pool.per_worker)
         };
         queue.in_flight.fetch_add(1, Ordering::SeqCst);
         if current.is_none() {
@@ -826,6 +832,7 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
             task: item.task.clone(),
             skip: item.skip.iter().cloned().collect(),
             part: item.part.clone(),
+            ending,
         };
         w.isolated = item.isolate;
         let index = item.task.index;

@@ -64,6 +64,10 @@ pub enum Request {
         skip: Vec<usize>,
         #[serde(default)]
         part: Option<Part>,
+        /// Few files are left in the run: report this one's end at once, whatever waits here
+        /// (the supervisor shares the last files out between workers on it).
+        #[serde(default)]
+        ending: bool,
     },
     /// Measure the harness, then run benchmark files one after another.
     /// With `baseline_tree`, each file's version there is timed beside it (`--baseline`).
@@ -286,10 +290,15 @@ fn serve() -> anyhow::Result<()> {
                 .spawn(move || {
                     let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
                     let _ = python::spool_output([&out, &err]);
-                    let emit = |e: Event| send(&events, &e, Some(&inbox));
+                    // Without the inbox, `send` sends a file's end at once.
+                    let done_at_once = std::cell::Cell::new(false);
+                    let emit = |e: Event| {
+                        send(&events, &e, (!done_at_once.get()).then_some(&*inbox));
+                    };
                     let mut finished = None;
                     while let Some(request) = inbox.next(finished) {
                         finished = Some(request.exclusive());
+                        done_at_once.set(matches!(&request, Request::Tests { ending: true, .. }));
                         if let Request::Tests { task, .. } = &request {
                             let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
                             if last.as_ref().is_none_or(|l| l.index < task.index) {
@@ -377,7 +386,9 @@ fn serve_one(
     emit: &dyn Fn(Event),
 ) {
     match request {
-        Request::Tests { task, skip, part } => {
+        Request::Tests {
+            task, skip, part, ..
+        } => {
             let narrowed;
             let filter = match part {
                 Some(part) => {
@@ -595,7 +606,8 @@ impl<R: tokio::io::AsyncRead + Unpin> FrameReader<R> {
 const DONE_AT_ONCE_BELOW: usize = 3;
 
 /// Send one event. A file done goes out at once, with what waited before it, when the
-/// worker runs low on files (`inbox`'s waiting requests; always without an inbox): the
+/// worker runs low on files (`inbox`'s waiting requests; always without an inbox, which
+/// the caller leaves out near the run's end: `Request::Tests::ending`): the
 /// supervisor hands this worker its next files on it. Every write wakes the supervisor
 /// (tens of microseconds on each side), and while files still wait here, nothing hurries.
 /// Everything else waits for the next batch (see `outbox`: at most 10 ms, in order, and
