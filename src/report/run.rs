@@ -36,7 +36,8 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn new(python_version: String, mut results: Vec<TestResult>, duration_ms: f64) -> Self {
-        results.sort_by_key(|r| r.order);
+        // Usually sorted already (the run sorts them once): then this only checks.
+        crate::runner::event::sort_by_order(&mut results);
         RunReport {
             dbtest_version: env!("CARGO_PKG_VERSION").to_string(),
             python_version,

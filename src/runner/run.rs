@@ -357,20 +357,34 @@ impl Hints {
         results: &[TestResult],
         cpu: HashMap<usize, f64>,
     ) -> Option<std::thread::JoinHandle<()>> {
-        // `results` are in report order (`sort_by_order`): each file's classes in theirs.
+        // `results` are in report order (`sort_by_order`): a file's results one after another
+        // (summed as they come, not looked up per result), each file's classes in theirs.
         let mut per_file: HashMap<&str, f64> = HashMap::new();
         let mut classes: HashMap<&str, Vec<(String, f64)>> = HashMap::new();
-        for r in results {
-            *per_file.entry(&r.file).or_default() += r.duration_ms;
-            let Some(class) =
-                class_of(&r.file, &r.id).filter(|_| python::is_compat_place(r.order.1))
-            else {
+        for same_file in results.chunk_by(|a, b| a.file == b.file) {
+            let file = same_file[0].file.as_str();
+            *per_file.entry(file).or_default() +=
+                same_file.iter().map(|r| r.duration_ms).sum::<f64>();
+            let compat = same_file
+                .iter()
+                .filter(|r| python::is_compat_place(r.order.1))
+                .filter_map(|r| class_of(file, &r.id).map(|class| (class, r.duration_ms)));
+            let mut list: Vec<(&str, f64)> = Vec::new();
+            for (class, ms) in compat {
+                match list.iter_mut().rev().find(|(c, _)| *c == class) {
+                    Some((_, sum)) => *sum += ms,
+                    None => list.push((class, ms)),
+                }
+            }
+            if list.is_empty() {
                 continue;
-            };
-            let list = classes.entry(&r.file).or_default();
-            match list.iter_mut().find(|(c, _)| c == class) {
-                Some((_, ms)) => *ms += r.duration_ms,
-                None => list.push((class.to_string(), r.duration_ms)),
+            }
+            let all = classes.entry(file).or_default();
+            for (class, ms) in list {
+                match all.iter_mut().find(|(c, _)| c == class) {
+                    Some((_, sum)) => *sum += ms,
+                    None => all.push((class.to_string(), ms)),
+                }
             }
         }
         let cpu = cpu
