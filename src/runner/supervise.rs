@@ -678,7 +678,8 @@ pub async fn run_tests(
         split,
         once: Mutex::new(HashSet::new()),
     });
-    // Workers start in parallel: each driver spawns its own, unless one is running already.
+    // Each driver takes a worker started early (the first and its forked siblings), or spawns
+    // its own when there is none (or one never came).
     let drivers: Vec<_> = (0..n)
         .map(|_| {
             tokio::spawn(drive(

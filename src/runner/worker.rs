@@ -1,5 +1,6 @@
-//! The worker process: `dbtest __worker`, started by the supervisor, never by users. It embeds
-//! its own interpreter, runs the files it is handed with the in-process engine (several at
+//! The worker process: `dbtest __worker`, started by the supervisor (or forked from the first
+//! worker, see `siblings`), never by users. It embeds its own interpreter, runs the files it
+//! is handed with the in-process engine (several at
 //! once, so waiting suites still overlap) and streams every event back as a length-prefixed
 //! postcard frame, in batches that survive the worker's death (`outbox`).
 use std::collections::HashSet;
