@@ -6,6 +6,9 @@ use crate::runner::run::Observer;
 
 pub struct Progress {
     bar: ProgressBar,
+    /// Whether the bar draws nowhere, asked once: asking the bar takes its lock, once per
+    /// event of a run of thousands of tests.
+    hidden: bool,
     problems: u64,
 }
 
@@ -23,11 +26,15 @@ impl Progress {
         {
             bar.set_style(style);
         }
-        Progress { bar, problems: 0 }
+        Progress {
+            hidden: bar.is_hidden(),
+            bar,
+            problems: 0,
+        }
     }
 
     pub fn on_event(&mut self, event: &Event) {
-        if self.bar.is_hidden() {
+        if self.hidden {
             return;
         }
         match event {

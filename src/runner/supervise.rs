@@ -935,7 +935,7 @@ fn handle_event(
         Event::FileDone { index, .. } => Some(*index),
         _ => None,
     };
-    if let Some(index) = file {
+    if let Some(index) = file.filter(|_| !w.hooks.is_empty()) {
         // The hook it was in returned.
         w.hooks.remove(&index);
     }
