@@ -118,17 +118,23 @@ pub const NO_FORK_VAR: &str = "DBTEST_NO_FORK";
 /// Wait (blocking) for an adopted sibling to end; its exit status, or a plain exit 0 when it
 /// is not this process's child (it was never adopted, or is already waited for).
 pub fn reap(pid: u32) -> ExitStatus {
+    ExitStatus::from_raw(wait_for(pid as libc::pid_t).unwrap_or(0))
+}
+
+/// `waitpid` on one child until it ends (a signal's interruption retried): its raw status,
+/// or None if it is not this process's child.
+fn wait_for(pid: libc::pid_t) -> Option<i32> {
     let mut status = 0;
     loop {
         // SAFETY: waitpid on one pid, writing into a local.
-        let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        if r == pid as libc::pid_t {
-            return ExitStatus::from_raw(status);
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(status);
         }
         if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
             continue;
         }
-        return ExitStatus::from_raw(0);
+        return None;
     }
 }
 
@@ -151,12 +157,7 @@ pub struct Middles(Vec<libc::pid_t>);
 impl Middles {
     pub fn reap(self) {
         for pid in self.0 {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child, writing into a local.
-            while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
-                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-            {
-            }
+            wait_for(pid);
         }
     }
 }

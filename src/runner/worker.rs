@@ -193,6 +193,8 @@ static FORKED: AtomicBool = AtomicBool::new(false);
 /// The process that runs tests, when the fork handler could not be installed (then each
 /// check compares pids, a syscall); 0 otherwise.
 static WORKER_PID: AtomicU32 = AtomicU32::new(0);
+/// The fork handler could not be installed: `WORKER_PID` is checked instead.
+static BY_PID: AtomicBool = AtomicBool::new(false);
 static CLAIMED: std::sync::Once = std::sync::Once::new();
 
 /// Runs in the child of every `fork()` of this process (and of its forked children): a
@@ -209,11 +211,9 @@ pub fn claim_process() {
         // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as
         // a handler run in a forked child of a threaded process must be).
         let r = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
-        if r != 0 {
-            WORKER_PID.store(u32::MAX, std::sync::atomic::Ordering::Relaxed);
-        }
+        BY_PID.store(r != 0, std::sync::atomic::Ordering::Relaxed);
     });
-    if WORKER_PID.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+    if BY_PID.load(std::sync::atomic::Ordering::Relaxed) {
         WORKER_PID.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
     }
 }
