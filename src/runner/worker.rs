@@ -297,18 +297,21 @@ fn serve() -> anyhow::Result<()> {
                         send(&events, &e, (!done_at_once.get()).then_some(&*inbox));
                     };
                     let mut finished = None;
-                    while let Some(request) = inbox.next(finished) {
-                        finished = Some(request.exclusive());
-                        done_at_once.set(matches!(&request, Request::Tests { ending: true, .. }));
-                        if let Request::Tests { task, .. } = &request {
-                            let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
-                            if last.as_ref().is_none_or(|l| l.index < task.index) {
-                                *last = Some(task.clone());
+                    python::with_thread_state(|| {
+                        while let Some(request) = inbox.next(finished) {
+                            finished = Some(request.exclusive());
+                            done_at_once
+                                .set(matches!(&request, Request::Tests { ending: true, .. }));
+                            if let Request::Tests { task, .. } = &request {
+                                let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                                if last.as_ref().is_none_or(|l| l.index < task.index) {
+                                    *last = Some(task.clone());
+                                }
                             }
+                            serve_one(request, slot, &config, &filter, &stop, &emit);
+                            exit_if_forked();
                         }
-                        serve_one(request, slot, &config, &filter, &stop, &emit);
-                        exit_if_forked();
-                    }
+                    });
                 })?,
         );
     }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
@@ -257,6 +258,31 @@ struct Problem {
 
 pub fn run_file(task: &FileTask, cx: &RunContext<'_>) {
     with_file(task, cx, |run| run.run());
+}
+
+/// Run `f` (a worker thread's loop over its files) with a Python thread state kept for the
+/// thread, as any long-lived thread of a Python program has: without it, every file's
+/// `Python::attach` made and destroyed one (tens of microseconds a file, with a mapping of
+/// its frame stack), and the thread's `threading.local` values lasted one file.
+pub fn with_thread_state<R>(f: impl FnOnce() -> R) -> R {
+    struct Held(*mut ffi::PyThreadState, ffi::PyGILState_STATE);
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: takes back, on the thread that saved it, the state saved below, then
+            // gives it up as `PyGILState_Ensure` asks.
+            unsafe {
+                ffi::PyEval_RestoreThread(self.0);
+                ffi::PyGILState_Release(self.1);
+            }
+        }
+    }
+    // SAFETY: a worker starts its interpreter before its threads; the GIL is released at
+    // once, so `Python::attach` inside `f` finds this thread's state and only takes the GIL.
+    let _held = unsafe {
+        let gil = ffi::PyGILState_Ensure();
+        Held(ffi::PyEval_SaveThread(), gil)
+    };
+    f()
 }
 
 /// Run `f` on a file with the GIL held, then close the file's event loop if it made one.

@@ -17,7 +17,7 @@ use crate::runner::venv::Venv;
 
 pub use bench::{measure_harness, run_bench_file};
 pub use compat_run::finish_worker;
-pub use engine::{RunContext, run_file};
+pub use engine::{RunContext, run_file, with_thread_state};
 pub use env::embedded_version;
 pub use fork::fork_interpreter;
 
