@@ -63,12 +63,17 @@ class TestMeta:
 # TestMeta (and its marker) once. Keys hold only hashable, already-seen option values.
 _MARKERS = {}
 
+# The modules (by ``__name__``) that define a ``@test`` function or a ``TestSuite`` subclass:
+# the runner looks for dbtest tests only in these, not in every unittest or pytest file.
+_DEFINING = set()
+
 
 def _marker(meta):
     def mark(f):
         if not callable(f):
             raise TypeError(f"@test decorates functions, got {f!r}")
         f.__dbtest__ = meta
+        _DEFINING.add(getattr(f, "__module__", None))
         return f
 
     return mark
@@ -114,6 +119,10 @@ class TestSuite:
     """
 
     __test__ = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _DEFINING.add(cls.__module__)
 
     def setup_suite(self):
         pass

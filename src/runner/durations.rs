@@ -95,6 +95,7 @@ mod tests {
         FileTask {
             index,
             exclusive: false,
+            loop_hint: None,
             path: PathBuf::from(rel),
             rel: rel.into(),
         }

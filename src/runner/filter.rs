@@ -416,9 +416,9 @@ impl Filter {
     }
 
     fn in_integration_folder(rel_path: &str) -> bool {
-        let mut parts: Vec<&str> = rel_path.split('/').collect();
-        parts.pop();
-        parts.contains(&INTEGRATION)
+        rel_path
+            .rsplit_once('/')
+            .is_some_and(|(dir, _)| dir.split('/').any(|p| p == INTEGRATION))
     }
 
     /// Whether a test runs; `tags` is None when not known yet.
@@ -466,10 +466,11 @@ impl Filter {
         if self.exclude_tags.iter().any(|t| has(t)) {
             return Decision::No;
         }
-        let integration = has(INTEGRATION) || Self::in_integration_folder(rel_path);
+        // Asked per test: the folder test only when the mode needs it.
+        let integration = || has(INTEGRATION) || Self::in_integration_folder(rel_path);
         match self.mode {
-            Mode::Unit if integration => Decision::No,
-            Mode::Integration if !integration => Decision::No,
+            Mode::Unit if integration() => Decision::No,
+            Mode::Integration if !integration() => Decision::No,
             _ => Decision::Yes,
         }
     }

@@ -16,6 +16,36 @@ pub struct PlannedFile {
     pub undecidable: Option<String>,
     /// Runs alone in its process (`FileTask::exclusive`).
     pub exclusive: bool,
+    /// What its source says about asking for an event loop (`FileTask::loop_hint`).
+    pub loop_hint: LoopHint,
+}
+
+/// What a test file's source says about the current event loop, read once by the plan: a
+/// file that may ask for it while it is imported gets its loop first (see `FileRun::import`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoopHint {
+    /// It asks (`get_event_loop`, a `Future(`, `ensure_future`).
+    pub asks: bool,
+    /// It names asyncio at all: before Python 3.10, its locks, events and queues took the
+    /// current loop when made.
+    pub asyncio: bool,
+}
+
+impl LoopHint {
+    /// A vectorised search: a byte-window scan cost tens of microseconds per file.
+    pub fn of(src: &[u8]) -> LoopHint {
+        let has = |needle: &[u8]| memchr::memmem::find(src, needle).is_some();
+        LoopHint {
+            asks: has(b"get_event_loop") || has(b"Future(") || has(b"ensure_future"),
+            asyncio: has(b"asyncio"),
+        }
+    }
+
+    /// Whether the file may need a current event loop while imported, on a Python before
+    /// 3.10 or not.
+    pub fn may_need_loop(self, before_310: bool) -> bool {
+        if before_310 { self.asyncio } else { self.asks }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +70,9 @@ pub struct FileTask {
     /// another thread of the same process would see. Their parallelism is processes.
     #[serde(default)]
     pub exclusive: bool,
+    /// Its source's `LoopHint`, or None when the plan did not read it (the worker reads it).
+    #[serde(default)]
+    pub loop_hint: Option<LoopHint>,
 }
 
 /// Whether a test file's source imports the `dbtest` module (`import dbtest`, `from dbtest
@@ -82,14 +115,15 @@ impl Plan {
         let mut tests: Vec<FileTask> = self
             .test_files
             .into_iter()
-            .map(|f| (f.file, f.exclusive))
-            .chain(self.bench_files.into_iter().map(|f| (f, false)))
+            .map(|f| (f.file, f.exclusive, Some(f.loop_hint)))
+            .chain(self.bench_files.into_iter().map(|f| (f, false, None)))
             .enumerate()
-            .map(|(index, (f, exclusive))| FileTask {
+            .map(|(index, (f, exclusive, loop_hint))| FileTask {
                 index,
                 exclusive,
                 path: f.path,
                 rel: f.rel,
+                loop_hint,
             })
             .collect();
         let benches = tests.split_off(n_tests);
@@ -125,6 +159,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                     .or_insert_with(|| Resolver::new(root).naming(&filter.spec.collection));
                 let src = read_source(&file.path);
                 let exclusive = !imports_dbtest(src.as_bytes());
+                let loop_hint = LoopHint::of(src.as_bytes());
                 let found = match resolver.scan_read(&file.path, &src, &file.rel) {
                     FileScan::Known(tests) => tests,
                     FileScan::Undecidable(why) => {
@@ -134,6 +169,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                                 tests: Vec::new(),
                                 undecidable: Some(why),
                                 exclusive,
+                                loop_hint,
                             });
                         }
                         continue;
@@ -156,6 +192,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
                         tests,
                         undecidable: None,
                         exclusive,
+                        loop_hint,
                     });
                 }
             }
@@ -166,7 +203,7 @@ pub fn plan(files: Vec<Discovered>, filter: &Filter) -> Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::imports_dbtest;
+    use super::{LoopHint, imports_dbtest};
 
     #[test]
     fn files_written_for_dbtest_are_told_by_their_imports() {
@@ -179,5 +216,20 @@ mod tests {
         assert!(imports_dbtest(
             b"# dbtest\nx = 'dbtest'\nfrom dbtest import test\n"
         ));
+    }
+
+    #[test]
+    fn files_that_may_ask_for_a_loop_at_import_are_told_by_their_source() {
+        let need = |src: &[u8], before_310| LoopHint::of(src).may_need_loop(before_310);
+        let plain = b"import unittest\n\nclass T(unittest.TestCase):\n    pass\n";
+        assert!(!need(plain, false));
+        assert!(need(b"loop = asyncio.get_event_loop()\n", false));
+        assert!(need(b"f = asyncio.Future()\n", false));
+        assert!(need(b"x\nasyncio.ensure_future(c())", false));
+        assert!(!need(b"import asyncio\nlock = asyncio.Lock()\n", false));
+        // Before 3.10, any use of asyncio may take the current loop.
+        assert!(need(b"import asyncio\nlock = asyncio.Lock()\n", true));
+        assert!(!need(plain, true));
+        assert!(!need(b"", false));
     }
 }

@@ -664,6 +664,7 @@ mod tests {
         let task = |index, rel: &str| FileTask {
             index,
             exclusive: false,
+            loop_hint: None,
             path: rel.into(),
             rel: rel.into(),
         };

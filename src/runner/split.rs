@@ -108,6 +108,7 @@ mod tests {
             tests: Vec::new(),
             undecidable: Some("load_tests adds tests when the module runs".into()),
             exclusive: true,
+            loop_hint: Default::default(),
         }
     }
 

@@ -143,14 +143,19 @@ fn hook_problems(list: &Bound<'_, PyAny>) -> PyResult<Vec<HookProblem>> {
     Ok(out)
 }
 
-/// Set up what the test needs (its class, its module) and run it, in one call: the previous
-/// class's tear-down problems, and the outcome (see `apply`; a failed set-up's when its class
-/// or module could not be set up).
+/// A session's `step`, looked up once for all its tests.
+pub(super) fn stepper<'py>(session: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    session.getattr(pyo3::intern!(session.py(), "step"))
+}
+
+/// Set up what the test needs (its class, its module) and run it, in one call (`stepper`'s):
+/// the previous class's tear-down problems, and the outcome (see `apply`; a failed set-up's
+/// when its class or module could not be set up).
 pub(super) fn step<'py>(
-    session: &Bound<'py, PyAny>,
-    test: &CompatTest<'py>,
+    stepper: &Bound<'py, PyAny>,
+    item: &Bound<'py, PyAny>,
 ) -> PyResult<(Vec<HookProblem>, Bound<'py, PyAny>)> {
-    let got = session.call_method1(pyo3::intern!(session.py(), "step"), (&test.item,))?;
+    let got = stepper.call1((item,))?;
     let (problems, outcome): (Bound<'py, PyAny>, Bound<'py, PyAny>) = got.extract()?;
     let problems = if problems.is_truthy()? {
         hook_problems(&problems)?

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use super::capture;
 use super::compat::{
     CompatTest, HookProblem, apply, collect, describe_hook, finish, one_line, session, step,
+    stepper,
 };
 use super::engine::{FileRun, RunContext, with_file};
 use super::failure::describe;
@@ -84,18 +85,26 @@ impl<'py> FileRun<'_, 'py> {
         if selected.is_empty() {
             return;
         }
-        let session = match session(py, self.bridge, module, &rel) {
-            Ok(s) => s,
-            Err(e) => return self.compat_collect_error(&e),
-        };
+        let (session, stepper) =
+            match session(py, self.bridge, module, &rel).and_then(|s| Ok((stepper(&s)?, s))) {
+                Ok((stepper, s)) => (s, stepper),
+                Err(e) => return self.compat_collect_error(&e),
+            };
         let mut last_decl = selected[0].0;
         for (decl, id, t) in selected {
             if self.cx.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let mut r = self.compat_result(id, t.suite.as_deref(), &t.name);
-            r.tags = t.tags.clone();
-            r.line = t.line;
+            // Its strings move into the result: made once per test.
+            let CompatTest {
+                item,
+                suite,
+                name,
+                tags,
+                line,
+            } = t;
+            let mut r = self.compat_result(id, None, "");
+            (r.suite, r.name, r.tags, r.line) = (suite, Some(name), tags, line);
             r.order = (self.task.index, 2 * decl);
             (self.cx.emit)(Event::TestStarted(TestStart {
                 id: r.id.clone(),
@@ -107,7 +116,7 @@ impl<'py> FileRun<'_, 'py> {
             }));
             capture::begin();
             let started = Instant::now();
-            let ran = step(&session, &t);
+            let ran = step(&stepper, &item);
             r.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let out = capture::end();
             self.restore_streams();

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule, PyString, PyType};
 
 use super::bridge::{BRIDGE, Bridge};
@@ -15,7 +16,7 @@ use super::failure::{Described, describe};
 use crate::runner::event::{ErrorKind, Event, Status, TestResult, TestStart};
 use crate::runner::filter::Filter;
 use crate::runner::limits;
-use crate::runner::plan::FileTask;
+use crate::runner::plan::{FileTask, LoopHint};
 use crate::runner::venv::Venv;
 
 /// Set by `start_in_process`: tests run in dbtest's own process (-n 0).
@@ -286,6 +287,36 @@ pub fn with_thread_state<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Run `f` on a file with the GIL held, then close the file's event loop if it made one.
+/// What every file's import looks up, found once per process (each `import` of a module
+/// by name costs microseconds, several times a file).
+struct Lookups {
+    sys: Py<PyModule>,
+    import_module: Py<PyAny>,
+    spec_from_file_location: Py<PyAny>,
+    module_from_spec: Py<PyAny>,
+    /// `importlib._bootstrap._load`: loads under the module's import lock.
+    load: Option<Py<PyAny>>,
+    /// `dbtest._loop.arm`.
+    arm: Option<Py<PyAny>>,
+}
+
+static LOOKUPS: PyOnceLock<Lookups> = PyOnceLock::new();
+
+fn lookups(py: Python<'_>) -> PyResult<&Lookups> {
+    LOOKUPS.get_or_try_init(py, || {
+        let util = py.import("importlib.util")?;
+        let get = |m: &Bound<'_, PyModule>, name: &str| m.getattr(name).map(Bound::unbind);
+        Ok(Lookups {
+            sys: py.import("sys")?.unbind(),
+            import_module: get(&py.import("importlib")?, "import_module")?,
+            spec_from_file_location: get(&util, "spec_from_file_location")?,
+            module_from_spec: get(&util, "module_from_spec")?,
+            load: get(&py.import("importlib._bootstrap")?, "_load").ok(),
+            arm: py.import("dbtest._loop").and_then(|m| get(&m, "arm")).ok(),
+        })
+    })
+}
+
 pub(super) fn with_file<R>(
     task: &FileTask,
     cx: &RunContext<'_>,
@@ -293,7 +324,8 @@ pub(super) fn with_file<R>(
 ) -> Option<R> {
     Python::attach(|py| {
         // Cannot fail in a started interpreter; without sys nothing could run anyway.
-        let sys = py.import("sys").ok()?;
+        let lookups = lookups(py).ok()?;
+        let sys = lookups.sys.bind(py).clone();
         let mut run = FileRun {
             py,
             task,
@@ -306,9 +338,9 @@ pub(super) fn with_file<R>(
         };
         // On this thread, the first `get_event_loop()` with no loop set makes the file's
         // loop (dbtest._loop), as plain python does on its main thread.
-        let _ = py
-            .import(pyo3::intern!(py, "dbtest._loop"))
-            .and_then(|m| m.call_method0(pyo3::intern!(py, "arm")));
+        if let Some(arm) = &lookups.arm {
+            let _ = arm.bind(py).call0();
+        }
         let out = f(&mut run);
         run.close_loop();
         Some(out)
@@ -486,18 +518,15 @@ impl<'a, 'py> FileRun<'a, 'py> {
         // under plain python: a file that may ask for the loop at import gets its loop before
         // it is imported (the same loop its async tests then run on). Others get theirs when
         // a test first needs it: making and closing one per file is a tenth of a millisecond.
-        if std::fs::read(&path).is_ok_and(|src| self.may_need_loop_at_import(&src)) {
+        // The plan read the source already; a task made without it reads it here.
+        let hint = self
+            .task
+            .loop_hint
+            .or_else(|| std::fs::read(&path).ok().map(|src| LoopHint::of(&src)));
+        if hint.is_some_and(|h| h.may_need_loop(self.py.version_info() < (3, 10))) {
             let _ = self.event_loop();
         }
         self.import_from(&path, &root)
-    }
-
-    /// Whether a file with this source may need a current event loop while it is imported:
-    /// it asks for it (`get_event_loop`, a `Future`, `ensure_future`), or, before Python
-    /// 3.10, it uses asyncio at all (its locks, events and queues took the current loop when
-    /// made).
-    fn may_need_loop_at_import(&self, src: &[u8]) -> bool {
-        may_need_loop(src, self.py.version_info() < (3, 10))
     }
 
     /// Import this file's copy at `path` in a project rooted at `root`, capturing its output.
@@ -520,24 +549,20 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 // pytest imports a file's conftest.py files (root first) before the file.
                 super::compat::load_conftests(py, path, root)?;
             }
-            let importlib = py.import("importlib")?;
+            let lookups = lookups(py)?;
+            let import_module = lookups.import_module.bind(py);
             if package {
-                return importlib
-                    .call_method1("import_module", (&name,))
-                    .map(Bound::into_any);
+                return import_module.call1((&name,));
             }
             if root == self.bridge.root.as_path() {
                 let base = prepend_base(py, path)?;
                 if name.contains('.') && package_is_ours(py, &name, base.as_deref())? {
                     // A package below a folder that is not one: imported by its dotted name,
                     // as pytest does, so its relative imports work.
-                    return importlib
-                        .call_method1("import_module", (&name,))
-                        .map(Bound::into_any);
+                    return import_module.call1((&name,));
                 }
             }
-            let util = py.import("importlib.util")?;
-            let sys_modules = py.import("sys")?.getattr("modules")?;
+            let sys_modules = self.sys.getattr(pyo3::intern!(py, "modules"))?;
             // Another test file imported this one already (or is importing it): the same
             // module, not a second copy of it (waiting for it if it is still being imported).
             let same_file = sys_modules
@@ -546,9 +571,7 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 .and_then(|f| f.extract::<String>())
                 .is_ok_and(|f| Path::new(&f) == path);
             if same_file {
-                return importlib
-                    .call_method1("import_module", (&name,))
-                    .map(Bound::into_any);
+                return import_module.call1((&name,));
             }
             let unique = if sys_modules.contains(&name)? {
                 format!("{name}__dbtest{}", self.task.index)
@@ -556,15 +579,17 @@ impl<'a, 'py> FileRun<'a, 'py> {
                 name.clone()
             };
             // The path as str: a pathlib.Path would cost more to make than the rest.
-            let spec = util.call_method1("spec_from_file_location", (&unique, path.as_os_str()))?;
+            let spec = lookups
+                .spec_from_file_location
+                .bind(py)
+                .call1((&unique, path.as_os_str()))?;
             // Through the import system's own loading, under the module's import lock: another
             // file importing this one at the same time (`from tests.test_base import Base`)
             // waits for it to finish rather than getting it half-initialized.
-            let bootstrap = py.import("importlib._bootstrap")?;
-            if let Ok(load) = bootstrap.getattr("_load") {
-                return load.call1((&spec,));
+            if let Some(load) = &lookups.load {
+                return load.bind(py).call1((&spec,));
             }
-            let module = util.call_method1("module_from_spec", (&spec,))?;
+            let module = lookups.module_from_spec.bind(py).call1((&spec,))?;
             sys_modules.set_item(&unique, &module)?;
             let loaded = spec
                 .getattr("loader")?
@@ -653,11 +678,19 @@ impl<'a, 'py> FileRun<'a, 'py> {
 
     fn collect(&self, module: &Bound<'py, PyAny>) -> PyResult<Vec<Suite<'py>>> {
         let py = self.py;
-        let base = py
-            .import("dbtest")?
-            .getattr("TestSuite")?
+        let dbtest = py.import(pyo3::intern!(py, "dbtest"))?;
+        let name = module.getattr(pyo3::intern!(py, "__name__"))?;
+        // Only a module that made a `@test` function or a `TestSuite` subclass defines any
+        // (a unittest or pytest file does not): its other globals need no look.
+        if let Ok(defining) = dbtest.getattr(pyo3::intern!(py, "_DEFINING")) {
+            if !defining.contains(&name)? {
+                return Ok(Vec::new());
+            }
+        }
+        let base = dbtest
+            .getattr(pyo3::intern!(py, "TestSuite"))?
             .cast_into::<PyType>()?;
-        let module_name: String = module.getattr("__name__")?.extract()?;
+        let module_name: String = name.extract()?;
         let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?;
         let mut suites: Vec<Suite<'py>> = Vec::new();
         let items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = dict.iter().collect();
@@ -1203,16 +1236,6 @@ impl<'a, 'py> FileRun<'a, 'py> {
     }
 }
 
-/// `FileRun::may_need_loop_at_import` on a source, `before_310` for Pythons before 3.10. A
-/// vectorised search: a byte-window scan cost tens of microseconds per file.
-fn may_need_loop(src: &[u8], before_310: bool) -> bool {
-    let has = |needle: &[u8]| memchr::memmem::find(src, needle).is_some();
-    if before_310 {
-        return has(b"asyncio");
-    }
-    has(b"get_event_loop") || has(b"Future(") || has(b"ensure_future")
-}
-
 /// Whether `f` is an `async def` function or method.
 fn is_coroutine_function(f: &Bound<'_, PyAny>) -> bool {
     f.getattr(pyo3::intern!(f.py(), "__code__"))
@@ -1229,28 +1252,8 @@ fn is_coroutine_code(code: &Bound<'_, PyAny>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{may_need_loop, module_name};
+    use super::module_name;
     use std::path::Path;
-
-    #[test]
-    fn files_that_may_ask_for_a_loop_at_import_are_told_by_their_source() {
-        let plain = b"import unittest\n\nclass T(unittest.TestCase):\n    pass\n";
-        assert!(!may_need_loop(plain, false));
-        assert!(may_need_loop(b"loop = asyncio.get_event_loop()\n", false));
-        assert!(may_need_loop(b"f = asyncio.Future()\n", false));
-        assert!(may_need_loop(b"x\nasyncio.ensure_future(c())", false));
-        assert!(!may_need_loop(
-            b"import asyncio\nlock = asyncio.Lock()\n",
-            false
-        ));
-        // Before 3.10, any use of asyncio may take the current loop.
-        assert!(may_need_loop(
-            b"import asyncio\nlock = asyncio.Lock()\n",
-            true
-        ));
-        assert!(!may_need_loop(plain, true));
-        assert!(!may_need_loop(b"", false));
-    }
 
     #[test]
     fn module_names_follow_packages() {
