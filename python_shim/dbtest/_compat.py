@@ -1081,6 +1081,8 @@ class Session:
         # param switch), reported with the next step.
         self._scopes = {1: _fixtures.Scope("class"), 2: _fixtures.Scope("module")}
         self._pending = []
+        # id(TestCase class) -> its `_class_kind`, asked once per class of the file
+        self._kinds = {}
 
     # -------------------------------------------------------------- fixtures
 
@@ -1257,7 +1259,7 @@ class Session:
             if self._pending:
                 problems, self._pending = self._pending, []
                 return problems, outcome
-            return [], outcome
+            return _STEPPED if outcome is _PASSED else ((), outcome)
         problems, setup = self.enter(item)
         outcome = setup if setup is not None else self.run(item)
         if self._pending:
@@ -1324,8 +1326,17 @@ class Session:
         result = self._result
         if result.dirty:
             result.reset()
+        kind = None
         try:
-            test = item.instance if item.instance is not None else _new_test_case(item.cls, item.func)
+            if item.instance is not None:
+                test = item.instance
+            else:
+                # (by id: a metaclass may make its classes unhashable; the file's items keep
+                # them alive, so no id is reused)
+                kind = self._kinds.get(id(item.cls))
+                if kind is None:
+                    kind = self._kinds[id(item.cls)] = _class_kind(item.cls)
+                test = _make_test_case(item.cls, item.func) if kind[0] else item.cls(item.func)
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -1333,7 +1344,9 @@ class Session:
         if item.fx is None:
             # `_unittest_outcome`, inline: most tests
             result.current = test
-            if _FAST_RUN and type(test).run is _FAST_RUN[0]:
+            if kind is not None and kind[1]:
+                _fast_run(test, result, kind)
+            elif _FAST_RUN and type(test).run is _FAST_RUN[0]:
                 _fast_run(test, result)
             else:
                 test.run(result)
@@ -1503,6 +1516,8 @@ class Session:
 
 # The outcome of most tests, made once.
 _PASSED = ("passed", None, None, None, None)
+# `Session.step`'s answer for a test that passed with nothing to report before it.
+_STEPPED = ((), _PASSED)
 _GENERATOR = inspect.CO_GENERATOR
 
 
@@ -1526,7 +1541,7 @@ def _init_fast_run():
 
 # 3.11's TestCase.__init__, addTypeEqualityFunc, doCleanups, _callSetUp, _callTestMethod and
 # _callTearDown (set with _FAST_RUN): a class that keeps them is made, run and cleaned up by
-# `_new_test_case` and `_fast_run` inline.
+# `_make_test_case` and `_fast_run` inline.
 _TC = []
 _METHOD = __import__("types").MethodType
 _OBJECT_NEW = object.__new__
@@ -1535,11 +1550,11 @@ _OBJECT_SETATTR = object.__setattr__
 _MISSING = object()
 
 
-def _new_test_case(cls, name):
-    """``cls(name)`` for a TestCase class: 3.11's ``TestCase.__init__`` inline when the class
-    keeps it, and Python's ways of making an instance and reading and setting its attributes
-    (its six ``addTypeEqualityFunc`` calls cost more than the test body)."""
-    if not (
+def _makes_inline(cls):
+    """Whether ``cls(name)`` may be `_make_test_case`: 3.11's ``TestCase.__init__`` inline
+    when the class keeps it, and Python's ways of making an instance and reading and setting
+    its attributes (its six ``addTypeEqualityFunc`` calls cost more than the test body)."""
+    return bool(
         _TC
         and type(cls) is type
         and cls.__init__ is _TC[0]
@@ -1547,8 +1562,29 @@ def _new_test_case(cls, name):
         and cls.__new__ is _OBJECT_NEW
         and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
         and cls.__setattr__ is _OBJECT_SETATTR
-    ):
-        return cls(name)
+    )
+
+
+def _class_kind(cls):
+    """What making and running a test of TestCase class ``cls`` inline depends on, which no
+    test of a file changes (its class's machinery): (made by `_make_test_case`, run by
+    `_fast_run`, its attributes found as Python finds them, its ``_callSetUp``,
+    ``_callTestMethod`` and ``_callTearDown`` TestCase's own, its ``doCleanups`` too)."""
+    if _FAST_RUN is None:
+        _init_fast_run()
+    plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+    own = bool(_TC) and plain
+    return (
+        _makes_inline(cls),
+        bool(_FAST_RUN) and cls.run is _FAST_RUN[0],
+        plain,
+        own and cls._callSetUp is _TC[3] and cls._callTestMethod is _TC[4] and cls._callTearDown is _TC[5],
+        own and cls.doCleanups is _TC[2],
+    )
+
+
+def _make_test_case(cls, name):
+    """``TestCase.__init__`` (3.11) inline, for a class `_makes_inline` allows."""
     test = _OBJECT_NEW(cls)
     test._testMethodName = name
     test._outcome = None
@@ -1596,7 +1632,7 @@ def _part_failed(outcome, test_case):
     exc_info = e = None
 
 
-def _fast_run(test, result):
+def _fast_run(test, result, kind=None):
     """``TestCase.run`` (3.11) step for step, for a result whose startTest/stopTest do nothing.
 
     The set-up and test parts run with ``outcome.success`` True before them (a fresh outcome;
@@ -1608,7 +1644,9 @@ def _fast_run(test, result):
     # __getattribute__): a miss of the instance's lookup, which raises nothing, means a miss
     # of the class's, which raises inside getattr (short of a descriptor of that name that
     # raises AttributeError for an instance only).
-    plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
+    if kind is None:
+        kind = _class_kind(cls)
+    _, _, plain, inline, own_cleanups = kind
     if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
         class_skip = False
     else:
@@ -1643,12 +1681,6 @@ def _fast_run(test, result):
     # TestCase's own _callSetUp/_callTestMethod/_callTearDown, inline (their frames are
     # unittest's: tracebacks lose nothing, `_trim` drops them).
     d = test.__dict__ if plain else None
-    inline = (
-        plain
-        and cls._callSetUp is _TC[3]
-        and cls._callTestMethod is _TC[4]
-        and cls._callTearDown is _TC[5]
-    )
     try:
         test._outcome = outcome
         try:
@@ -1691,7 +1723,7 @@ def _fast_run(test, result):
                 _part_failed(outcome, test)
             finally:
                 outcome.success = outcome.success and old_success
-        if not plain or test._cleanups or cls.doCleanups is not _TC[2] or "doCleanups" in d:
+        if not own_cleanups or test._cleanups or "doCleanups" in d:
             test.doCleanups()  # (TestCase's own, with nothing to clean up, does nothing)
         if outcome.success:
             if expecting_failure:
