@@ -90,11 +90,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut last_failed = last_failed;
     last_failed.record(&outcome.results);
     last_failed.save(&settings.root);
-    // Written while the reports are made; waited for before dbtest ends.
-    let history = std::mem::take(&mut outcome.history);
+    // Done while the reports are made; waited for before dbtest ends.
+    let background = std::mem::take(&mut outcome.background);
     let report = report(&settings, outcome, compared)?;
     outputs.write(&report, &mut report_out)?;
-    drop(history);
+    drop(background);
     if let Some(b) = &report.benchmarks {
         bench_run::warn_regressions(b);
     }

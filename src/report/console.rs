@@ -106,17 +106,24 @@ impl Exporter for Console {
         // One row per file: where the problems are, at a glance.
         let mut per_file: BTreeMap<(usize, &str), [usize; 6]> = BTreeMap::new();
         let mut time: BTreeMap<&str, f64> = BTreeMap::new();
-        for r in &report.results {
-            let row = per_file.entry((r.order.0, r.file.as_str())).or_default();
-            row[match r.status {
-                Status::Passed => 0,
-                Status::Failed => 1,
-                Status::Error => 2,
-                Status::Skipped => 3,
-                Status::Xfailed => 4,
-                Status::Xpassed => 5,
-            }] += 1;
-            *time.entry(r.file.as_str()).or_default() += r.duration_ms;
+        // In report order, a file's results come together: one look-up per file, not per test.
+        for same in report
+            .results
+            .chunk_by(|a, b| a.order.0 == b.order.0 && a.file == b.file)
+        {
+            let file = same[0].file.as_str();
+            let row = per_file.entry((same[0].order.0, file)).or_default();
+            for r in same {
+                row[match r.status {
+                    Status::Passed => 0,
+                    Status::Failed => 1,
+                    Status::Error => 2,
+                    Status::Skipped => 3,
+                    Status::Xfailed => 4,
+                    Status::Xpassed => 5,
+                }] += 1;
+            }
+            *time.entry(file).or_default() += same.iter().map(|r| r.duration_ms).sum::<f64>();
         }
         if !per_file.is_empty() {
             // Expected-failure columns only for runs that have them (unittest, pytest).

@@ -51,25 +51,30 @@ impl RunReport {
     }
 
     pub fn summary(&self) -> Summary {
-        let count = |s: Status| self.results.iter().filter(|r| r.status == s).count();
-        Summary {
+        // One pass: each result is a few hundred bytes, and runs have tens of thousands.
+        let mut s = Summary {
             total: self.results.len(),
-            passed: count(Status::Passed),
-            failed: count(Status::Failed),
-            errors: count(Status::Error),
-            skipped: count(Status::Skipped),
-            xfailed: count(Status::Xfailed),
-            xpassed: count(Status::Xpassed),
             duration_ms: self.duration_ms,
+            ..Summary::default()
+        };
+        for r in &self.results {
+            *match r.status {
+                Status::Passed => &mut s.passed,
+                Status::Failed => &mut s.failed,
+                Status::Error => &mut s.errors,
+                Status::Skipped => &mut s.skipped,
+                Status::Xfailed => &mut s.xfailed,
+                Status::Xpassed => &mut s.xpassed,
+            } += 1;
         }
+        s
     }
 
     /// Whether the run failed: a test failed or errored (or passed against a strict expected
     /// failure), a benchmark entry failed, or the regression gate fired.
     pub fn failed(&self) -> bool {
-        let s = self.summary();
-        s.failed + s.errors > 0
-            || self.results.iter().any(TestResult::fails_run)
+        // (a failed or errored test fails the run)
+        self.results.iter().any(TestResult::fails_run)
             || self
                 .benchmarks
                 .as_ref()

@@ -68,8 +68,9 @@ pub struct Outcome {
     pub duration_ms: f64,
     /// `@test(retries=N)` of the tests that set it, by id.
     pub own_retries: HashMap<String, u32>,
-    /// Last run's history being updated (`.dbtest/durations.json`), off the report's path.
-    pub history: HistoryWrite,
+    /// Last run's history being updated (`.dbtest/durations.json`) and the workers' spool
+    /// folder being removed, off the report's path.
+    pub background: Background,
 }
 
 /// Sees the events of a run as the collector drains them (a few times a second).
@@ -277,21 +278,36 @@ impl Session {
             stopped,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             own_retries: c.own_retries,
-            history: HistoryWrite(history),
+            background: Background(
+                history
+                    .into_iter()
+                    .chain(remove_in_background(self._spool))
+                    .collect(),
+            ),
         })
     }
 }
 
-/// The history file being written beside the reports; dropping this waits for it.
+/// Work done beside the reports (the history file, the spool folder's removal); dropping
+/// this waits for it, so that it is done before dbtest ends.
 #[derive(Debug, Default)]
-pub struct HistoryWrite(Option<std::thread::JoinHandle<()>>);
+pub struct Background(Vec<std::thread::JoinHandle<()>>);
 
-impl Drop for HistoryWrite {
+impl Drop for Background {
     fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
+        for h in self.0.drain(..) {
             let _ = h.join();
         }
     }
+}
+
+/// Remove the spool folder (a few dozen files) on a thread of its own. Without a thread to
+/// spare, the folder goes with the closure, here and now.
+fn remove_in_background(spool: SpoolDir) -> Option<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("dbtest-spool".into())
+        .spawn(move || drop(spool))
+        .ok()
 }
 
 /// The worker pool's shape, or None for -n 0.
