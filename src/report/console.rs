@@ -103,51 +103,7 @@ impl Exporter for Console {
                 )
             ));
         }
-        // One row per file: where the problems are, at a glance.
-        let mut per_file: BTreeMap<(usize, &str), [usize; 6]> = BTreeMap::new();
-        let mut time: BTreeMap<&str, f64> = BTreeMap::new();
-        // In report order, a file's results come together: one look-up per file, not per test.
-        for same in report
-            .results
-            .chunk_by(|a, b| a.order.0 == b.order.0 && a.file == b.file)
-        {
-            let file = same[0].file.as_str();
-            let row = per_file.entry((same[0].order.0, file)).or_default();
-            for r in same {
-                row[match r.status {
-                    Status::Passed => 0,
-                    Status::Failed => 1,
-                    Status::Error => 2,
-                    Status::Skipped => 3,
-                    Status::Xfailed => 4,
-                    Status::Xpassed => 5,
-                }] += 1;
-            }
-            *time.entry(file).or_default() += same.iter().map(|r| r.duration_ms).sum::<f64>();
-        }
-        if !per_file.is_empty() {
-            // Expected-failure columns only for runs that have them (unittest, pytest).
-            let columns = if per_file.values().any(|c| c[4] + c[5] > 0) {
-                6
-            } else {
-                4
-            };
-            let mut header = vec!["File", "Passed", "Failed", "Errors", "Skipped"];
-            header.extend(["Xfailed", "Xpassed"].iter().take(columns - 4));
-            header.push("Time");
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
-            for ((_, file), c) in &per_file {
-                let mut row = vec![file.to_string()];
-                row.extend(c[..columns].iter().map(usize::to_string));
-                row.push(duration(time[file]));
-                table.add_row(row);
-            }
-            for col in 1..columns + 2 {
-                if let Some(c) = table.column_mut(col) {
-                    c.set_cell_alignment(CellAlignment::Right);
-                }
-            }
+        if let Some(table) = file_table(report) {
             out.push_str(&format!("\n{table}\n"));
         }
         if let Some(b) = &report.benchmarks {
@@ -183,6 +139,57 @@ impl Exporter for Console {
         }
         out
     }
+}
+
+/// One row per file: where the problems are, at a glance (None for a run without results).
+fn file_table(report: &RunReport) -> Option<String> {
+    let mut per_file: BTreeMap<(usize, &str), [usize; 6]> = BTreeMap::new();
+    let mut time: BTreeMap<&str, f64> = BTreeMap::new();
+    // In report order, a file's results come together: one look-up per file, not per test.
+    for same in report
+        .results
+        .chunk_by(|a, b| a.order.0 == b.order.0 && a.file == b.file)
+    {
+        let file = same[0].file.as_str();
+        let row = per_file.entry((same[0].order.0, file)).or_default();
+        for r in same {
+            row[match r.status {
+                Status::Passed => 0,
+                Status::Failed => 1,
+                Status::Error => 2,
+                Status::Skipped => 3,
+                Status::Xfailed => 4,
+                Status::Xpassed => 5,
+            }] += 1;
+        }
+        *time.entry(file).or_default() += same.iter().map(|r| r.duration_ms).sum::<f64>();
+    }
+    if per_file.is_empty() {
+        return None;
+    }
+    // Expected-failure columns only for runs that have them (unittest, pytest).
+    let columns = if per_file.values().any(|c| c[4] + c[5] > 0) {
+        6
+    } else {
+        4
+    };
+    let mut header = vec!["File", "Passed", "Failed", "Errors", "Skipped"];
+    header.extend(["Xfailed", "Xpassed"].iter().take(columns - 4));
+    header.push("Time");
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    for ((_, file), c) in &per_file {
+        let mut row = vec![file.to_string()];
+        row.extend(c[..columns].iter().map(usize::to_string));
+        row.push(duration(time[file]));
+        table.add_row(row);
+    }
+    for col in 1..columns + 2 {
+        if let Some(c) = table.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    Some(table.to_string())
 }
 
 #[cfg(test)]
