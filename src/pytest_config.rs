@@ -21,6 +21,7 @@ pub const KEYS: &[&str] = &[
     "norecursedirs",
     "markers",
     "asyncio_mode",
+    "addopts",
 ];
 
 /// What pytest's configuration says; `None` where it says nothing.
@@ -35,9 +36,49 @@ pub struct PytestConfig {
     /// Registered mark names (the part of each line before `:` or `(`).
     pub markers: Option<Vec<String>>,
     pub asyncio_mode: Option<String>,
+    /// `addopts`, split as pytest splits it, and its line in the file.
+    pub addopts: Option<(Vec<String>, usize)>,
+}
+
+/// What pytest's `addopts` selects, as pytest reads it before the command line: the last
+/// `-m EXPR` and the last `-k EXPR` (its other options are pytest's business).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AddoptsSelection {
+    pub markers: Option<String>,
+    pub keyword: Option<String>,
+    /// Where they were read: the file and the line of `addopts`.
+    pub file: PathBuf,
+    pub line: usize,
 }
 
 impl PytestConfig {
+    /// The selection `addopts` makes, if it makes one.
+    pub fn addopts_selection(&self) -> Option<AddoptsSelection> {
+        let (items, line) = self.addopts.as_ref()?;
+        let mut s = AddoptsSelection {
+            file: self.file.clone(),
+            line: *line,
+            ..AddoptsSelection::default()
+        };
+        let mut rest = items.iter();
+        while let Some(item) = rest.next() {
+            // `-m EXPR` or `-mEXPR` (argparse's forms of a short option with a value).
+            let slot = match item.get(..2) {
+                Some("-m") => &mut s.markers,
+                Some("-k") => &mut s.keyword,
+                _ => continue,
+            };
+            let value = match &item[2..] {
+                "" => rest.next().cloned(),
+                attached => Some(attached.to_string()),
+            };
+            if value.is_some() {
+                *slot = value;
+            }
+        }
+        (s.markers.is_some() || s.keyword.is_some()).then_some(s)
+    }
+
     /// The naming rules for discovery, the scan and the workers (pytest's defaults elsewhere).
     pub fn collection(&self) -> Collection {
         let d = Collection::default();
@@ -149,9 +190,11 @@ fn mark_name(line: &str) -> String {
         .to_string()
 }
 
-/// Store one key's items (or text) in `c`; `Err(why)` for a value the key cannot take.
-fn store(c: &mut PytestConfig, key: &str, items: Vec<String>) -> Result<(), String> {
+/// Store one key's items (or text), found at `line`, in `c`; `Err(why)` for a value the key
+/// cannot take.
+fn store(c: &mut PytestConfig, key: &str, items: Vec<String>, line: usize) -> Result<(), String> {
     match key {
+        "addopts" => c.addopts = Some((items, line)),
         "testpaths" => c.testpaths = Some(items),
         "python_files" => c.python_files = Some(items),
         "python_classes" => c.python_classes = Some(items),
@@ -230,7 +273,7 @@ fn parse_ini(
     for (key, line, value) in entries {
         let Some(k) = kind(&key) else { continue };
         let text = value.join("\n");
-        store(&mut c, &key, items_of(k, &text)).map_err(|message| ConfigError {
+        store(&mut c, &key, items_of(k, &text), line).map_err(|message| ConfigError {
             file: file.to_path_buf(),
             line,
             message,
@@ -307,7 +350,8 @@ fn parse_toml(file: &Path, text: &str) -> Result<Option<PytestConfig>, ConfigErr
                     example(key),
                 )
             })?;
-            store(&mut c, key, items).map_err(|m| error(value.span(), m, example(key)))?;
+            let line = line_of(text, value.span().start);
+            store(&mut c, key, items, line).map_err(|m| error(value.span(), m, example(key)))?;
         }
     }
     Ok(Some(c))
@@ -321,6 +365,7 @@ fn example(key: &str) -> &'static str {
         "python_functions" => "e.g. python_functions = [\"test\"]",
         "norecursedirs" => "e.g. norecursedirs = [\"build\", \"*.egg\"]",
         "markers" => "e.g. markers = [\"slow: slow tests\"]",
+        "addopts" => "e.g. addopts = \"-m 'not slow'\"",
         _ => "e.g. asyncio_mode = \"auto\"",
     }
 }
@@ -373,6 +418,25 @@ mod tests {
             .unwrap();
         assert_eq!(c.python_functions, Some(vec!["check".into()]));
         assert_eq!(toml("[tool.ruff]\nx = 1\n").unwrap(), None);
+    }
+
+    #[test]
+    fn addopts_selects_with_its_last_m_and_k() {
+        let sel = |text: &str| {
+            toml(&format!("[tool.pytest.ini_options]\naddopts = {text}\n"))
+                .unwrap()
+                .unwrap()
+                .addopts_selection()
+                .map(|s| (s.markers, s.keyword, s.line))
+        };
+        let some =
+            |m: Option<&str>, k: Option<&str>| Some((m.map(String::from), k.map(String::from), 2));
+        assert_eq!(sel("\"-ra -m 'not slow'\""), some(Some("not slow"), None));
+        assert_eq!(sel("\"-k db -m a -mb\""), some(Some("b"), Some("db")));
+        assert_eq!(sel("[\"-k\", \"x and y\"]"), some(None, Some("x and y")));
+        // Neither, or a -m with nothing after it: no selection.
+        assert_eq!(sel("\"-ra --strict-markers -x\""), None);
+        assert_eq!(sel("\"-m\""), None);
     }
 
     #[test]

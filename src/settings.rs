@@ -175,6 +175,7 @@ impl Settings {
         let root = project_root(&cwd);
         let config = config::load(&root)?;
         let pytest = pytest_config::load(&root)?;
+        let addopts = pytest.as_ref().and_then(PytestConfig::addopts_selection);
         let mut o = cli.options;
         let mut cli_paths = cli.paths;
         let own_paths = config.as_ref().is_some_and(|c| c.paths.is_some());
@@ -187,9 +188,36 @@ impl Settings {
             std::mem::take(&mut o.tags),
             std::mem::take(&mut o.exclude_tags),
         );
+        // pytest's `addopts` selection, as pytest applies it: before the command line's.
+        let mut from_addopts = Vec::new();
+        if let Some(a) = &addopts {
+            if o.markers.is_none() && a.markers.is_some() {
+                o.markers = a.markers.clone();
+                from_addopts.extend(a.markers.clone());
+            }
+            if o.pattern.is_none() && a.keyword.is_some() {
+                o.pattern = a.keyword.clone();
+                from_addopts.extend(a.keyword.clone());
+            }
+        }
         let files = FileRule::new(&collection);
-        let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)?
-            .with_markers(o.markers.as_deref())?
+        let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)
+            .and_then(|f| f.with_markers(o.markers.as_deref()))
+            .map_err(|e| match (e, &addopts) {
+                (UserError::BadPattern { pattern, reason }, Some(a))
+                    if from_addopts.contains(&pattern) =>
+                {
+                    UserError::Config(crate::config::ConfigError {
+                        file: a.file.clone(),
+                        line: a.line,
+                        message: format!(
+                            "`{pattern}` in `addopts` is not an expression dbtest can read: {reason}"
+                        ),
+                        hint: "fix it there, or give -m/-k on the command line, which wins".into(),
+                    })
+                }
+                (e, _) => e,
+            })?
             .with_collection(collection);
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {

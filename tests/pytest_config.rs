@@ -164,6 +164,47 @@ fn a_wrong_type_is_a_usage_error_naming_the_file_and_line() {
 }
 
 #[test]
+fn addopts_selection_applies_unless_the_command_line_gives_its_own() {
+    let p = Project::new();
+    p.write(
+        "tests/test_a.py",
+        "import pytest\n\ndef test_fast():\n    pass\n\n@pytest.mark.slow\ndef test_slow():\n    pass\n\ndef test_other():\n    pass\n",
+    );
+    p.write(
+        "pyproject.toml",
+        "[tool.pytest.ini_options]\naddopts = \"-ra -m 'not slow' -k 'not other'\"\nmarkers = [\"slow: slow ones\"]\n",
+    );
+    // pytest reads addopts as options given before the command line's: its -m and -k select.
+    assert_eq!(list(&p, &[]), strs(&["tests/test_a.py::test_fast"]));
+    // The command line's own -m or -k replaces addopts' (the other still applies).
+    assert_eq!(
+        list(&p, &["-m", "slow"]),
+        strs(&["tests/test_a.py::test_slow"])
+    );
+    assert_eq!(
+        list(&p, &["-k", "other"]),
+        strs(&["tests/test_a.py::test_other"])
+    );
+    // The last of each in addopts counts, attached values included (`-mslow`).
+    p.write("pytest.ini", "[pytest]\naddopts = -m fast -mslow\n");
+    assert_eq!(list(&p, &[]), strs(&["tests/test_a.py::test_slow"]));
+    // An expression dbtest cannot read is a usage error naming the file and line of addopts;
+    // the command line's -m replaces it.
+    p.write("pytest.ini", "[pytest]\n\naddopts = -m 'slow and'\n");
+    let out = p.cmd().arg("--list").output().unwrap();
+    assert_eq!(code(&out), Some(4));
+    let err = stderr(&out);
+    assert!(
+        err.contains("pytest.ini:3: `slow and` in `addopts` is not an expression dbtest can read"),
+        "{err}"
+    );
+    assert_eq!(
+        list(&p, &["-m", "slow"]),
+        strs(&["tests/test_a.py::test_slow"])
+    );
+}
+
+#[test]
 fn setup_cfg_and_tox_ini_are_read_in_pytests_order() {
     let p = Project::new();
     p.write("tests/check_a.py", "def test_a():\n    pass\n");
