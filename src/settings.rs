@@ -7,7 +7,7 @@ use crate::bench::baseline::FailOn;
 use crate::cli::{Cli, ColorChoice, Format, ModeCommand, Options, Workers};
 use crate::config::{self, Config};
 use crate::error::UserError;
-use crate::pytest_config::{self, PytestConfig};
+use crate::pytest_config::{self, AddoptsSelection, PytestConfig};
 use crate::runner::collect::{Collection, FileRule};
 use crate::runner::discover::{Discovered, discover};
 use crate::runner::filter::{Filter, Mode};
@@ -188,37 +188,9 @@ impl Settings {
             std::mem::take(&mut o.tags),
             std::mem::take(&mut o.exclude_tags),
         );
-        // pytest's `addopts` selection, as pytest applies it: before the command line's.
-        let mut from_addopts = Vec::new();
-        if let Some(a) = &addopts {
-            if o.markers.is_none() && a.markers.is_some() {
-                o.markers = a.markers.clone();
-                from_addopts.extend(a.markers.clone());
-            }
-            if o.pattern.is_none() && a.keyword.is_some() {
-                o.pattern = a.keyword.clone();
-                from_addopts.extend(a.keyword.clone());
-            }
-        }
         let files = FileRule::new(&collection);
-        let filter = Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)
-            .and_then(|f| f.with_markers(o.markers.as_deref()))
-            .map_err(|e| match (e, &addopts) {
-                (UserError::BadPattern { pattern, reason }, Some(a))
-                    if from_addopts.contains(&pattern) =>
-                {
-                    UserError::Config(crate::config::ConfigError {
-                        file: a.file.clone(),
-                        line: a.line,
-                        message: format!(
-                            "`{pattern}` in `addopts` is not an expression dbtest can read: {reason}"
-                        ),
-                        hint: "fix it there, or give -m/-k on the command line, which wins".into(),
-                    })
-                }
-                (e, _) => e,
-            })?
-            .with_collection(collection);
+        let filter =
+            filter(&mut o, tags, exclude_tags, mode, addopts.as_ref())?.with_collection(collection);
         let jobs = o.jobs.unwrap_or_else(default_jobs);
         if jobs == 0 {
             return Err(UserError::ZeroJobs);
@@ -286,6 +258,46 @@ impl Settings {
             files,
         })
     }
+}
+
+/// The run's filter from the options, with pytest's `addopts` selection applied as pytest
+/// applies it: before the command line's (an expression read from there that dbtest cannot
+/// parse is reported against that file and line).
+fn filter(
+    o: &mut Options,
+    tags: Vec<String>,
+    exclude_tags: Vec<String>,
+    mode: Mode,
+    addopts: Option<&AddoptsSelection>,
+) -> Result<Filter, UserError> {
+    let mut from_addopts = Vec::new();
+    if let Some(a) = addopts {
+        if o.markers.is_none() && a.markers.is_some() {
+            o.markers = a.markers.clone();
+            from_addopts.extend(a.markers.clone());
+        }
+        if o.pattern.is_none() && a.keyword.is_some() {
+            o.pattern = a.keyword.clone();
+            from_addopts.extend(a.keyword.clone());
+        }
+    }
+    Filter::new(o.pattern.as_deref(), tags, exclude_tags, mode)
+        .and_then(|f| f.with_markers(o.markers.as_deref()))
+        .map_err(|e| match (e, addopts) {
+            (UserError::BadPattern { pattern, reason }, Some(a))
+                if from_addopts.contains(&pattern) =>
+            {
+                UserError::Config(crate::config::ConfigError {
+                    file: a.file.clone(),
+                    line: a.line,
+                    message: format!(
+                        "`{pattern}` in `addopts` is not an expression dbtest can read: {reason}"
+                    ),
+                    hint: "fix it there, or give -m/-k on the command line, which wins".into(),
+                })
+            }
+            (e, _) => e,
+        })
 }
 
 /// pytest's configuration: its naming rules, and its `testpaths` as the paths when nothing
