@@ -17,6 +17,13 @@ fn list(p: &Project, args: &[&str]) -> Vec<String> {
     list_in(p, ".", args)
 }
 
+/// The stderr of `dbtest --list` in `p`, which must end as a usage error (exit 4).
+fn usage_error(p: &Project) -> String {
+    let out = p.cmd().arg("--list").output().unwrap();
+    assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+    stderr(&out)
+}
+
 #[test]
 fn testpaths_are_searched_when_no_path_is_given_and_only_from_the_root() {
     let p = fixture("pytest_config/testpaths_files");
@@ -139,18 +146,14 @@ fn a_wrong_type_is_a_usage_error_naming_the_file_and_line() {
         python_files = 3
         ",
     );
-    let out = p.cmd().arg("--list").output().unwrap();
-    assert_eq!(code(&out), Some(4));
-    let err = stderr(&out);
+    let err = usage_error(&p);
     assert!(
         err.contains("pyproject.toml:6: `python_files` in [tool.pytest.ini_options] takes a string or an array of strings, not integer"),
         "{err}"
     );
     // ini files: a value the key cannot take.
     p.write("pytest.ini", "[pytest]\n\nasyncio_mode = loose\n");
-    let out = p.cmd().arg("--list").output().unwrap();
-    assert_eq!(code(&out), Some(4));
-    let err = stderr(&out);
+    let err = usage_error(&p);
     assert!(
         err.contains("pytest.ini:3: `asyncio_mode` is `strict` or `auto`, not `loose`"),
         "{err}"
@@ -191,9 +194,7 @@ fn addopts_selection_applies_unless_the_command_line_gives_its_own() {
     // An expression dbtest cannot read is a usage error naming the file and line of addopts;
     // the command line's -m replaces it.
     p.write("pytest.ini", "[pytest]\n\naddopts = -m 'slow and'\n");
-    let out = p.cmd().arg("--list").output().unwrap();
-    assert_eq!(code(&out), Some(4));
-    let err = stderr(&out);
+    let err = usage_error(&p);
     assert!(
         err.contains("pytest.ini:3: `slow and` in `addopts` is not an expression dbtest can read"),
         "{err}"
