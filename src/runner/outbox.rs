@@ -369,6 +369,14 @@ mod tests {
         (outbox, read)
     }
 
+    /// Reads from `read` return what is there now rather than wait for more.
+    fn nonblocking(read: &File) {
+        // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
+        unsafe {
+            libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
+        }
+    }
+
     #[test]
     fn waiting_events_are_recovered_past_what_was_read() {
         let dir = tempfile::tempdir().unwrap();
@@ -435,10 +443,7 @@ mod tests {
         outbox.send_start(&frame(b"start"), 1);
         outbox.send_result(&frame(b"result"), 1);
         // Already in the pipe: read without waiting (a regression fails, never hangs).
-        // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
-        unsafe {
-            libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
-        }
+        nonblocking(&read);
         let mut got = vec![0u8; 64];
         use std::io::Read;
         let n = read.read(&mut got).unwrap_or(0);
@@ -459,10 +464,7 @@ mod tests {
         outbox.send(b"start-2", true);
         outbox.send(b"done-2", false);
         // Already in the pipe, whether or not the flusher woke first: read without waiting.
-        // SAFETY: setting O_NONBLOCK on a descriptor this test owns.
-        unsafe {
-            libc::fcntl(read.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
-        }
+        nonblocking(&read);
         let mut got = vec![0u8; 64];
         use std::io::Read;
         let n = read.read(&mut got).unwrap_or(0);
