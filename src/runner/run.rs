@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::ExitCode;
 use crate::runner::discover::{Discovered, FileKind};
 use crate::runner::durations::Durations;
-use crate::runner::event::{BenchGroup, BenchHarness, Event, TestResult};
+use crate::runner::event::{self, BenchGroup, BenchHarness, Event, TestResult};
 use crate::runner::filter::{Part, class_of};
 use crate::runner::options::{BenchOptions, RunOptions};
 use crate::runner::plan::{FileTask, Plan};
@@ -263,12 +263,28 @@ impl Session {
                 .load(Ordering::SeqCst)
                 .then_some(StopReason::FailFast),
         };
-        // In report order once, for the history and the reports.
-        crate::runner::event::sort_by_order(&mut c.results);
         // A retry pass runs a few tests of some files: its figures are not the files'.
-        let history = (!c.interrupted && self.options.record_history)
-            .then(|| hints.record(history, &self.options.root, &c.results, c.cpu))
-            .flatten();
+        let record = !c.interrupted && self.options.record_history;
+        // The history's figures on a second core while the report order is worked out (both
+        // only read the results), then the results put in that order once.
+        let (sums, order) = std::thread::scope(|s| {
+            let results = &c.results;
+            let sums = record.then(|| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || Sums::of(results))
+                    .ok()
+            });
+            let order = event::report_order(results);
+            let sums = sums.map(|t| match t.and_then(|t| t.join().ok()) {
+                Some(sums) => sums,
+                None => Sums::of(results),
+            });
+            (sums, order)
+        });
+        if let Some(order) = order {
+            event::apply_order(&mut c.results, order);
+        }
+        let history = sums.and_then(|sums| hints.record(history, &self.options.root, sums, c.cpu));
         Ok(Outcome {
             python_version,
             results: c.results,
@@ -364,63 +380,95 @@ impl Hints {
         }
     }
 
-    /// Save this run's wall time per file, and the CPU time workers measured, for the next:
-    /// the figures are gathered here, the file written on a thread of its own.
+    /// Save this run's wall time per file, and the CPU time workers measured, for the next,
+    /// on a thread of its own (`sums` gathers the figures).
     fn record(
         self,
         history: Durations,
         root: &std::path::Path,
-        results: &[TestResult],
+        sums: Sums,
         cpu: HashMap<usize, f64>,
     ) -> Option<std::thread::JoinHandle<()>> {
-        // `results` are in report order (`sort_by_order`): a file's results one after another
-        // (summed as they come, not looked up per result), each file's classes in theirs.
-        let mut per_file: HashMap<&str, f64> = HashMap::new();
-        let mut classes: HashMap<&str, Vec<(String, f64)>> = HashMap::new();
-        for same_file in results.chunk_by(|a, b| a.file == b.file) {
-            let file = same_file[0].file.as_str();
-            *per_file.entry(file).or_default() +=
-                same_file.iter().map(|r| r.duration_ms).sum::<f64>();
-            let compat = same_file
-                .iter()
-                .filter(|r| python::is_compat_place(r.order.1))
-                .filter_map(|r| class_of(file, &r.id).map(|class| (class, r.duration_ms)));
-            let mut list: Vec<(&str, f64)> = Vec::new();
-            for (class, ms) in compat {
-                match list.iter_mut().rev().find(|(c, _)| *c == class) {
-                    Some((_, sum)) => *sum += ms,
-                    None => list.push((class, ms)),
-                }
-            }
-            if list.is_empty() {
-                continue;
-            }
-            let all = classes.entry(file).or_default();
-            for (class, ms) in list {
-                match all.iter_mut().find(|(c, _)| c == class) {
-                    Some((_, sum)) => *sum += ms,
-                    None => all.push((class.to_string(), ms)),
-                }
-            }
-        }
-        let cpu = cpu
+        let cpu: Vec<(String, f64)> = cpu
             .into_iter()
-            .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)));
-        let per_file: Vec<(String, f64)> = per_file
-            .into_iter()
-            .map(|(f, ms)| (f.to_string(), ms))
+            .filter_map(|(index, ms)| self.rel_of.get(&index).map(|rel| (rel.clone(), ms)))
             .collect();
-        let classes: Vec<(String, Vec<(String, f64)>)> = classes
-            .into_iter()
-            .map(|(f, l)| (f.to_string(), l))
-            .collect();
-        let cpu: Vec<(String, f64)> = cpu.collect();
         let root = root.to_path_buf();
         // Best effort, as the file itself: without a thread to spare, the hint is lost.
         std::thread::Builder::new()
             .name("dbtest-history".into())
-            .spawn(move || history.update(&root, per_file, cpu, classes))
+            .spawn(move || history.update(&root, sums.files, cpu, sums.classes))
             .ok()
+    }
+}
+
+/// This run's figures for the history: each file's summed test durations, and its top-level
+/// classes' (unittest and pytest-style) in report order.
+#[derive(Debug, Default, PartialEq)]
+struct Sums {
+    files: Vec<(String, f64)>,
+    classes: Vec<(String, Vec<(String, f64)>)>,
+}
+
+/// One file's figures while they are summed: its tests' milliseconds, and per class (in
+/// the order met) the class's milliseconds and its first test's place.
+#[derive(Default)]
+struct FileSum<'a> {
+    ms: f64,
+    classes: Vec<(&'a str, f64, usize)>,
+}
+
+impl Sums {
+    /// From the results in any order (worked out while they are being sorted).
+    fn of(results: &[TestResult]) -> Sums {
+        let mut files: HashMap<&str, FileSum> = HashMap::new();
+        // A file's results mostly come one after another: each is summed into the last
+        // file's entry without a look-up.
+        let mut last: Option<(&str, FileSum)> = None;
+        for r in results {
+            let file = r.file.as_str();
+            let (_, sum) = match &mut last {
+                Some(entry) if entry.0 == file => entry,
+                _ => {
+                    if let Some((f, sum)) = last.take() {
+                        files.insert(f, sum);
+                    }
+                    let sum = files.remove(file).unwrap_or_default();
+                    last.insert((file, sum))
+                }
+            };
+            sum.ms += r.duration_ms;
+            if !python::is_compat_place(r.order.1) {
+                continue;
+            }
+            let Some(class) = class_of(file, &r.id) else {
+                continue;
+            };
+            match sum.classes.iter_mut().rev().find(|(c, ..)| *c == class) {
+                Some((_, ms, first)) => {
+                    *ms += r.duration_ms;
+                    *first = (*first).min(r.order.1);
+                }
+                None => sum.classes.push((class, r.duration_ms, r.order.1)),
+            }
+        }
+        if let Some((f, sum)) = last {
+            files.insert(f, sum);
+        }
+        let mut sums = Sums::default();
+        for (file, FileSum { ms, mut classes }) in files {
+            sums.files.push((file.to_string(), ms));
+            if classes.is_empty() {
+                continue;
+            }
+            classes.sort_by_key(|(.., first)| *first);
+            let list = classes
+                .into_iter()
+                .map(|(c, ms, _)| (c.to_string(), ms))
+                .collect();
+            sums.classes.push((file.to_string(), list));
+        }
+        sums
     }
 }
 
@@ -667,6 +715,50 @@ mod tests {
             serde_json::to_value(StopReason::FailFast).unwrap(),
             "fail_fast"
         );
+    }
+
+    #[test]
+    fn history_sums_do_not_depend_on_the_order_results_came_in() {
+        // Places of unittest/pytest-style tests (after a file's dbtest tests).
+        const COMPAT: usize = 1 << 22;
+        assert!(python::is_compat_place(COMPAT));
+        let r = |id: &str, place: usize, ms: f64| {
+            let mut r = crate::runner::event::TestStart::file(id, 0).interrupted();
+            r.file = id.split("::").next().unwrap().into();
+            r.order = (usize::from(r.file == "b.py"), place);
+            r.duration_ms = ms;
+            r
+        };
+        let in_order = vec![
+            r("a.py::test_free", 3, 1.0),
+            r("a.py::Zed::test_1", COMPAT, 2.0),
+            r("a.py::Alpha::test_1[x]", COMPAT + 4, 4.0),
+            r("a.py::Zed::test_2", COMPAT + 8, 8.0),
+            r("a.py::test_module_level", COMPAT + 12, 16.0),
+            r("b.py::Only::test", COMPAT, 32.0),
+        ];
+        let expected = Sums {
+            files: vec![("a.py".into(), 31.0), ("b.py".into(), 32.0)],
+            classes: vec![
+                (
+                    "a.py".into(),
+                    vec![("Zed".into(), 10.0), ("Alpha".into(), 4.0)],
+                ),
+                ("b.py".into(), vec![("Only".into(), 32.0)]),
+            ],
+        };
+        let sorted = |mut s: Sums| {
+            s.files.sort_by(|a, b| a.0.cmp(&b.0));
+            s.classes.sort_by(|a, b| a.0.cmp(&b.0));
+            s
+        };
+        assert_eq!(sorted(Sums::of(&in_order)), expected);
+        // As two workers' results interleave: each file's tests out of order, files mixed.
+        let shuffled: Vec<TestResult> = [2, 5, 3, 4, 0, 1]
+            .iter()
+            .map(|&i| in_order[i].clone())
+            .collect();
+        assert_eq!(sorted(Sums::of(&shuffled)), expected);
     }
 
     #[test]
