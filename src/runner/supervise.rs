@@ -56,8 +56,9 @@ pub struct Pool {
 struct Item {
     task: FileTask,
     /// Tests already reported, by their place in the file (`order.1`): a rerun in another
-    /// worker leaves them out.
-    skip: HashSet<usize>,
+    /// worker leaves them out. (A list: one is added per result, 10,000 in a run, and it is
+    /// read only when the file is handed out again.)
+    skip: Vec<usize>,
     /// Run alone in its worker: after a worker died with several tests running, each of their
     /// files reruns alone so that a crash is pinned on the test that causes it.
     isolate: bool,
@@ -661,7 +662,7 @@ pub async fn run_tests(
             );
             parts.into_iter().map(move |part| Item {
                 task: task.clone(),
-                skip: HashSet::new(),
+                skip: Vec::new(),
                 isolate: false,
                 short,
                 heavy,
@@ -831,7 +832,7 @@ async fn top_up(current: &mut Option<Worker>, queue: &Queue, pool: &Pool, shared
         }
         let request = Request::Tests {
             task: item.task.clone(),
-            skip: item.skip.iter().cloned().collect(),
+            skip: item.skip.clone(),
             part: item.part.clone(),
             ending,
         };
@@ -972,7 +973,7 @@ fn handle_event(
         Event::TestFinished(r) | Event::FileError(r) => {
             w.tests.remove(&r.order);
             if let Some((item, _)) = w.files.get_mut(&r.order.0) {
-                item.skip.insert(r.order.1);
+                item.skip.push(r.order.1);
             }
         }
         Event::FileStarted { index, slot } => {
@@ -1013,7 +1014,7 @@ async fn timed_out(
         );
         (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
         if let Some((item, _)) = w.files.get_mut(&run.start.order.0) {
-            item.skip.insert(r.order.1);
+            item.skip.push(r.order.1);
         }
         emit_result(queue, shared, Event::TestFinished(r));
     }
@@ -1054,7 +1055,7 @@ fn crashed(
             (r.stdout, r.stderr) = w.spool(&pool.config.spool_dir, run.start.order.0);
             r.traceback = fault;
             if let Some((item, _)) = active.get_mut(&run.start.order.0) {
-                item.skip.insert(r.order.1);
+                item.skip.push(r.order.1);
             }
             emit_result(queue, shared, Event::TestFinished(r));
         }
@@ -1087,7 +1088,7 @@ fn crashed(
             (r.stdout, r.stderr) = (out.clone(), err.clone());
             r.traceback = fault.clone();
             if let Some((item, _)) = active.get_mut(index) {
-                item.skip.insert(r.order.1);
+                item.skip.push(r.order.1);
             }
             emit_result(queue, shared, Event::TestFinished(r));
         }
