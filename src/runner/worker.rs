@@ -254,7 +254,6 @@ fn serve() -> anyhow::Result<()> {
     let saved = boot_streams_to(&boot);
     python::set_collection(&config.filter.collection);
     python::start(&config.root, config.venv.as_ref())?;
-    python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     if let Some(saved) = saved {
         boot_streams_back(saved, &boot);
     }
@@ -335,7 +334,13 @@ fn serve() -> anyhow::Result<()> {
 /// Fork the siblings the supervisor asked for (if any): in a sibling, its own pipes replace
 /// the first worker's; in the first worker, nothing changes.
 fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, File) {
+    // Each process opens its own crash report once forked (opening it imports `dbtest`,
+    // which the siblings would otherwise wait for).
+    let faulthandler = || {
+        python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+    };
     if config.siblings.is_empty() {
+        faulthandler();
         return (requests, out);
     }
     let supervisor = SUPERVISOR.load(std::sync::atomic::Ordering::Relaxed);
@@ -343,6 +348,7 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
     // they are being adopted, and the first worker while it reaps their middle processes.
     match siblings::fork_siblings(&config.siblings, supervisor) {
         Role::First(middles) => {
+            faulthandler();
             python::warm_up();
             middles.reap();
             (requests, out)
@@ -354,7 +360,7 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
         } => {
             // A process of its own now: its events, its crash report, its output spools.
             claim_process();
-            python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
+            faulthandler();
             drop((requests, out));
             python::warm_up();
             adoption.wait();
