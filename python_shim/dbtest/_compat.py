@@ -1574,12 +1574,18 @@ def _class_kind(cls):
         _init_fast_run()
     plain = type(cls) is type and cls.__getattribute__ is _OBJECT_GETATTRIBUTE
     own = bool(_TC) and plain
+    inline = _makes_inline(cls)
+    # A test made inline of a plain class has only TestCase's own attributes: what it finds
+    # for the class's skip and expected-failure marks is what the class holds (set by
+    # decorators when the class is made), the same for each of its tests.
+    marks = (getattr(cls, "__unittest_skip__", False), getattr(cls, "__unittest_expecting_failure__", False)) if inline and plain else None
     return (
-        _makes_inline(cls),
+        inline,
         bool(_FAST_RUN) and cls.run is _FAST_RUN[0],
         plain,
         own and cls._callSetUp is _TC[3] and cls._callTestMethod is _TC[4] and cls._callTearDown is _TC[5],
         own and cls.doCleanups is _TC[2],
+        marks,
     )
 
 
@@ -1637,7 +1643,8 @@ def _fast_run(test, result, kind=None):
 
     The set-up and test parts run with ``outcome.success`` True before them (a fresh outcome;
     the test part only after a set-up that succeeded), where ``testPartExecutor``'s saving
-    and restoring of it changes nothing: they are inline."""
+    and restoring of it changes nothing: they are inline. ``kind``: `_class_kind` of the
+    class of a test made from it here (not one a ``load_tests`` made)."""
     test_method = getattr(test, test._testMethodName)
     cls = test.__class__
     # A class whose attributes are found as Python finds them (no metaclass, no
@@ -1646,11 +1653,18 @@ def _fast_run(test, result, kind=None):
     # raises AttributeError for an instance only).
     if kind is None:
         kind = _class_kind(cls)
-    _, _, plain, inline, own_cleanups = kind
-    if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
-        class_skip = False
+        class_marks = None  # (a test not made by `_make_test_case` may carry marks of its own)
     else:
-        class_skip = getattr(cls, "__unittest_skip__", False)
+        class_marks = kind[5]
+    _, _, plain, inline, own_cleanups, _ = kind
+    if class_marks is not None:
+        class_skip, class_expecting = class_marks
+    else:
+        class_expecting = _MISSING
+        if plain and getattr(test, "__unittest_skip__", _MISSING) is _MISSING:
+            class_skip = False
+        else:
+            class_skip = getattr(cls, "__unittest_skip__", False)
     func = test_method.__func__ if type(test_method) is _METHOD else None
     if type(func) is _FUNCTION:
         # A bound method's lookup of an attribute it lacks raises inside getattr; its
@@ -1660,9 +1674,9 @@ def _fast_run(test, result, kind=None):
             why = getattr(cls, "__unittest_skip_why__", "") or fd.get("__unittest_skip_why__", "")
             _FAST_RUN[2](result, test, why)
             return
-        expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or (
-            fd.get("__unittest_expecting_failure__", False) if fd else False
-        )
+        if class_expecting is _MISSING:
+            class_expecting = getattr(test, "__unittest_expecting_failure__", False)
+        expecting_failure = class_expecting or (fd.get("__unittest_expecting_failure__", False) if fd else False)
     else:
         if class_skip or getattr(test_method, "__unittest_skip__", False):
             why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")
@@ -1675,7 +1689,7 @@ def _fast_run(test, result, kind=None):
     outcome = _OBJECT_NEW(_FAST_RUN[1])
     outcome.expecting_failure = False
     outcome.result = result
-    outcome.result_supports_subtests = hasattr(result, "addSubTest")
+    outcome.result_supports_subtests = True  # (dbtest's result is a TestResult: it has addSubTest)
     outcome.success = True
     outcome.expectedFailure = None
     # TestCase's own _callSetUp/_callTestMethod/_callTearDown, inline (their frames are
