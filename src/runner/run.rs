@@ -265,25 +265,7 @@ impl Session {
         };
         // A retry pass runs a few tests of some files: its figures are not the files'.
         let record = !c.interrupted && self.options.record_history;
-        // The history's figures on a second core while the report order is worked out (both
-        // only read the results), then the results put in that order once.
-        let (sums, order) = std::thread::scope(|s| {
-            let results = &c.results;
-            let sums = record.then(|| {
-                std::thread::Builder::new()
-                    .spawn_scoped(s, move || Sums::of(results))
-                    .ok()
-            });
-            let order = event::report_order(results);
-            let sums = sums.map(|t| match t.and_then(|t| t.join().ok()) {
-                Some(sums) => sums,
-                None => Sums::of(results),
-            });
-            (sums, order)
-        });
-        if let Some(order) = order {
-            event::apply_order(&mut c.results, order);
-        }
+        let sums = sort_and_sum(&mut c.results, record);
         let history = sums.and_then(|sums| hints.record(history, &self.options.root, sums, c.cpu));
         Ok(Outcome {
             python_version,
@@ -302,6 +284,30 @@ impl Session {
             ),
         })
     }
+}
+
+/// Put the results in report order, and (with `record`) sum them for the history: the sums
+/// on a second core while the order is worked out (both only read the results), then the
+/// results moved into that order once.
+fn sort_and_sum(results: &mut [TestResult], record: bool) -> Option<Sums> {
+    let (sums, order) = std::thread::scope(|s| {
+        let results = &*results;
+        let sums = record.then(|| {
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || Sums::of(results))
+                .ok()
+        });
+        let order = event::report_order(results);
+        let sums = sums.map(|t| match t.and_then(|t| t.join().ok()) {
+            Some(sums) => sums,
+            None => Sums::of(results),
+        });
+        (sums, order)
+    });
+    if let Some(order) = order {
+        event::apply_order(results, order);
+    }
+    sums
 }
 
 /// Work done beside the reports (the history file, the spool folder's removal); dropping
