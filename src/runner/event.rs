@@ -84,32 +84,62 @@ impl TestResult {
 
 /// Put results in report order (by `order`, ties in the order they came), in place.
 pub fn sort_by_order(results: &mut [TestResult]) {
-    if let Some(to) = report_order(results) {
-        apply_order(results, to);
-    }
-}
-
-/// Where each result goes in report order (position k takes the result at `to[k]`; ties in
-/// the order they came), or None when they are in it already. Read-only, so it can be
-/// worked out beside other readers of the results.
-pub fn report_order(results: &[TestResult]) -> Option<Vec<usize>> {
-    if results.is_sorted_by_key(|r| r.order) {
-        return None;
-    }
-    // The keys copied out in one pass and sorted on their own: sorting indices by a key read
-    // from 10,000 results of a few hundred bytes each misses the cache at every comparison.
-    let mut keys: Vec<(usize, usize, usize)> = results
+    let keys = results
         .iter()
         .enumerate()
         .map(|(i, r)| (r.order.0, r.order.1, i))
         .collect();
+    if let Some(to) = report_order(keys) {
+        apply_order(results, to);
+    }
+}
+
+/// Results as they arrive, with their report-order keys copied out while each is fresh in
+/// the cache: putting 10,000 in order at the end sorts the small keys, then moves each
+/// result once (reading a key from each of 10,000 results of a few hundred bytes, after the
+/// run, costs more than the sort).
+#[derive(Debug, Default)]
+pub struct Arrived {
+    results: Vec<TestResult>,
+    /// (file, place, index in `results`)
+    keys: Vec<(usize, usize, usize)>,
+}
+
+impl Arrived {
+    pub fn reserve(&mut self, n: usize) {
+        self.results.reserve(n);
+        self.keys.reserve(n);
+    }
+
+    pub fn push(&mut self, r: TestResult) {
+        self.keys.push((r.order.0, r.order.1, self.results.len()));
+        self.results.push(r);
+    }
+
+    /// In report order.
+    pub fn into_sorted(self) -> Vec<TestResult> {
+        let Arrived { mut results, keys } = self;
+        if let Some(to) = report_order(keys) {
+            apply_order(&mut results, to);
+        }
+        results
+    }
+}
+
+/// Where each result goes in report order (position k takes the result at `to[k]`; ties in
+/// the order they came) from their keys (file, place, index), or None when they are in it
+/// already.
+fn report_order(mut keys: Vec<(usize, usize, usize)>) -> Option<Vec<usize>> {
+    if keys.is_sorted() {
+        return None;
+    }
     keys.sort_unstable();
     Some(keys.into_iter().map(|(_, _, i)| i).collect())
 }
 
 /// Move each result once to its place (`report_order`'s answer): a merge sort would copy
 /// 10,000 results several times over.
-pub fn apply_order(results: &mut [TestResult], mut to: Vec<usize>) {
+fn apply_order(results: &mut [TestResult], mut to: Vec<usize>) {
     // Follow each cycle of the permutation.
     const DONE: usize = usize::MAX;
     for start in 0..to.len() {
@@ -199,7 +229,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn results_sort_by_order_stably_in_place() {
+    fn results_sort_by_order_stably_in_place_and_as_they_arrive() {
         let r = |id: &str, order: (usize, usize)| {
             let mut r = TestStart::file(id, 0).interrupted();
             r.order = order;
@@ -222,9 +252,14 @@ mod tests {
                 .collect();
             let mut expected = results.clone();
             expected.sort_by_key(|r| r.order);
+            let mut arrived = Arrived::default();
+            for r in results.clone() {
+                arrived.push(r);
+            }
             sort_by_order(&mut results);
             let ids = |v: &[TestResult]| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
             assert_eq!(ids(&results), ids(&expected), "{orders:?}");
+            assert_eq!(ids(&arrived.into_sorted()), ids(&expected), "{orders:?}");
         }
     }
 
