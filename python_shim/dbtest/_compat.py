@@ -124,7 +124,7 @@ class Item:
 
 
 def _line_of(func):
-    if type(func) is _FUNCTION and "__wrapped__" not in func.__dict__:
+    if type(func) is _FUNCTION and getattr(func, "__wrapped__", _MISSING) is _MISSING:
         return func.__code__.co_firstlineno
     code = getattr(func, "__code__", None)
     if code is None or hasattr(func, "__wrapped__"):
@@ -165,11 +165,13 @@ def _funcargnames(func, cls=None, name="", static=None):
     whether ``cls``'s attribute ``name`` is a staticmethod, when the caller knows (None:
     looked up here)."""
     if type(func) is _FUNCTION:
-        # The common case, without inspect.signature's cost (a function's attributes are its
-        # __dict__: no lookup that misses).
-        d = func.__dict__
+        # The common case, without inspect.signature's cost.
         code = func.__code__
-        if not code.co_posonlyargcount and (not d or ("__wrapped__" not in d and "__signature__" not in d)):
+        if (
+            not code.co_posonlyargcount
+            and getattr(func, "__wrapped__", _MISSING) is _MISSING
+            and getattr(func, "__signature__", _MISSING) is _MISSING
+        ):
             npos = code.co_argcount
             if cls is None and not npos and not code.co_kwonlyargcount:
                 return ()
@@ -743,15 +745,16 @@ def collect(module, rel):
     reorder = False  # whether an item may have argkeys (`_reorder`)
     for key, value in namespace:
         if type(value) is _FUNCTION:
-            # (a function's attributes are its __dict__: no lookup that misses.)
             if not (key.startswith("test") if default_names else _is_test_function(key)) or id(value) in seen:
                 continue
-            d = value.__dict__
-            if d and (not d.get("__test__", True) or "__dbtest__" in d):
+            # (A function's own attributes, looked up without reading its __dict__, which
+            # would make every function one.)
+            if not getattr(value, "__test__", True) or getattr(value, "__dbtest__", _MISSING) is not _MISSING:
                 continue
             seen.add(id(value))
             code = value.__code__
-            if not (code.co_argcount or code.co_kwonlyargcount) and (not d or ("__wrapped__" not in d and "__signature__" not in d)):
+            plain = getattr(value, "__wrapped__", _MISSING) is _MISSING
+            if not (code.co_argcount or code.co_kwonlyargcount) and plain and getattr(value, "__signature__", _MISSING) is _MISSING:
                 argnames = ()  # what `_funcargnames` finds, without the call
             else:
                 argnames = _funcargnames(value, name=key)
@@ -760,7 +763,7 @@ def collect(module, rel):
                     unittest_module = any(_is_dbtest(v) for _, v in namespace)
                 if unittest_module:
                     continue  # a helper of a unittest module, not a test asking for fixtures
-            if lanes is not None and (not d or ("__wrapped__" not in d and "pytestmark" not in d)):
+            if lanes is not None and plain and getattr(value, "pytestmark", _MISSING) is _MISSING:
                 fx = lanes.get(argnames, _MISSING)
                 if fx is not _MISSING:
                     item = Item("pytest", None, None, key, value, code.co_firstlineno, None, (), (), ())
@@ -856,7 +859,7 @@ def _unittest_items(module, key, cls, has_pytest, module_marks):
     items = []
     if not has_pytest:
         for n, method in names:
-            if type(method) is _FUNCTION and "__wrapped__" not in method.__dict__:
+            if type(method) is _FUNCTION and getattr(method, "__wrapped__", _MISSING) is _MISSING:
                 line = method.__code__.co_firstlineno  # what `_line_of` finds
             else:
                 line = _line_of(method)
@@ -1668,15 +1671,15 @@ def _fast_run(test, result, kind=None):
     func = test_method.__func__ if type(test_method) is _METHOD else None
     if type(func) is _FUNCTION:
         # A bound method's lookup of an attribute it lacks raises inside getattr; its
-        # function's attributes are the function's __dict__.
-        fd = func.__dict__
-        if class_skip or (fd and fd.get("__unittest_skip__", False)):
-            why = getattr(cls, "__unittest_skip_why__", "") or fd.get("__unittest_skip_why__", "")
+        # function's does not (nor does it make the function a `__dict__`, as reading that
+        # would: a dict for every test, each a little more work for the garbage collector).
+        if class_skip or getattr(func, "__unittest_skip__", False):
+            why = getattr(cls, "__unittest_skip_why__", "") or getattr(func, "__unittest_skip_why__", "")
             _FAST_RUN[2](result, test, why)
             return
         if class_expecting is _MISSING:
             class_expecting = getattr(test, "__unittest_expecting_failure__", False)
-        expecting_failure = class_expecting or (fd.get("__unittest_expecting_failure__", False) if fd else False)
+        expecting_failure = class_expecting or getattr(func, "__unittest_expecting_failure__", False)
     else:
         if class_skip or getattr(test_method, "__unittest_skip__", False):
             why = getattr(cls, "__unittest_skip_why__", "") or getattr(test_method, "__unittest_skip_why__", "")

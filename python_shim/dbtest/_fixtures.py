@@ -122,8 +122,10 @@ def defs_of(holder, where, bound=False):
             except Exception:  # noqa: BLE001
                 continue
         t = type(obj)
-        if t is _FUNCTION and not obj.__dict__:
-            continue  # a plain function (most of a module): no fixture marker to look for
+        if t is _FUNCTION and getattr(obj, "_pytestfixturefunction", None) is None:
+            # A plain function (most of a module): what `_marker_of` would find on it. (Not
+            # read from its __dict__: reading that makes every function one.)
+            continue
         if t in _NO_ATTRIBUTES or (t is _MODULE and "_pytestfixturefunction" not in vars(obj) and "__getattr__" not in vars(obj)):
             continue  # nothing `_marker_of` looks for (its lookups would raise and be caught)
         if isinstance(obj, (staticmethod, classmethod)):
