@@ -247,6 +247,9 @@ impl Session {
         ));
         // No worker outlives the run, whichever way it ended.
         supervise::kill_all();
+        // In report order, while the workers that finished exit.
+        let results = c.results.into_sorted();
+        self.runtime.block_on(supervise::exited());
         // Tests still blocked after an interrupt, or threads they left, must not hold up the exit.
         self.runtime.shutdown_background();
         let fatal = shared
@@ -267,7 +270,6 @@ impl Session {
         };
         // A retry pass runs a few tests of some files: its figures are not the files'.
         let record = !c.interrupted && self.options.record_history;
-        let results = c.results.into_sorted();
         let sums = record.then(|| c.sums.finish());
         let history = sums.and_then(|sums| hints.record(history, &self.options.root, sums, c.cpu));
         Ok(Outcome {

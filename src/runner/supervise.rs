@@ -120,6 +120,17 @@ type Files = HashMap<usize, (Item, usize)>;
 /// (an interrupt, an error, tasks dropped at shutdown), `kill_all` leaves none behind.
 static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// Workers that finished and were stopped, whose exits are still to be waited for.
+static EXITS: Mutex<Vec<tokio::task::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Wait for the exits of the workers that finished (each bounded by its own timeout).
+pub async fn exited() {
+    let exits = std::mem::take(&mut *EXITS.lock().unwrap_or_else(PoisonError::into_inner));
+    for exit in exits {
+        let _ = exit.await;
+    }
+}
+
 /// Clears its worker's process group (worker and whatever its tests started) when dropped.
 struct Group(u32);
 
@@ -415,10 +426,18 @@ impl Worker {
             // It may have died tearing down: what it had not written yet.
             self.recover_events(queue, pool, shared);
             // It closes its stream after its last work: what is left is its exit (and
-            // whatever its tests left running), cut short. Waited for, so no process of this
-            // run is still alive when the next starts (`tmp_path` keeps their folders).
+            // whatever its tests left running), cut short. Waited for (`exited`), so no
+            // process of this run is still alive when the next starts (`tmp_path` keeps their
+            // folders), but while the run's results are put in order: the kernel takes
+            // milliseconds to free an interpreter's memory.
             signal_group(self.pid, libc::SIGKILL);
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
+            let exit = tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
+            });
+            EXITS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(exit);
             return;
         }
         eprintln!(
