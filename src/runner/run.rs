@@ -260,14 +260,7 @@ impl Session {
         if let Some(message) = fatal {
             return Err(crate::error::UserError::PythonCannotStart(message).into());
         }
-        let stopped = match (c.interrupted, c.overrun) {
-            (true, _) => None,
-            (false, Some(_)) => Some(StopReason::InProcessTimeout),
-            (false, None) => shared
-                .stop
-                .load(Ordering::SeqCst)
-                .then_some(StopReason::FailFast),
-        };
+        let stopped = stop_reason(c.interrupted, c.overrun.is_some(), &shared);
         // A retry pass runs a few tests of some files: its figures are not the files'.
         let record = !c.interrupted && self.options.record_history;
         let sums = record.then(|| c.sums.finish());
@@ -288,6 +281,18 @@ impl Session {
                     .collect(),
             ),
         })
+    }
+}
+
+/// Why the run stopped before running every selected test, an interrupt aside.
+fn stop_reason(interrupted: bool, overrun: bool, shared: &Shared) -> Option<StopReason> {
+    match (interrupted, overrun) {
+        (true, _) => None,
+        (false, true) => Some(StopReason::InProcessTimeout),
+        (false, false) => shared
+            .stop
+            .load(Ordering::SeqCst)
+            .then_some(StopReason::FailFast),
     }
 }
 
