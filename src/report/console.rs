@@ -8,7 +8,7 @@ use super::bench;
 use super::run::{Exporter, RunReport};
 use super::text::{duration, printable};
 use crate::runner::event::{Status, TestResult};
-use crate::runner::retry::{attempts, is_flaky};
+use crate::runner::retry::attempts;
 
 pub struct Console {
     pub color: bool,
@@ -87,7 +87,7 @@ impl Exporter for Console {
         for r in report.problems() {
             self.failure(r, &mut out);
         }
-        for r in report.results.iter().filter(|r| is_flaky(r)) {
+        for r in report.flaky() {
             let first = r.earlier.first().and_then(|e| e.message.as_deref());
             out.push_str(&format!(
                 "\n{} {} {}\n",
@@ -147,7 +147,7 @@ fn file_table(report: &RunReport) -> Option<String> {
     let mut time: BTreeMap<&str, f64> = BTreeMap::new();
     // In report order, a file's results come together: one look-up per file, not per test.
     for same in report
-        .results
+        .results()
         .chunk_by(|a, b| a.order.0 == b.order.0 && a.file == b.file)
     {
         let file = same[0].file.as_str();

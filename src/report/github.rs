@@ -69,7 +69,7 @@ impl GithubActions {
             return String::new();
         }
         let mut out = String::new();
-        for r in &report.results {
+        for r in report.results() {
             if r.fails_run() {
                 out.push_str(&self.command("error", r, &message(r)));
             } else if is_flaky(r) {

@@ -97,7 +97,7 @@ impl Exporter for Json {
             stopped_early: report.stopped_early,
             stop_reason: report.stopped_early.then_some(report.stop_reason),
             summary: report.summary(),
-            tests: report.results.iter().map(JsonTest::of).collect(),
+            tests: report.results().iter().map(JsonTest::of).collect(),
             benchmarks: report.benchmarks.as_ref().map(|b| b.groups.as_slice()),
             benchmark_run: report.benchmarks.as_ref().map(BenchMeta::of),
         };

@@ -203,7 +203,7 @@ pub fn model(report: &RunReport) -> Report {
     // One suite per file, in the order files first appear in the report.
     let mut suites: Vec<TestSuite> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    for r in &report.results {
+    for r in report.results() {
         let i = *index.entry(r.file.as_str()).or_insert_with(|| {
             suites.push(TestSuite::new(xml_text(&r.file)));
             suites.len() - 1

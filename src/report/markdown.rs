@@ -4,7 +4,7 @@ use super::bench;
 use super::run::{Exporter, RunReport, Summary};
 use super::text::{duration, md_fenced, md_inline};
 use crate::runner::event::{Status, TestResult};
-use crate::runner::retry::{attempts, is_flaky};
+use crate::runner::retry::attempts;
 
 pub struct Markdown;
 
@@ -117,7 +117,7 @@ impl Exporter for Markdown {
                 out.push_str("</details>\n");
             }
         }
-        let flaky: Vec<&TestResult> = report.results.iter().filter(|r| is_flaky(r)).collect();
+        let flaky: Vec<&TestResult> = report.flaky().collect();
         if !flaky.is_empty() {
             out.push_str(
                 "\n### Flaky tests\n\nPassed on a retry, after failing.\n\n| Test | Attempts | First failure |\n| --- | ---: | --- |\n",

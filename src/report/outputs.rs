@@ -190,7 +190,7 @@ impl Outputs {
 
 /// `--durations N`: the N slowest tests, slowest first (ties in report order).
 pub fn slowest(report: &RunReport, n: usize) -> String {
-    let mut timed: Vec<&TestResult> = report.results.iter().collect();
+    let mut timed: Vec<&TestResult> = report.results().iter().collect();
     timed.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
     timed.truncate(n);
     if timed.is_empty() {
@@ -317,13 +317,13 @@ mod tests {
         o.durations = 2;
         o.github.enabled = true;
         let mut report = fixtures::report();
-        report.results[1].duration_ms = 300.0;
+        report.results_mut()[1].duration_ms = 300.0;
         let mut stdout = Vec::new();
         o.write(&report, &mut stdout).unwrap();
         let text = String::from_utf8(stdout).unwrap();
         let at = text.find("slowest 2 tests:").expect("the section");
         let lines: Vec<&str> = text[at..].lines().skip(1).take(2).collect();
-        assert!(lines[0].contains("300 ms") && lines[0].contains(&report.results[1].id));
+        assert!(lines[0].contains("300 ms") && lines[0].contains(&report.results()[1].id));
         assert!(text.contains("\n::error file="), "{text}");
         // JSON on stdout stays one document: no annotations or durations in it.
         let mut o = Outputs::choose(Format::Json, None, None, false, false);

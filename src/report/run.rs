@@ -24,7 +24,10 @@ pub struct Summary {
 pub struct RunReport {
     pub dbtest_version: String,
     pub python_version: String,
-    pub results: Vec<TestResult>,
+    results: Vec<TestResult>,
+    /// The results counted once, when first asked (every report, the exit code and the
+    /// summary line ask, and each pass over 10,000 results reads them all from memory).
+    tally: std::sync::OnceLock<Tally>,
     pub duration_ms: f64,
     pub interrupted: bool,
     /// `-x` stopped the run early, or (in-process) a test that overran its timeout did.
@@ -42,6 +45,7 @@ impl RunReport {
             dbtest_version: env!("CARGO_PKG_VERSION").to_string(),
             python_version,
             results,
+            tally: std::sync::OnceLock::new(),
             duration_ms,
             interrupted: false,
             stopped_early: false,
@@ -50,31 +54,34 @@ impl RunReport {
         }
     }
 
+    /// The results, in report order.
+    pub fn results(&self) -> &[TestResult] {
+        &self.results
+    }
+
+    /// The results to change (tests of the reports): what was counted is counted again.
+    #[cfg(test)]
+    pub fn results_mut(&mut self) -> &mut Vec<TestResult> {
+        self.tally = std::sync::OnceLock::new();
+        &mut self.results
+    }
+
+    fn tally(&self) -> &Tally {
+        self.tally.get_or_init(|| Tally::of(&self.results))
+    }
+
     pub fn summary(&self) -> Summary {
-        // One pass: each result is a few hundred bytes, and runs have tens of thousands.
-        let mut s = Summary {
-            total: self.results.len(),
+        Summary {
             duration_ms: self.duration_ms,
-            ..Summary::default()
-        };
-        for r in &self.results {
-            *match r.status {
-                Status::Passed => &mut s.passed,
-                Status::Failed => &mut s.failed,
-                Status::Error => &mut s.errors,
-                Status::Skipped => &mut s.skipped,
-                Status::Xfailed => &mut s.xfailed,
-                Status::Xpassed => &mut s.xpassed,
-            } += 1;
+            ..self.tally().summary
         }
-        s
     }
 
     /// Whether the run failed: a test failed or errored (or passed against a strict expected
     /// failure), a benchmark entry failed, or the regression gate fired.
     pub fn failed(&self) -> bool {
         // (a failed or errored test fails the run)
-        self.results.iter().any(TestResult::fails_run)
+        self.tally().fails > 0
             || self
                 .benchmarks
                 .as_ref()
@@ -102,7 +109,54 @@ impl RunReport {
     }
 
     pub fn problems(&self) -> impl Iterator<Item = &TestResult> {
-        self.results.iter().filter(|r| r.fails_run())
+        let any = if self.tally().fails > 0 {
+            self.results.len()
+        } else {
+            0
+        };
+        self.results[..any].iter().filter(|r| r.fails_run())
+    }
+
+    /// Tests that passed on a retry.
+    pub fn flaky(&self) -> impl Iterator<Item = &TestResult> {
+        let any = if self.tally().flaky > 0 {
+            self.results.len()
+        } else {
+            0
+        };
+        self.results[..any]
+            .iter()
+            .filter(|r| crate::runner::retry::is_flaky(r))
+    }
+}
+
+/// What the reports count, in one pass over the results.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    summary: Summary,
+    /// Results that fail the run.
+    fails: usize,
+    flaky: usize,
+}
+
+impl Tally {
+    fn of(results: &[TestResult]) -> Tally {
+        let mut t = Tally::default();
+        let s = &mut t.summary;
+        s.total = results.len();
+        for r in results {
+            *match r.status {
+                Status::Passed => &mut s.passed,
+                Status::Failed => &mut s.failed,
+                Status::Error => &mut s.errors,
+                Status::Skipped => &mut s.skipped,
+                Status::Xfailed => &mut s.xfailed,
+                Status::Xpassed => &mut s.xpassed,
+            } += 1;
+            t.fails += usize::from(r.fails_run());
+            t.flaky += usize::from(crate::runner::retry::is_flaky(r));
+        }
+        t
     }
 }
 
@@ -164,6 +218,35 @@ mod tests {
         };
         assert_eq!(counts(&x), "2 xfailed, 1 xpassed");
         assert_eq!(counts(&Summary::default()), "0 passed");
+    }
+
+    #[test]
+    fn what_is_counted_once_follows_the_results() {
+        use super::fixtures::result;
+        let mut flaky = result("t.py::flaky", Status::Passed);
+        flaky.earlier = vec![result("t.py::flaky", Status::Failed)];
+        let mut xpass = result("t.py::strict", Status::Xpassed);
+        xpass.strict = true;
+        let results = vec![
+            result("t.py::ok", Status::Passed),
+            flaky,
+            xpass,
+            result("t.py::loose", Status::Xpassed),
+        ];
+        let mut report = RunReport::new("3.11".into(), results, 5.0);
+        let ids = |it: &mut dyn Iterator<Item = &TestResult>| {
+            it.map(|r| r.id.clone()).collect::<Vec<_>>()
+        };
+        assert!(report.failed());
+        assert_eq!(ids(&mut report.problems()), ["t.py::strict"]);
+        assert_eq!(ids(&mut report.flaky()), ["t.py::flaky"]);
+        assert_eq!((report.summary().passed, report.summary().xpassed), (2, 2));
+        // Changed results are counted again.
+        report.results_mut()[2].strict = false;
+        report.results_mut()[1].earlier.clear();
+        assert!(!report.failed());
+        assert_eq!(report.problems().count(), 0);
+        assert_eq!(report.flaky().count(), 0);
     }
 }
 

@@ -84,6 +84,9 @@ impl TestResult {
 
 /// Put results in report order (by `order`, ties in the order they came), in place.
 pub fn sort_by_order(results: &mut [TestResult]) {
+    if results.is_sorted_by_key(|r| r.order) {
+        return;
+    }
     let keys = results
         .iter()
         .enumerate()
