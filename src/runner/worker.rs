@@ -344,12 +344,11 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
         return (requests, out);
     }
     let supervisor = SUPERVISOR.load(std::sync::atomic::Ordering::Relaxed);
-    // Each imports dbtest's modules itself (`warm_up`): forked first, the siblings do it while
-    // they are being adopted, and the first worker while it reaps their middle processes.
+    // Each imports dbtest's modules itself (`warm_up`), forked first, and after its handshake:
+    // while its first files are on their way.
     match siblings::fork_siblings(&config.siblings, supervisor) {
         Role::First(middles) => {
             faulthandler();
-            python::warm_up();
             middles.reap();
             (requests, out)
         }
@@ -362,7 +361,6 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
             claim_process();
             faulthandler();
             drop((requests, out));
-            python::warm_up();
             adoption.wait();
             (mine, events)
         }

@@ -177,6 +177,9 @@ pub(super) fn initialize(root: &Path, shim: &Path, venv: Option<&Venv>) -> anyho
 }
 
 /// Python's faulthandler writes the tracebacks of a crash to `path` (the supervisor reads it).
+/// The file `faulthandler` writes a crash's tracebacks to (each worker process its own).
+static FAULT_FILE: std::sync::Mutex<Option<Py<PyAny>>> = std::sync::Mutex::new(None);
+
 pub(super) fn enable_faulthandler(path: &Path) {
     Python::attach(|py| {
         let enabled = (|| -> PyResult<()> {
@@ -190,8 +193,11 @@ pub(super) fn enable_faulthandler(path: &Path) {
             py.import("faulthandler")?
                 .getattr("enable")?
                 .call((), Some(&kwargs))?;
-            // Keep the file open for the life of the process.
-            py.import("dbtest")?.setattr("_fault_file", file)?;
+            // Keep the file open for the life of the process (here, not on a module: importing
+            // dbtest's would hold up the worker's handshake).
+            *FAULT_FILE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(file.unbind());
             Ok(())
         })();
         if let Err(e) = enabled {
