@@ -261,8 +261,6 @@ fn serve() -> anyhow::Result<()> {
     let mut hello = HANDSHAKE.to_vec();
     hello.extend_from_slice(&std::process::id().to_le_bytes());
     out.write_all(&hello).context("writing the handshake")?;
-    // Ready for work; what every file needs is imported while the first one is on its way.
-    python::warm_up();
     let events = Outbox::new(
         out,
         &outbox::events_path(&config.spool_dir, std::process::id()),
@@ -314,6 +312,9 @@ fn serve() -> anyhow::Result<()> {
                 })?,
         );
     }
+    // Ready for work, its threads waiting: what every file needs is imported while the first
+    // files are on their way.
+    python::warm_up();
     for line in BufReader::new(requests).lines() {
         let line = line.context("reading a request")?;
         let request: Request = serde_json::from_str(&line).context("parsing a request")?;
