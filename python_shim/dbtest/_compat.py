@@ -20,10 +20,10 @@ pytest is never imported here unless the test file imported it: marks are read o
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import warnings
 
-from . import _fixtures
 
 # pytest's python_classes / python_functions / asyncio_mode (see ``configure``).
 _CLASS_PATTERNS = ("Test",)
@@ -36,7 +36,64 @@ def configure(python_classes, python_functions, asyncio_mode):
     global _CLASS_PATTERNS, _FUNC_PATTERNS
     _CLASS_PATTERNS = tuple(python_classes) or ("Test",)
     _FUNC_PATTERNS = tuple(python_functions) or ("test",)
-    _fixtures.ASYNCIO_MODE[0] = "auto" if asyncio_mode == "auto" else "strict"
+    _ASYNCIO_MODE[0] = "auto" if asyncio_mode == "auto" else "strict"
+    fixtures = sys.modules.get("dbtest._fixtures")
+    if fixtures is not None:
+        fixtures.ASYNCIO_MODE[0] = _ASYNCIO_MODE[0]
+
+
+# What `_fixtures` is told when it is first needed: asyncio_mode (`configure`), and the
+# project's root (from the first `load_conftests`).
+_ASYNCIO_MODE = ["strict"]
+_ROOT = [None]
+_FIXTURES = []
+
+
+def _fx():
+    """The `_fixtures` module, imported when a test first needs it: a plain unittest suite
+    never does (its import is about a millisecond of each worker's start)."""
+    if not _FIXTURES:
+        from . import _fixtures
+
+        _fixtures.ASYNCIO_MODE[0] = _ASYNCIO_MODE[0]
+        if _fixtures._ROOT[0] is None:
+            _fixtures._ROOT[0] = _ROOT[0]
+        _FIXTURES.append(_fixtures)
+    return _FIXTURES[0]
+
+
+# A file's folder (as given) -> whether no folder from the root down to it has a conftest.py.
+_NO_CONFTEST = {}
+
+
+def load_conftests(path, root):
+    """`_fixtures.load_conftests`, but for a file with no conftest.py from the root down to
+    its folder (each folder looked at once), nothing to do and `_fixtures` not imported."""
+    if _ROOT[0] is None:
+        _ROOT[0] = os.path.abspath(root)
+    folder = os.path.dirname(path)
+    none = _NO_CONFTEST.get(folder)
+    if none is None:
+        none = _NO_CONFTEST[folder] = not any(
+            os.path.isfile(os.path.join(d, "conftest.py")) for d in _folders(path, _ROOT[0])
+        )
+    if none:
+        return ()
+    return _fx().load_conftests(path, root)
+
+
+def _folders(path, root):
+    """Folders from ``root`` down to ``path``'s own, or just its own if it is outside root."""
+    d = os.path.dirname(os.path.abspath(path))
+    out = []
+    while True:
+        out.append(d)
+        if d == root or os.path.dirname(d) == d:
+            break
+        d = os.path.dirname(d)
+    if out[-1] != root:
+        return [out[0]]
+    return out[::-1]
 
 
 def _matches(name, patterns):
@@ -406,7 +463,7 @@ def _pytest_items(
         # and there is nothing to expand.
         try:
             if not visible:
-                visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+                visible = _fx().visible_for(module, cls, _fx()._ROOT[0] or "")
             got = visible.memo.get(argnames)
             if got is None:
                 nodeid = f"{rel}::{suite}::{name}" if suite else f"{rel}::{name}"
@@ -457,7 +514,7 @@ def _fixture_cases(module, cls, marks, argnames, nodeid):
     parametrized name wider than a function."""
     if module is None:
         return None, None, None
-    visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    visible = _fx().visible_for(module, cls, _fx()._ROOT[0] or "")
     if not marks:
         # The common case (no marks): tests with the same arguments share one resolution.
         got = visible.memo.get(argnames)
@@ -474,12 +531,12 @@ def _fixture_cases_uncached(visible, marks, argnames, nodeid):
     direct = _parametrized_names(marks) if any(m.name == "parametrize" for m in marks) else {}
     ignore = {a for a, (ind, _) in direct.items() if not ind}
     initial = list(dict.fromkeys(visible.autouse + usefix + list(argnames)))
-    fx = _fixtures.plan(visible, initial, argnames, ignore)
+    fx = _fx().plan(visible, initial, argnames, ignore)
     cases = [(None, {}, [], {})]
     pscopes = {}
     for a, (ind, scope) in direct.items():
         defs = visible.defs.get(a)
-        rank = _fixtures._RANK.get(scope) if scope else (defs[-1].rank if ind and defs else 0)
+        rank = _fx()._RANK.get(scope) if scope else (defs[-1].rank if ind and defs else 0)
         if rank:
             pscopes[a] = rank
     for n in fx.closure:
@@ -498,11 +555,11 @@ def _fixture_cases_uncached(visible, marks, argnames, nodeid):
 
 def _unittest_fixtures(module, cls, marks):
     """The fixtures pytest gives a TestCase's test: autouse ones and `usefixtures`."""
-    visible = _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+    visible = _fx().visible_for(module, cls, _fx()._ROOT[0] or "")
     usefix = [a for m in marks if m.name == "usefixtures" for a in m.args]
     if not usefix and not visible.autouse:
         return None
-    return _fixtures.plan(visible, list(dict.fromkeys(visible.autouse + usefix)), (), set())
+    return _fx().plan(visible, list(dict.fromkeys(visible.autouse + usefix)), (), set())
 
 
 def _fixture_param_cases(cases, name, fdef, nodeid):
@@ -843,7 +900,7 @@ def _visible(module, cls):
     """The fixtures visible in the module (in class ``cls``), or False when finding them
     raises: each test then reports the error (`_pytest_items`)."""
     try:
-        return _fixtures.visible_for(module, cls, _fixtures._ROOT[0] or "")
+        return _fx().visible_for(module, cls, _fx()._ROOT[0] or "")
     except BaseException as e:  # noqa: BLE001
         if isinstance(e, KeyboardInterrupt):
             raise
@@ -1082,7 +1139,7 @@ class Session:
         self._loop = None
         # Class and module fixtures' cached values; problems of tearing one down early (a
         # param switch), reported with the next step.
-        self._scopes = {1: _fixtures.Scope("class"), 2: _fixtures.Scope("module")}
+        self._scope_map = None  # `_scopes`, made when a fixture first needs it
         self._pending = []
         # id(TestCase class) -> its `_class_kind`, asked once per class of the file
         self._kinds = {}
@@ -1135,7 +1192,7 @@ class Session:
 
     def _teardown_module(self):
         """Problems of tearing down the module: [(entry name, exception)]."""
-        problems = [(None, f.name, _trim(e)) for f, e in self._scopes[2].finish(self._fins)]
+        problems = [(None, f.name, _trim(e)) for f, e in self._finish_scope(2)]
         if self.module_state != "ok":
             return problems
         for name in ("tearDownModule", "teardown_module"):
@@ -1192,7 +1249,7 @@ class Session:
         cls, style, state = self.cls, self._cls_style, self.cls_state
         self.cls = None
         suite = self._cls_suite
-        problems = [(suite, f.name, _trim(e)) for f, e in self._scopes[1].finish(self._fins)]
+        problems = [(suite, f.name, _trim(e)) for f, e in self._finish_scope(1)]
         if cls is None or state != "ok":
             return problems
         if style == "unittest":
@@ -1270,8 +1327,22 @@ class Session:
             self._pending = []
         return problems, outcome
 
+    @property
+    def _scopes(self):
+        """The file's class and module fixture scopes (by rank), made when first needed."""
+        if self._scope_map is None:
+            fixtures = _fx()
+            self._scope_map = {1: fixtures.Scope("class"), 2: fixtures.Scope("module")}
+        return self._scope_map
+
+    def _finish_scope(self, rank):
+        """Tear down scope ``rank``'s fixtures: [(fixture def, exception)]."""
+        if self._scope_map is None:
+            return []
+        return self._scope_map[rank].finish(self._fins)
+
     def _fins(self, fins):
-        return _fixtures._run_fins(fins, self._await)
+        return _fx()._run_fins(fins, self._await)
 
     def finish(self):
         """Tear down the last class and the module: [(suite or None, hook name, exception)]."""
@@ -1358,7 +1429,7 @@ class Session:
         # pytest's autouse and `usefixtures` fixtures around a TestCase's test (bound to it).
         if item.fx.error is not None:
             return ("error", "fixture", item.fx.error, None, None)
-        run = _fixtures.Run(self, item, test)
+        run = _fx().Run(self, item, test)
         try:
             run.setup()
         except BaseException as e:  # noqa: BLE001
@@ -1448,9 +1519,9 @@ class Session:
                 func = getattr(instance, item.name.split("[", 1)[0])
             if fx is not None:
                 if fx.simple is not None:
-                    kwargs = _fixtures.simple_setup(item)
+                    kwargs = _fx().simple_setup(item)
                 else:
-                    run = _fixtures.Run(self, item, instance)
+                    run = _fx().Run(self, item, instance)
                     kwargs = run.setup()
         except BaseException as e:  # noqa: BLE001
             if isinstance(e, KeyboardInterrupt):
@@ -1480,7 +1551,7 @@ class Session:
             except BaseException as t:  # noqa: BLE001
                 if isinstance(t, KeyboardInterrupt):
                     raise
-        if isinstance(e, _fixtures.FixtureError):
+        if isinstance(e, _fx().FixtureError):
             return ("error", "fixture", str(e), None, None)
         status, message = _classify(e)
         if status in ("skipped", "xfailed"):

@@ -22,6 +22,8 @@ import os
 import sys
 import threading
 
+from ._compat import _folders
+
 SCOPES = ("function", "class", "module", "package", "session")
 _RANK = {s: i for i, s in enumerate(SCOPES)}
 _GEN = inspect.CO_GENERATOR
@@ -271,20 +273,6 @@ _PLUGINS = {}  # conftest path -> tuple of plugin modules it names (recursively)
 
 class ConftestImportError(Exception):
     """A conftest.py (or a module its ``pytest_plugins`` names) failed to import."""
-
-
-def _folders(path, root):
-    """Folders from ``root`` down to ``path``'s own, or just its own if it is outside root."""
-    d = os.path.dirname(os.path.abspath(path))
-    out = []
-    while True:
-        out.append(d)
-        if d == root or os.path.dirname(d) == d:
-            break
-        d = os.path.dirname(d)
-    if out[-1] != root:
-        return [out[0]]
-    return out[::-1]
 
 
 def load_conftests(path, root):

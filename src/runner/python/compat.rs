@@ -36,8 +36,8 @@ fn configure(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Import `_compat` (and `_fixtures` with it) now; a failure shows again, where it matters,
-/// when a file needs the module.
+/// Import `_compat` now (`_fixtures` waits for a test that needs it); a failure shows again,
+/// where it matters, when a file needs the module.
 pub(super) fn warm_up() {
     Python::attach(|py| {
         let _ = module(py, super::bridge::Bridge::get());
@@ -49,18 +49,18 @@ pub(super) fn import_lock<'py>(py: Python<'py>, bridge: &Bridge) -> PyResult<Bou
     module(py, bridge)?.getattr(pyo3::intern!(py, "IMPORT_LOCK"))
 }
 
-static FIXTURES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static LOAD_CONFTESTS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Import the `conftest.py` files from `root` down to `path`'s folder (once per process, under
 /// the shim's lock), before the test file: pytest's order. An error names the conftest.
+/// (`_compat`'s, which imports the fixture machinery only for a file with a conftest.py.)
 pub(super) fn load_conftests(
     py: Python<'_>,
     path: &std::path::Path,
     root: &std::path::Path,
 ) -> PyResult<()> {
-    let load = FIXTURES.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py
-            .import("dbtest._fixtures")?
+    let load = LOAD_CONFTESTS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(module(py, super::bridge::Bridge::get())?
             .getattr("load_conftests")?
             .unbind())
     })?;
