@@ -257,7 +257,7 @@ fn serve() -> anyhow::Result<()> {
     if let Some(saved) = saved {
         boot_streams_back(saved, &boot);
     }
-    let (requests, mut out) = with_siblings(&config, requests, out);
+    let (requests, mut out, middles) = with_siblings(&config, requests, out);
     let mut hello = HANDSHAKE.to_vec();
     hello.extend_from_slice(&std::process::id().to_le_bytes());
     out.write_all(&hello).context("writing the handshake")?;
@@ -315,6 +315,11 @@ fn serve() -> anyhow::Result<()> {
     // Ready for work, its threads waiting: what every file needs is imported while the first
     // files are on their way.
     python::warm_up();
+    // The siblings' middle processes ended at once; their exits are collected only now, not
+    // before the handshake.
+    if let Some(middles) = middles {
+        middles.reap();
+    }
     for line in BufReader::new(requests).lines() {
         let line = line.context("reading a request")?;
         let request: Request = serde_json::from_str(&line).context("parsing a request")?;
@@ -333,15 +338,19 @@ fn serve() -> anyhow::Result<()> {
 }
 
 /// Fork the siblings the supervisor asked for (if any): in a sibling, its own pipes replace
-/// the first worker's; in the first worker, nothing changes.
-fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, File) {
+/// the first worker's; in the first worker, nothing changes but the middle processes to reap.
+fn with_siblings(
+    config: &WorkerConfig,
+    requests: File,
+    out: File,
+) -> (File, File, Option<siblings::Middles>) {
     // Each process opens its own crash report, once forked.
     let faulthandler = || {
         python::enable_faulthandler(&fault_path(&config.spool_dir, std::process::id()));
     };
     if config.siblings.is_empty() {
         faulthandler();
-        return (requests, out);
+        return (requests, out, None);
     }
     let supervisor = SUPERVISOR.load(std::sync::atomic::Ordering::Relaxed);
     // Each imports dbtest's modules itself (`warm_up`), after its handshake, while its first
@@ -350,8 +359,7 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
     match siblings::fork_siblings(&config.siblings, supervisor) {
         Role::First(middles) => {
             faulthandler();
-            middles.reap();
-            (requests, out)
+            (requests, out, Some(middles))
         }
         Role::Sibling {
             requests: mine,
@@ -363,7 +371,7 @@ fn with_siblings(config: &WorkerConfig, requests: File, out: File) -> (File, Fil
             faulthandler();
             drop((requests, out));
             adoption.wait();
-            (mine, events)
+            (mine, events, None)
         }
     }
 }
