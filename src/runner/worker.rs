@@ -269,49 +269,24 @@ fn serve() -> anyhow::Result<()> {
     );
     let filter = Arc::new(Filter::from_spec(config.filter.clone())?);
     // A fixed pool of threads, each with its own output spool, created once.
-    let inbox: Arc<Inbox<Request>> = Arc::new(Inbox::default());
+    let share = ThreadShare {
+        events: events.clone(),
+        filter: filter.clone(),
+        stop: stop.clone(),
+        config: config.clone(),
+        inbox: Arc::new(Inbox::default()),
+        last: Arc::new(Mutex::new(None)),
+    };
     let mut threads = Vec::new();
-    // The last test file this process ran: session fixtures' tear-down entries follow it.
-    let last: Arc<Mutex<Option<FileTask>>> = Arc::new(Mutex::new(None));
     for slot in 0..config.threads.max(1) {
-        let (events, filter, stop, config, inbox, last) = (
-            events.clone(),
-            filter.clone(),
-            stop.clone(),
-            config.clone(),
-            inbox.clone(),
-            last.clone(),
-        );
+        let share = share.clone();
         threads.push(
             std::thread::Builder::new()
                 .stack_size(16 * 1024 * 1024)
-                .spawn(move || {
-                    let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
-                    let _ = python::spool_output([&out, &err]);
-                    // Without the inbox, `send` sends a file's end at once.
-                    let done_at_once = std::cell::Cell::new(false);
-                    let emit = |e: Event| {
-                        send(&events, &e, (!done_at_once.get()).then_some(&*inbox));
-                    };
-                    let mut finished = None;
-                    python::with_thread_state(|| {
-                        while let Some(request) = inbox.next(finished) {
-                            finished = Some(request.exclusive());
-                            done_at_once
-                                .set(matches!(&request, Request::Tests { ending: true, .. }));
-                            if let Request::Tests { task, .. } = &request {
-                                let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
-                                if last.as_ref().is_none_or(|l| l.index < task.index) {
-                                    *last = Some(task.clone());
-                                }
-                            }
-                            serve_one(request, slot, &config, &filter, &stop, &emit);
-                            exit_if_forked();
-                        }
-                    });
-                })?,
+                .spawn(move || run_thread(slot, share))?,
         );
     }
+    let ThreadShare { inbox, last, .. } = share;
     // Ready for work, its threads waiting: what every file needs is imported while the first
     // files are on their way.
     python::warm_up();
@@ -335,6 +310,52 @@ fn serve() -> anyhow::Result<()> {
     }
     events.close();
     Ok(())
+}
+
+/// What a worker's threads share.
+#[derive(Clone)]
+struct ThreadShare {
+    events: Arc<Outbox>,
+    filter: Arc<Filter>,
+    stop: Arc<AtomicBool>,
+    config: WorkerConfig,
+    inbox: Arc<Inbox<Request>>,
+    /// The last test file this process ran: session fixtures' tear-down entries follow it.
+    last: Arc<Mutex<Option<FileTask>>>,
+}
+
+/// One of a worker's threads: it runs the requests it takes from the inbox until it closes.
+fn run_thread(slot: usize, share: ThreadShare) {
+    let ThreadShare {
+        events,
+        filter,
+        stop,
+        config,
+        inbox,
+        last,
+    } = share;
+    let [out, err] = spool_paths(&config.spool_dir, std::process::id(), slot);
+    let _ = python::spool_output([&out, &err]);
+    // Without the inbox, `send` sends a file's end at once.
+    let done_at_once = std::cell::Cell::new(false);
+    let emit = |e: Event| {
+        send(&events, &e, (!done_at_once.get()).then_some(&*inbox));
+    };
+    let mut finished = None;
+    python::with_thread_state(|| {
+        while let Some(request) = inbox.next(finished) {
+            finished = Some(request.exclusive());
+            done_at_once.set(matches!(&request, Request::Tests { ending: true, .. }));
+            if let Request::Tests { task, .. } = &request {
+                let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                if last.as_ref().is_none_or(|l| l.index < task.index) {
+                    *last = Some(task.clone());
+                }
+            }
+            serve_one(request, slot, &config, &filter, &stop, &emit);
+            exit_if_forked();
+        }
+    });
 }
 
 /// Fork the siblings the supervisor asked for (if any): in a sibling, its own pipes replace
