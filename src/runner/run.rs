@@ -347,6 +347,8 @@ fn pool(options: &RunOptions, spool: &SpoolDir) -> Option<Arc<Pool>> {
 struct Hints {
     /// Short last time: may wait in a busy worker.
     short: HashSet<usize>,
+    /// Last time's milliseconds of each file's tests, where known.
+    est: HashMap<usize, f64>,
     /// Computed for most of their time last time: one per worker.
     heavy: HashSet<usize>,
     /// Each file's path, to record this run's figures under.
@@ -366,6 +368,10 @@ impl Hints {
         };
         Hints {
             short: of(&|rel| history.is_short(rel)),
+            est: tests
+                .iter()
+                .filter_map(|t| history.files.get(&t.rel).map(|ms| (t.index, *ms)))
+                .collect(),
             heavy: of(&|rel| history.is_heavy(rel)),
             rel_of: tests.iter().map(|t| (t.index, t.rel.clone())).collect(),
             parts: HashMap::new(),
@@ -509,6 +515,7 @@ async fn dispatch(mode: Mode, work: Work, shared: Arc<Shared>) {
         Mode::Workers(pool) => {
             let hints = FileHints {
                 short: hints.short,
+                est: hints.est,
                 heavy: hints.heavy,
                 parts: hints.parts,
             };

@@ -67,6 +67,8 @@ struct Item {
     /// Computed (rather than waited) for most of its time last time: one such file per
     /// worker, as threads of one interpreter cannot compute at once.
     heavy: bool,
+    /// Last run's milliseconds of its tests (None: not known).
+    est_ms: Option<f64>,
     /// One part of a file split by class over workers (see `split`); None: the whole file.
     part: Option<Part>,
 }
@@ -644,6 +646,8 @@ fn error_result(start: &TestStart, kind: ErrorKind, message: String, since: Inst
 pub struct FileHints {
     /// Short last time.
     pub short: HashSet<usize>,
+    /// Last time's milliseconds of each file's tests, where known.
+    pub est: HashMap<usize, f64>,
     /// Computed for most of their time last time.
     pub heavy: HashSet<usize>,
     /// Files spread over workers by class, with their parts.
@@ -679,12 +683,15 @@ pub async fn run_tests(
                 hints.short.contains(&task.index),
                 hints.heavy.contains(&task.index),
             );
+            // (a part's share of the file is not known: its whole file's time)
+            let est_ms = hints.est.get(&task.index).copied();
             parts.into_iter().map(move |part| Item {
                 task: task.clone(),
                 skip: Vec::new(),
                 isolate: false,
                 short,
                 heavy,
+                est_ms,
                 part,
             })
         })
@@ -871,15 +878,19 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
     // No more files than its threads, as a file waiting inside a busy worker could have run
     // at once in an idle one; but short files may queue there (one per thread), so a thread
     // that frees finds its next file without a round trip.
-    let (free, spare) = match w {
-        None => (true, true),
-        Some(w) if w.isolated => (false, false),
+    // Tiny files (known from last run) queue deeper while many files are left: see `deeper`.
+    let many_left = q.len() >= pool.workers * 2 * pool.per_worker;
+    let (free, spare, queued_ms) = match w {
+        None => (true, true, 0.0),
+        Some(w) if w.isolated => (false, false, 0.0),
         Some(w) => (
             w.files.len() < pool.per_worker,
             w.files.len() < 2 * pool.per_worker,
+            w.files.values().map(|(it, _)| queue_estimate(it)).sum(),
         ),
     };
-    if !spare {
+    let deep = many_left && w.is_some_and(|w| !w.isolated);
+    if !(spare || (deep && queued_ms < DEEPER_MS)) {
         return None;
     }
     let busy = w.is_some_and(|w| !w.files.is_empty());
@@ -897,7 +908,33 @@ fn pick(q: &mut VecDeque<Item>, w: Option<&Worker>, pool: &Pool) -> Option<Item>
     if (alone && busy) || (!free && !it.short) {
         return None;
     }
+    if !spare && !deeper(queued_ms, it) {
+        return None;
+    }
     q.remove(i)
+}
+
+/// How much estimated work (last run's time of each file's tests, plus `PER_FILE_MS`) a
+/// worker may hold beyond its usual two files per thread, while many files are left. The
+/// supervisor shares two cores with the workers and hears of a worker's progress only every
+/// few milliseconds: files of a millisecond each ran dry in a worker's inbox, its threads idle
+/// 1-2 ms at a time (about 10 ms a worker in a run of 100 such files) until more came.
+/// Bounded in time, not count, so that what one worker holds when the others run out is
+/// little; near the end (few files left) the usual limit applies.
+const DEEPER_MS: f64 = 32.0;
+
+/// What a file costs a worker beside its tests' own time (import, collection, reporting), as
+/// counted against `DEEPER_MS`: about a millisecond for a 100-test file here.
+const PER_FILE_MS: f64 = 1.0;
+
+fn queue_estimate(it: &Item) -> f64 {
+    it.est_ms.map_or(f64::INFINITY, |ms| ms + PER_FILE_MS)
+}
+
+/// Whether `it` may join `queued_ms` of estimated work beyond a worker's usual share: only
+/// a file whose time is known, short enough to fit.
+fn deeper(queued_ms: f64, it: &Item) -> bool {
+    it.short && queued_ms + queue_estimate(it) <= DEEPER_MS
 }
 
 /// Wait for the worker to write (or a test's deadline, or a tick), then handle every event
@@ -1202,4 +1239,42 @@ pub async fn run_benchmarks(
         }
     }
     w.shut_down().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(short: bool, est_ms: Option<f64>) -> Item {
+        Item {
+            task: FileTask {
+                index: 0,
+                path: "t.py".into(),
+                rel: "t.py".into(),
+                exclusive: true,
+                loop_hint: None,
+            },
+            skip: Vec::new(),
+            isolate: false,
+            short,
+            heavy: false,
+            est_ms,
+            part: None,
+        }
+    }
+
+    #[test]
+    fn only_files_timed_last_run_queue_deeper_and_only_up_to_the_budget() {
+        let tiny = item(true, Some(0.3));
+        // Room while what the worker holds, with this file, stays within the budget.
+        assert!(deeper(0.0, &tiny));
+        assert!(deeper(DEEPER_MS - 1.3, &tiny));
+        assert!(!deeper(DEEPER_MS - 1.0, &tiny));
+        // A file never timed, or long last time, waits for the usual room.
+        assert!(!deeper(0.0, &item(true, None)));
+        assert!(!deeper(0.0, &item(false, Some(0.3))));
+        assert!(!deeper(0.0, &item(true, Some(DEEPER_MS))));
+        // A file without a time counts as more than any budget against others.
+        assert!(queue_estimate(&item(true, None)) > DEEPER_MS);
+    }
 }
